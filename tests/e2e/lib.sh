@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Shared pieces of weir's end-to-end tests: a minimal simulated node in network
+# namespaces (a bridge in a "node" netns, Pods as netns on veths), scratch cgroup2
+# directories, a private bpffs mount, the agent, and a trap that removes all of it.
+# Nothing here links to the root namespace; all traffic stays inside the test's netns.
+# Source it, then call e2e_init NAME. Exit 77 with a "SKIP: reason" line to skip.
+
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+BUILD=$(cd "$BUILD" && pwd)
+E2E_PY=/usr/bin/python3
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+e2e_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+e2e_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+e2e_log() {
+	echo "--- $*"
+}
+
+# The cgroup2 mount point, from mountinfo (never assumed).
+e2e_cgroup2() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -1
+}
+
+# e2e_init NAME: names everything after NAME, installs the cleanup trap.
+e2e_init() {
+	[ "$(id -u)" -eq 0 ] || e2e_skip "needs root"
+	[ -x "$BUILD/weir-agent" ] || e2e_skip "$BUILD/weir-agent not built"
+	T=wt-$1
+	E2E_TMP=$(mktemp -d "/tmp/weirtest-$1.XXXXXX")
+	E2E_CG_ROOT=$(e2e_cgroup2)
+	[ -n "$E2E_CG_ROOT" ] || e2e_skip "no cgroup2 mount"
+	E2E_CG=$E2E_CG_ROOT/weirtest-$1
+	E2E_BPFFS=$E2E_TMP/bpffs/weir
+	E2E_PIDS=()
+	E2E_NETNS=()
+	E2E_AGENT_PID=
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$E2E_TMP/bpffs" "$E2E_TMP/config" "$E2E_TMP/logs"
+	# A private bpffs: the machine's /sys/fs/bpf is never touched.
+	mount -t bpf bpf "$E2E_TMP/bpffs"
+	mkdir -p "$E2E_CG/agent" "$E2E_CG/pods"
+}
+
+e2e_cleanup() {
+	local rc=$? p ns d
+	set +e
+	for p in "${E2E_PIDS[@]}" $E2E_AGENT_PID; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${E2E_PIDS[@]}" $E2E_AGENT_PID; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	# Anything else still in the test's cgroups was started by this test.
+	if [ -n "${E2E_CG:-}" ] && [ -d "$E2E_CG" ]; then
+		for d in $(find "$E2E_CG" -depth -type d); do
+			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		done
+		sleep 0.2
+		find "$E2E_CG" -depth -type d -exec rmdir {} \; 2>/dev/null
+	fi
+	for ns in "${E2E_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "${E2E_TMP:-}" ]; then
+		# Unpinning the links detaches the cgroup programs; unmount drops the rest.
+		[ -d "$E2E_BPFFS" ] && [ -x "$BUILD/weir-agent" ] &&
+			"$BUILD/weir-agent" --uninstall --bpffs-dir "$E2E_BPFFS" >/dev/null 2>&1
+		umount "$E2E_TMP/bpffs" 2>/dev/null
+		if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+			for f in "$E2E_TMP"/logs/*; do
+				[ -f "$f" ] || continue
+				echo "=== $f (last 30 lines)"
+				tail -30 "$f"
+			done
+		fi
+		rm -rf "$E2E_TMP"
+	fi
+	exit $rc
+}
+
+# e2e_node: the node netns with bridge br0 at 198.18.1.1/24 (the node IP).
+e2e_node() {
+	E2E_NODE=$T-node
+	E2E_NODE_IP=198.18.1.1
+	ip netns add "$E2E_NODE"
+	E2E_NETNS+=("$E2E_NODE")
+	ip -n "$E2E_NODE" link set lo up
+	ip -n "$E2E_NODE" link add br0 type bridge
+	ip -n "$E2E_NODE" addr add "$E2E_NODE_IP/24" dev br0
+	ip -n "$E2E_NODE" link set br0 up
+}
+
+# e2e_pod NAME IP: a Pod netns on a veth into br0, default route via the node, own cgroup.
+e2e_pod() {
+	local name=$1 ip=$2 ns=$T-$1
+	ip netns add "$ns"
+	E2E_NETNS+=("$ns")
+	ip -n "$E2E_NODE" link add "h-$name" type veth peer name eth0 netns "$ns"
+	ip -n "$E2E_NODE" link set "h-$name" master br0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$ip/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$E2E_NODE_IP"
+	mkdir -p "$E2E_CG/pods/$name"
+}
+
+# e2e_run POD CMD...: runs CMD in the Pod's netns and cgroup, in the background; sets E2E_LAST_PID.
+e2e_run() {
+	local name=$1
+	shift
+	ip netns exec "$T-$name" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
+		"$E2E_CG/pods/$name" "$@" >>"$E2E_TMP/logs/$name.log" 2>&1 &
+	E2E_LAST_PID=$!
+	E2E_PIDS+=("$E2E_LAST_PID")
+}
+
+# e2e_exec POD CMD...: runs CMD in the Pod's netns and cgroup in the foreground.
+e2e_exec() {
+	local name=$1
+	shift
+	ip netns exec "$T-$name" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
+		"$E2E_CG/pods/$name" "$@"
+}
+
+# e2e_agent [extra flags]: starts the agent in the node netns and its own cgroup, waits ready.
+e2e_agent() {
+	ip netns exec "$E2E_NODE" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
+		"$E2E_CG/agent" "$BUILD/weir-agent" --config-dir "$E2E_TMP/config" \
+		--bpffs-dir "$E2E_BPFFS" --cgroup "$E2E_CG" --node-name n1 \
+		--node-ip "$E2E_NODE_IP" --cni-socket "$E2E_TMP/cni.sock" \
+		--metrics-addr 127.0.0.1:15020 --health-addr 127.0.0.1:15021 \
+		--admin-addr 127.0.0.1:15000 "$@" >>"$E2E_TMP/logs/agent.log" 2>&1 &
+	E2E_AGENT_PID=$!
+	e2e_wait_ready
+}
+
+e2e_wait_ready() {
+	local i
+	for i in $(seq 100); do
+		if ip netns exec "$E2E_NODE" curl -sf -m 1 http://127.0.0.1:15021/healthz/ready >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$E2E_AGENT_PID" 2>/dev/null || e2e_fail "agent exited: $(tail -5 "$E2E_TMP/logs/agent.log")"
+		sleep 0.1
+	done
+	e2e_fail "agent not ready after 10 s"
+}
+
+# e2e_agent_stop: SIGTERM and wait (the datapath stays).
+e2e_agent_stop() {
+	kill "$E2E_AGENT_PID"
+	wait "$E2E_AGENT_PID" 2>/dev/null || true
+	E2E_AGENT_PID=
+}
+
+# e2e_ctl ARGS...: weirctl on the test's pins, JSON out.
+e2e_ctl() {
+	"$BUILD/weirctl" --bpffs-dir "$E2E_BPFFS" -o json "$@"
+}
+
+# e2e_node_curl PATH: GET from the agent's metrics port inside the node netns.
+e2e_node_curl() {
+	ip netns exec "$E2E_NODE" curl -sf -m 5 "http://127.0.0.1:15020$1"
+}
+
+# e2e_pod_yaml NAME IP APP VERSION [WEIGHT] [extra label yaml]: a Pod object as the API server has it.
+e2e_pod_yaml() {
+	local name=$1 ip=$2 app=$3 version=$4 weight=${5:-1}
+	cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $name
+  namespace: default
+  labels: {app: $app, version: $version}
+  annotations: {weir.dev/lb-weight: "$weight"}
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: ReplicaSet, name: $app-$version-5d8f7c9b4, uid: u-$name, controller: true}
+spec:
+  nodeName: n1
+  serviceAccountName: $app
+  containers:
+  - name: app
+    image: weir/test
+    ports: [{containerPort: 8080}]
+status:
+  podIP: $ip
+  podIPs: [{ip: $ip}]
+  conditions: [{type: Ready, status: "True"}]
+---
+YAML
+}

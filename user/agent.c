@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The node agent's control thread: load the datapath, read the config store, program the
+ * maps, enroll this node's Pods, run the relay's workers, serve the CNI socket and the
+ * HTTP endpoints, and fold the relay's flow counts into weir_edges. Everything here is
+ * wiring; the work happens in the modules it calls.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include <weir/maps.h>
+
+#include "admin.h"
+#include "agent.h"
+#include "cgroup.h"
+#include "cni.h"
+#include "datapath.h"
+#include "enroll.h"
+#include "ids.h"
+#include "log.h"
+#include "model.h"
+#include "relay.h"
+#include "snap.h"
+#include "store.h"
+#include "strbuf.h"
+#include "sync.h"
+#include "telemetry.h"
+
+#define AGENT_TICK_MS 1000      /* relay flow flush, enrolment retries, snapshot reclaim */
+#define AGENT_DEBOUNCE_MS 100   /* a burst of file events -> one rebuild */
+
+struct agent {
+	const struct agent_opts *opts;
+	struct event_base *base;
+	struct datapath *dp;
+	struct store *store;
+	struct model *model;        /* current snapshot; owned by <snap> once published */
+	struct snap *snap;
+	struct relay *relay;
+	struct admin *admin;
+	struct telemetry *tel;
+	struct cni_server *cni;
+	struct ids ids;
+	struct sync_state sync;
+	struct enroll enroll;
+	struct event *ev_store, *ev_debounce, *ev_tick, *ev_sigint, *ev_sigterm;
+	uint32_t node_ip;           /* network order */
+	char node_name[256];
+	char cgroup[PATH_MAX];
+	bool ready;
+	const char *not_ready;      /* why not ready, for /healthz/ready */
+	unsigned pending;           /* Pods waiting for their netns */
+	uint64_t applies;           /* snapshots applied */
+	uint64_t sync_errors;       /* failed map writes, cumulative */
+	uint64_t edge_errors;       /* relay flows that could not be folded into weir_edges */
+};
+
+void agent_opts_default(struct agent_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->bpffs_dir = WEIR_BPFFS_DEFAULT;
+	opts->cni_socket = CNI_SOCKET_DEFAULT;
+	opts->outbound_addr = "0.0.0.0:15001";
+	opts->metrics_addr = "0.0.0.0:15020";
+	opts->health_addr = "0.0.0.0:15021";
+	opts->admin_addr = "127.0.0.1:15000";
+	opts->workers = 2;
+	opts->splice = true;
+	opts->flow_counters = true;
+}
+
+static uint64_t agent_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- applying snapshots ------------------------------------------------------------ */
+
+static int agent_is_local(const struct model_pod *pod, void *arg)
+{
+	struct agent *a = arg;
+
+	return enroll_wants(&a->enroll, pod);
+}
+
+/* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
+static void agent_apply(struct agent *a, struct model *m)
+{
+	struct sync_stats st;
+	int err;
+
+	sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, &st);
+	a->sync_errors += st.errors;
+	err = enroll_sync(&a->enroll, m, &a->ids, &a->pending);
+	if (err < 0)
+		log_err("agent", "enrolment: %s", strerror(-err));
+	/* The relay's workers see the new snapshot from their next callback on; the old one
+	 * is freed by snap_reclaim() once every worker has moved past it. */
+	if (snap_publish(a->snap, m) < 0) {
+		log_err("agent", "publishing snapshot %" PRIu64 ": %s", m->generation,
+			strerror(errno));
+		model_free(m);
+		return;
+	}
+	a->model = m;
+	a->applies++;
+	log_info("agent", "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
+		 "%u deleted %u unchanged; addresses %u written %u deleted; %u pods pending%s",
+		 m->generation, m->npods, m->nservices, st.svc_written, st.svc_deleted,
+		 st.svc_unchanged, st.ips_written, st.ips_deleted, a->pending,
+		 st.errors ? " (errors: see above)" : "");
+}
+
+static void agent_rebuild(struct agent *a)
+{
+	struct model *m = store_build_model(a->store);
+
+	if (!m) {
+		log_err("agent", "building a snapshot: %s; the last one stays in force",
+			strerror(errno));
+		return;
+	}
+	agent_apply(a, m);
+}
+
+static void agent_on_debounce(evutil_socket_t fd, short what, void *arg)
+{
+	agent_rebuild(arg);
+}
+
+static void agent_on_store(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv = { 0, AGENT_DEBOUNCE_MS * 1000 };
+	bool changed = false;
+	int err;
+
+	err = store_handle_events(a->store, &changed);
+	if (err < 0)
+		log_err("agent", "config dir %s: %s", a->opts->config_dir, strerror(-err));
+	if (changed)
+		evtimer_add(a->ev_debounce, &tv);
+}
+
+/* --- relay flows -> weir_edges ----------------------------------------------------- */
+
+static uint32_t agent_wl_of_ip(struct agent *a, uint32_t ip)
+{
+	const struct model_pod *pod = model_find_pod_by_ip(a->model, ip);
+
+	return pod ? ids_find_workload(&a->ids, pod->ns, pod->workload) : WEIR_ID_UNKNOWN;
+}
+
+static void agent_on_flow(const struct relay_flow *f, void *arg)
+{
+	struct agent *a = arg;
+	const struct model_service *svc = NULL;
+	struct weir_edge_key key = { 0 };
+	struct weir_edge delta = { 0 };
+
+	key.src_wl = agent_wl_of_ip(a, f->client_ip);
+	key.dst_wl = agent_wl_of_ip(a, f->backend_ip);
+	if (model_find_svc_port(a->model, f->orig_ip, htons(f->orig_port), f->proto, &svc) && svc)
+		key.svc_id = ids_find_service(&a->ids, svc->ns, svc->name);
+	key.dport = f->backend_port;
+	key.proto = f->proto;
+	key.path = WEIR_PATH_AGENT;
+	delta.conns_opened = f->opened;
+	delta.conns_closed = f->closed;
+	delta.conns_active = (int64_t)f->opened - (int64_t)f->closed;
+	delta.bytes_sent = f->bytes_up;
+	delta.bytes_rcvd = f->bytes_down;
+	delta.last_ns = agent_mono_ns();
+	if (datapath_edge_add(a->dp, &key, &delta) < 0)
+		a->edge_errors++;
+}
+
+static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv = { AGENT_TICK_MS / 1000, (AGENT_TICK_MS % 1000) * 1000 };
+
+	if (a->relay)
+		relay_collect(a->relay, agent_on_flow, a);
+	if (a->pending && a->model) {
+		int err = enroll_sync(&a->enroll, a->model, &a->ids, &a->pending);
+
+		if (err < 0)
+			log_err("agent", "enrolment retry: %s", strerror(-err));
+	}
+	snap_reclaim(a->snap);
+	evtimer_add(a->ev_tick, &tv);
+}
+
+static void agent_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("agent", "signal %d: stopping (pins and links stay in force)", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+/* --- CNI -------------------------------------------------------------------------- */
+
+static int agent_cni_add(void *ctx, const struct cni_pod *pod, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	int ret;
+
+	ret = enroll_hint(&a->enroll, pod->ns, pod->name, pod->netns, pod->ip);
+	if (ret < 0) {
+		snprintf(err, errlen, "recording the Pod: %s", strerror(-ret));
+		return ret;
+	}
+	/* Enroll at once when the Pod is known; otherwise when it shows up in the config. */
+	if (a->model) {
+		ret = enroll_sync(&a->enroll, a->model, &a->ids, &a->pending);
+		if (ret < 0) {
+			snprintf(err, errlen, "enrolment: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int agent_cni_del(void *ctx, const struct cni_pod *pod, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+
+	enroll_unhint(&a->enroll, pod->ns, pod->name);
+	return 0;
+}
+
+static int agent_cni_check(void *ctx, const struct cni_pod *pod, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	const struct enroll_pod *p = enroll_find(&a->enroll, pod->ns, pod->name);
+
+	if (p && p->enrolled)
+		return 0;
+	snprintf(err, errlen, "Pod %s/%s is not enrolled on node %s%s", pod->ns, pod->name,
+		 a->node_name, p ? " (its netns was not found yet)" : "");
+	return -ENOENT;
+}
+
+static const struct cni_server_ops agent_cni_ops = {
+	.add = agent_cni_add,
+	.del = agent_cni_del,
+	.check = agent_cni_check,
+};
+
+/* --- admin API ------------------------------------------------------------------- */
+
+static int agent_edges(void *ctx, struct telemetry_row **rows, size_t *n)
+{
+	struct agent *a = ctx;
+	int fd = datapath_map_fd(a->dp, DP_MAP_EDGES);
+	struct weir_edge_key k, prev;
+	struct telemetry_row *r = NULL;
+	size_t len = 0, cap = 0;
+	bool first = true;
+
+	while (fd >= 0 && bpf_map_get_next_key(fd, first ? NULL : &prev, &k) == 0) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct telemetry_row *nr = realloc(r, ncap * sizeof(*nr));
+
+			if (!nr) {
+				free(r);
+				return -ENOMEM;
+			}
+			r = nr;
+			cap = ncap;
+		}
+		r[len].key = k;
+		/* An entry deleted between next_key and lookup is skipped, not an error. */
+		if (bpf_map_lookup_elem(fd, &k, &r[len].val) == 0)
+			len++;
+		prev = k;
+		first = false;
+	}
+	*rows = r;
+	*n = len;
+	return 0;
+}
+
+static int agent_wl_info(void *ctx, uint32_t id, struct weir_wl_info *out)
+{
+	struct agent *a = ctx;
+
+	if (bpf_map_lookup_elem(datapath_map_fd(a->dp, DP_MAP_WL_INFO), &id, out) < 0)
+		return -ENOENT;
+	out->ns[sizeof(out->ns) - 1] = out->name[sizeof(out->name) - 1] = '\0';
+	out->app[sizeof(out->app) - 1] = out->version[sizeof(out->version) - 1] = '\0';
+	out->sa[sizeof(out->sa) - 1] = '\0';
+	return 0;
+}
+
+static int agent_svc_info(void *ctx, uint32_t id, struct weir_svc_info *out)
+{
+	struct agent *a = ctx;
+
+	if (bpf_map_lookup_elem(datapath_map_fd(a->dp, DP_MAP_SVC_INFO), &id, out) < 0)
+		return -ENOENT;
+	out->ns[sizeof(out->ns) - 1] = out->name[sizeof(out->name) - 1] = '\0';
+	return 0;
+}
+
+static int agent_reasons(void *ctx, uint64_t counts[WEIR_REASON_SLOTS])
+{
+	struct agent *a = ctx;
+	int fd = datapath_map_fd(a->dp, DP_MAP_REASONS), ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	uint32_t i;
+	int c;
+
+	if (fd < 0 || ncpu <= 0)
+		return -ENOENT;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < WEIR_REASON_SLOTS; i++) {
+		counts[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals) < 0)
+			continue;
+		for (c = 0; c < ncpu; c++)
+			counts[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+static bool agent_ready(void *ctx, const char **why_not)
+{
+	struct agent *a = ctx;
+
+	if (!a->ready)
+		*why_not = a->not_ready ? a->not_ready : "starting";
+	return a->ready;
+}
+
+static unsigned agent_enrolled(const struct agent *a)
+{
+	const char *k;
+	void *v;
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; (i = strmap_next(&a->enroll.pods, i, &k, &v)) != 0;)
+		n += ((struct enroll_pod *)v)->enrolled;
+	return n;
+}
+
+/* Appends a jansson value to <out> as compact JSON; consumes <v>. */
+static int agent_json_out(json_t *v, struct strbuf *out)
+{
+	char *s;
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(v);
+	if (!s)
+		return -ENOMEM;
+	err = strbuf_append(out, s, strlen(s));
+	free(s);
+	return err < 0 ? err : 0;
+}
+
+static int agent_status_json(void *ctx, struct strbuf *out)
+{
+	struct agent *a = ctx;
+	struct relay_stats rs = { 0 };
+	char ip[INET_ADDRSTRLEN];
+	struct store_stats ss;
+	json_int_t objects = 0;
+	size_t i;
+
+	store_get_stats(a->store, &ss);
+	for (i = 0; i < K8S_KIND_MAX; i++)
+		objects += (json_int_t)ss.objects[i];
+
+	if (a->relay)
+		relay_stats(a->relay, &rs);
+	inet_ntop(AF_INET, &a->node_ip, ip, sizeof(ip));
+	return agent_json_out(json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		"node", a->node_name, "node_ip", ip, "cgroup", a->cgroup,
+		"bpffs_dir", a->opts->bpffs_dir, "config_dir", a->opts->config_dir,
+		"ready", a->ready,
+		"generation", (json_int_t)(a->model ? a->model->generation : 0),
+		"pods", (json_int_t)(a->model ? a->model->npods : 0),
+		"services", (json_int_t)(a->model ? a->model->nservices : 0),
+		"enrolled", (json_int_t)agent_enrolled(a), "pending", (json_int_t)a->pending,
+		"snapshots_applied", (json_int_t)a->applies,
+		"sync_errors", (json_int_t)a->sync_errors,
+		"config", "files_ok", (json_int_t)ss.files_ok,
+		"files_rejected", (json_int_t)ss.files_rejected, "objects", objects,
+		"relay", "accepted", (json_int_t)rs.accepted, "active", (json_int_t)rs.active,
+		"no_backend", (json_int_t)rs.no_backend,
+		"connect_failed", (json_int_t)rs.connect_failed,
+		"bytes_up", (json_int_t)rs.bytes_up, "bytes_down", (json_int_t)rs.bytes_down,
+		"edge_errors", (json_int_t)a->edge_errors), out);
+}
+
+static int agent_extra_metrics(void *ctx, struct strbuf *out)
+{
+	struct agent *a = ctx;
+	struct store_stats ss;
+	struct relay_stats rs = { 0 };
+	size_t i;
+	int err;
+
+	store_get_stats(a->store, &ss);
+	if (a->relay)
+		relay_stats(a->relay, &rs);
+	const struct {
+		const char *name, *help;
+		enum metrics_type type;
+		uint64_t value;
+	} rows[] = {
+		{ "weir_agent_snapshots_applied_total", "Config snapshots programmed into the datapath.",
+		  METRICS_COUNTER, a->applies },
+		{ "weir_agent_enrolled_pods", "Pods of this node enrolled in the datapath.",
+		  METRICS_GAUGE, agent_enrolled(a) },
+		{ "weir_agent_pending_pods", "Mesh Pods of this node whose netns was not found yet.",
+		  METRICS_GAUGE, a->pending },
+		{ "weir_agent_sync_errors_total", "Failed datapath map writes.", METRICS_COUNTER,
+		  a->sync_errors },
+		{ "weir_agent_log_errors_total", "Errors the agent logged.", METRICS_COUNTER,
+		  log_count(LOG_ERR) },
+		{ "weir_config_files_ok", "Config files whose last version loaded.", METRICS_GAUGE,
+		  ss.files_ok },
+		{ "weir_config_files_rejected", "Config files rejected at their last change (the "
+		  "previous version stays in force).", METRICS_GAUGE, ss.files_rejected },
+		{ "weir_relay_accepted_total", "Connections the outbound relay accepted.",
+		  METRICS_COUNTER, rs.accepted },
+		{ "weir_relay_active_connections", "Connections the relay holds now.", METRICS_GAUGE,
+		  rs.active },
+		{ "weir_relay_no_backend_total", "Relayed connections reset: no ready backend.",
+		  METRICS_COUNTER, rs.no_backend },
+		{ "weir_relay_connect_failed_total", "Relayed connections reset: backend unreachable "
+		  "or too slow.", METRICS_COUNTER, rs.connect_failed + rs.connect_timeout },
+	};
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		err = metrics_family(out, rows[i].name, rows[i].type, rows[i].help);
+		if (!err)
+			err = metrics_sample_u64(out, rows[i].name, NULL, 0, rows[i].value);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static const struct admin_ops agent_admin_ops = {
+	.edges = agent_edges,
+	.wl_info = agent_wl_info,
+	.svc_info = agent_svc_info,
+	.reasons = agent_reasons,
+	.ready = agent_ready,
+	.status_json = agent_status_json,
+	.extra_metrics = agent_extra_metrics,
+};
+
+/* GET /pods on the admin server: the model's Pods and their enrolment here. */
+static int agent_route_pods(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; a->model && i < a->model->npods; i++) {
+		const struct model_pod *p = &a->model->pods[i];
+		const struct enroll_pod *e = enroll_find(&a->enroll, p->ns, p->name);
+		char cookie[24] = "";
+
+		if (e && e->enrolled)
+			snprintf(cookie, sizeof(cookie), "0x%016" PRIx64, e->cookie);
+		json_array_append_new(arr, json_pack(
+			"{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:s?, s:s?}",
+			"namespace", p->ns, "name", p->name, "node", p->node, "ip", p->ip_str,
+			"workload", p->workload, "app", p->app, "version", p->version,
+			"mesh", p->mesh, "local", enroll_wants(&a->enroll, p),
+			"enrolled", e && e->enrolled, "netns", e && e->enrolled ? e->netns : NULL,
+			"netns_cookie", cookie[0] ? cookie : NULL));
+	}
+	return agent_json_out(json_pack("{s:o}", "pods", arr), call->body) < 0 ? 500 : 200;
+}
+
+/* GET /services on the admin server: the model's Services with their endpoints. */
+static int agent_route_services(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+	json_t *arr = json_array();
+	size_t i, j, k;
+
+	for (i = 0; a->model && i < a->model->nservices; i++) {
+		const struct model_service *s = &a->model->services[i];
+		json_t *ports = json_array();
+		char vip[INET_ADDRSTRLEN] = "";
+
+		if (s->vip)
+			inet_ntop(AF_INET, &s->vip, vip, sizeof(vip));
+		for (j = 0; j < s->nports; j++) {
+			const struct model_svc_port *sp = &s->ports[j];
+			json_t *eps = json_array();
+
+			for (k = 0; k < sp->neps; k++) {
+				char ip[INET_ADDRSTRLEN];
+
+				inet_ntop(AF_INET, &sp->eps[k].ip, ip, sizeof(ip));
+				json_array_append_new(eps, json_pack(
+					"{s:s, s:i, s:b, s:s?}", "ip", ip, "port", sp->eps[k].port,
+					"ready", sp->eps[k].ready,
+					"pod", sp->eps[k].pod ? sp->eps[k].pod->name : NULL));
+			}
+			json_array_append_new(ports, json_pack(
+				"{s:s, s:i, s:s, s:o}", "name", sp->name ? sp->name : "",
+				"port", sp->port, "protocol", sp->proto == IPPROTO_UDP ? "UDP" : "TCP",
+				"endpoints", eps));
+		}
+		json_array_append_new(arr, json_pack(
+			"{s:s, s:s, s:s, s:s, s:I, s:o}", "namespace", s->ns, "name", s->name,
+			"vip", vip, "mode", s->mode == WEIR_MODE_AGENT ? "agent" : "kernel",
+			"id", (json_int_t)ids_find_service(&a->ids, s->ns, s->name), "ports", ports));
+	}
+	return agent_json_out(json_pack("{s:o}", "services", arr), call->body) < 0 ? 500 : 200;
+}
+
+static int agent_admin_start(struct agent *a)
+{
+	const struct agent_opts *o = a->opts;
+	struct admin_opts ao = { 0 };
+
+	ao.metrics_addr = o->metrics_addr;
+	ao.health_addr = o->health_addr;
+	ao.admin_addr = o->admin_addr;
+	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
+	if (!a->admin)
+		return -errno;
+	if (admin_route(a->admin, "/pods", agent_route_pods, a) < 0 ||
+	    admin_route(a->admin, "/services", agent_route_services, a) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* --- start-up --------------------------------------------------------------------- */
+
+/* The first global IPv4 address of this netns, for a missing --node-ip. */
+static uint32_t agent_guess_ip(void)
+{
+	struct ifaddrs *ifa, *i;
+	uint32_t ip = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && !ip; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+	}
+	freeifaddrs(ifa);
+	return ip;
+}
+
+static void agent_model_free(void *obj, void *arg)
+{
+	model_free(obj);
+}
+
+static int agent_parse_port(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	char *end;
+	long port;
+
+	if (!colon)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -EINVAL;
+	return (int)port;
+}
+
+static int agent_start(struct agent *a)
+{
+	const struct agent_opts *o = a->opts;
+	struct datapath_opts dpo = { 0 };
+	struct relay_opts ro = { 0 };
+	char ipstr[INET_ADDRSTRLEN];
+	int err, port;
+
+	if (o->node_name) {
+		snprintf(a->node_name, sizeof(a->node_name), "%s", o->node_name);
+	} else if (gethostname(a->node_name, sizeof(a->node_name)) < 0) {
+		log_err("agent", "--node-name not given and no hostname: %s", strerror(errno));
+		return -errno;
+	}
+	if (o->node_ip) {
+		if (inet_pton(AF_INET, o->node_ip, &a->node_ip) != 1) {
+			log_err("agent", "--node-ip: '%s' is not an IPv4 address", o->node_ip);
+			return -EINVAL;
+		}
+	} else {
+		a->node_ip = agent_guess_ip();
+		if (!a->node_ip)
+			log_warn("agent", "--node-ip not given and no address found: Services in "
+				 "agent mode are load-balanced in the kernel instead");
+	}
+	if (o->cgroup) {
+		snprintf(a->cgroup, sizeof(a->cgroup), "%s", o->cgroup);
+	} else {
+		err = cgroup_find_root(NULL, a->cgroup, sizeof(a->cgroup));
+		if (err < 0) {
+			log_err("agent", "no cgroup2 mount in /proc/self/mountinfo (%s); give --cgroup",
+				strerror(-err));
+			return err;
+		}
+	}
+	port = agent_parse_port(o->outbound_addr);
+	if (port < 0) {
+		log_err("agent", "--outbound-addr: '%s' is not IP:PORT", o->outbound_addr);
+		return -EINVAL;
+	}
+	inet_ntop(AF_INET, &a->node_ip, ipstr, sizeof(ipstr));
+	log_info("agent", "node %s, address %s, cgroup %s, pins %s", a->node_name, ipstr, a->cgroup,
+		 o->bpffs_dir);
+
+	dpo.bpffs_dir = o->bpffs_dir;
+	dpo.cgroup_path = a->cgroup;
+	dpo.cfg.agent_ip = a->node_ip;
+	dpo.cfg.agent_port = htons((uint16_t)port);
+	dpo.cfg.splice = o->splice;
+	dpo.cfg.tc_count = o->flow_counters;
+	dpo.cfg.sock_count = o->flow_counters;
+	a->dp = datapath_open(&dpo);
+	if (!a->dp)
+		return -errno;
+
+	ids_init(&a->ids, WEIR_MAX_WORKLOADS, WEIR_MAX_SERVICES);
+	sync_init(&a->sync);
+	enroll_init(&a->enroll, a->dp, a->node_name, o->splice);
+	err = sync_restore(&a->sync, &a->ids, a->dp);
+	if (!err)
+		err = enroll_restore(&a->enroll);
+	if (err < 0) {
+		log_err("agent", "reading back pinned state: %s", strerror(-err));
+		return err;
+	}
+
+	a->snap = snap_new((unsigned)o->workers, agent_model_free, NULL);
+	if (!a->snap)
+		return -errno;
+	a->store = store_new(o->config_dir);
+	if (!a->store) {
+		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(errno));
+		return -errno;
+	}
+	err = store_load(a->store);
+	if (err < 0) {
+		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(-err));
+		return err;
+	}
+	agent_rebuild(a);
+	if (!a->model) {
+		log_err("agent", "no first snapshot");
+		return -EIO;
+	}
+
+	ro.listen = o->outbound_addr;
+	ro.workers = o->workers;
+	a->relay = relay_new(&ro, a->snap);
+	if (!a->relay) {
+		err = -errno;
+		log_err("agent", "--outbound-addr %s: %s", o->outbound_addr, strerror(-err));
+		return err;
+	}
+	err = relay_start(a->relay);
+	if (err < 0)
+		return err;
+
+	if (o->cni_socket && o->cni_socket[0]) {
+		a->cni = cni_server_new(a->base, o->cni_socket, &agent_cni_ops, a);
+		if (!a->cni) {
+			err = -errno;
+			log_err("agent", "--cni-socket %s: %s", o->cni_socket, strerror(-err));
+			return err;
+		}
+	}
+
+	a->ev_debounce = evtimer_new(a->base, agent_on_debounce, a);
+	a->ev_tick = evtimer_new(a->base, agent_on_tick, a);
+	a->ev_sigint = evsignal_new(a->base, SIGINT, agent_on_signal, a);
+	a->ev_sigterm = evsignal_new(a->base, SIGTERM, agent_on_signal, a);
+	if (!a->ev_debounce || !a->ev_tick || !a->ev_sigint || !a->ev_sigterm)
+		return -ENOMEM;
+	if (store_watch_fd(a->store) >= 0) {
+		a->ev_store = event_new(a->base, store_watch_fd(a->store), EV_READ | EV_PERSIST,
+					agent_on_store, a);
+		if (!a->ev_store || event_add(a->ev_store, NULL) < 0)
+			return -ENOMEM;
+	}
+	evsignal_add(a->ev_sigint, NULL);
+	evsignal_add(a->ev_sigterm, NULL);
+	agent_on_tick(-1, 0, a);
+
+	err = agent_admin_start(a);
+	if (err < 0)
+		return err;
+	a->ready = true;
+	a->not_ready = NULL;
+	log_info("agent", "ready");
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	if (a->relay) {
+		relay_stop(a->relay);
+		relay_collect(a->relay, agent_on_flow, a); /* the last counts are not lost */
+		relay_free(a->relay);
+	}
+	admin_free(a->admin);
+	telemetry_free(a->tel);
+	cni_server_free(a->cni);
+	if (a->ev_store)
+		event_free(a->ev_store);
+	if (a->ev_debounce)
+		event_free(a->ev_debounce);
+	if (a->ev_tick)
+		event_free(a->ev_tick);
+	if (a->ev_sigint)
+		event_free(a->ev_sigint);
+	if (a->ev_sigterm)
+		event_free(a->ev_sigterm);
+	snap_free(a->snap); /* frees the current model too */
+	store_free(a->store);
+	enroll_fini(&a->enroll);
+	sync_fini(&a->sync);
+	ids_fini(&a->ids);
+	datapath_close(a->dp);
+}
+
+int agent_run(const struct agent_opts *opts)
+{
+	struct agent *a;
+	int err;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->opts = opts;
+	a->not_ready = "starting";
+	/* A peer closing a relayed connection must not kill the agent. */
+	signal(SIGPIPE, SIG_IGN);
+	a->base = event_base_new();
+	if (!a->base) {
+		free(a);
+		return -ENOMEM;
+	}
+	err = agent_start(a);
+	if (err == 0)
+		event_base_dispatch(a->base);
+	agent_stop(a);
+	event_base_free(a->base);
+	free(a);
+	return err;
+}
+
+int agent_uninstall(const char *bpffs_dir)
+{
+	int err = datapath_uninstall(bpffs_dir);
+
+	if (err < 0)
+		log_err("agent", "uninstall %s: %s", bpffs_dir, strerror(-err));
+	return err;
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Enrolment (enroll.h). The expensive step, finding a netns by address, runs only for
+ * Pods not enrolled yet; an enrolled Pod costs one string lookup per sync.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "datapath.h"
+#include "enroll.h"
+#include "log.h"
+#include "netns.h"
+
+struct enroll_hint {
+	uint32_t ip;
+	char netns[256];
+};
+
+void enroll_init(struct enroll *e, struct datapath *dp, const char *node, bool splice)
+{
+	memset(e, 0, sizeof(*e));
+	strmap_init(&e->pods);
+	strmap_init(&e->hints);
+	strmap_init(&e->restored);
+	e->dp = dp;
+	e->node = node;
+	e->splice = splice;
+}
+
+void enroll_fini(struct enroll *e)
+{
+	strmap_fini(&e->pods, free);
+	strmap_fini(&e->hints, free);
+	strmap_fini(&e->restored, free);
+}
+
+int enroll_restore(struct enroll *e)
+{
+	int fd = datapath_map_fd(e->dp, DP_MAP_NETNS);
+	uint64_t cookie, *prev = NULL;
+
+	for (; fd >= 0 && bpf_map_get_next_key(fd, prev, &cookie) == 0; prev = &cookie) {
+		struct enroll_pod *p;
+		struct weir_pod val;
+		char key[32];
+
+		if (bpf_map_lookup_elem(fd, &cookie, &val) < 0)
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->ip = val.ip;
+		p->wl_id = val.wl_id;
+		p->cookie = cookie;
+		snprintf(key, sizeof(key), "%016" PRIx64, cookie);
+		if (strmap_put(&e->restored, key, p, NULL) < 0) {
+			free(p);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+bool enroll_wants(const struct enroll *e, const struct model_pod *pod)
+{
+	return pod->mesh && pod->node && strcmp(pod->node, e->node) == 0;
+}
+
+static void enroll_key(char *buf, size_t len, const char *ns, const char *name)
+{
+	snprintf(buf, len, "%s/%s", ns, name);
+}
+
+int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns,
+		uint32_t ip)
+{
+	struct enroll_hint *h = calloc(1, sizeof(*h));
+	char key[512];
+	void *old;
+
+	if (!h)
+		return -ENOMEM;
+	h->ip = ip;
+	snprintf(h->netns, sizeof(h->netns), "%s", netns);
+	enroll_key(key, sizeof(key), ns, name);
+	if (strmap_put(&e->hints, key, h, &old) < 0) {
+		free(h);
+		return -ENOMEM;
+	}
+	free(old);
+	return 0;
+}
+
+void enroll_unhint(struct enroll *e, const char *ns, const char *name)
+{
+	char key[512];
+
+	enroll_key(key, sizeof(key), ns, name);
+	free(strmap_del(&e->hints, key));
+}
+
+const struct enroll_pod *enroll_find(const struct enroll *e, const char *ns, const char *name)
+{
+	char key[512];
+
+	enroll_key(key, sizeof(key), ns, name);
+	return strmap_get(&e->pods, key);
+}
+
+/* Withdraws one Pod from the datapath. */
+static void enroll_withdraw(struct enroll *e, const char *key, struct enroll_pod *p)
+{
+	int err;
+
+	if (!p->enrolled)
+		return;
+	err = datapath_pod_del(e->dp, p->cookie);
+	if (err < 0 && err != -ENOENT)
+		log_warn("enroll", "Pod %s: removing netns %016" PRIx64 " from weir_netns: %s", key,
+			 p->cookie, strerror(-err));
+	if (p->ifindex)
+		datapath_tc_detach(e->dp, p->ifindex);
+	log_info("enroll", "Pod %s withdrawn", key);
+	p->enrolled = false;
+}
+
+/* Finds the Pod's netns and writes it into the datapath. 0, -ENOENT (retry) or -errno. */
+static int enroll_one(struct enroll *e, const char *key, const struct model_pod *pod,
+		      uint32_t ip, uint32_t wl_id, struct enroll_pod *p)
+{
+	struct enroll_hint *h = strmap_get(&e->hints, key);
+	struct weir_pod val = { .wl_id = wl_id, .ip = ip };
+	char path[256] = "", ipstr[INET_ADDRSTRLEN];
+	struct netns_info ni;
+	int err = -ENOENT;
+
+	inet_ntop(AF_INET, &ip, ipstr, sizeof(ipstr));
+	if (h && h->ip == ip) {
+		err = netns_inspect(h->netns, ip, &ni);
+		if (err == 0)
+			snprintf(path, sizeof(path), "%s", h->netns);
+		else
+			log_warn("enroll", "Pod %s: CNI said netns %s, but %s is not there (%s); "
+				 "scanning", key, h->netns, ipstr, strerror(-err));
+	}
+	if (err < 0)
+		err = netns_find_by_ip(ip, path, sizeof(path), &ni);
+	if (err < 0)
+		return err;
+	if (e->splice)
+		val.flags |= WEIR_POD_SPLICE;
+	err = datapath_pod_set(e->dp, ni.cookie, &val);
+	if (err < 0) {
+		log_err("enroll", "Pod %s: writing weir_netns: %s", key, strerror(-err));
+		return err;
+	}
+	p->ip = ip;
+	p->wl_id = wl_id;
+	p->cookie = ni.cookie;
+	p->ifindex = ni.peer_ifindex;
+	p->enrolled = true;
+	p->attempts = 0;
+	snprintf(p->netns, sizeof(p->netns), "%s", path);
+	if (p->ifindex) {
+		err = datapath_tc_attach(e->dp, p->ifindex);
+		if (err < 0)
+			log_warn("enroll", "Pod %s: tc on host veth ifindex %d: %s (flow counters "
+				 "and L3/L4 deny are not in force for it)", key, p->ifindex,
+				 strerror(-err));
+	} else {
+		log_warn("enroll", "Pod %s: %s is on %s, no veth: tc is not attached", key, ipstr,
+			 ni.ifname);
+	}
+	log_info("enroll", "Pod %s (%s, workload id %u) enrolled: netns %s cookie %016" PRIx64,
+		 key, ipstr, wl_id, path, ni.cookie);
+	return 0;
+}
+
+int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
+		unsigned *pending)
+{
+	struct strmap seen;
+	const char *k;
+	void *v;
+	size_t i;
+	int err;
+
+	*pending = 0;
+	strmap_init(&seen);
+	for (i = 0; i < m->npods; i++) {
+		const struct model_pod *pod = &m->pods[i];
+		struct enroll_pod *p;
+		struct enroll_hint *h;
+		uint32_t ip, wl_id;
+		char key[512];
+
+		if (!enroll_wants(e, pod))
+			continue;
+		enroll_key(key, sizeof(key), pod->ns, pod->name);
+		h = strmap_get(&e->hints, key);
+		ip = pod->ip ? pod->ip : (h ? h->ip : 0);
+		if (!ip)
+			continue; /* no address yet: nothing can connect from it */
+		if (strmap_put(&seen, key, (void *)1, NULL) < 0)
+			return -ENOMEM;
+		wl_id = ids_find_workload(ids, pod->ns, pod->workload);
+		p = strmap_get(&e->pods, key);
+		if (!p) {
+			p = calloc(1, sizeof(*p));
+			if (!p || strmap_put(&e->pods, key, p, NULL) < 0) {
+				free(p);
+				return -ENOMEM;
+			}
+		}
+		if (p->enrolled && p->ip == ip && p->wl_id == wl_id)
+			continue;
+		if (p->enrolled)
+			enroll_withdraw(e, key, p);
+		err = enroll_one(e, key, pod, ip, wl_id, p);
+		if (err < 0) {
+			if (p->attempts++ == 0 || p->attempts % 30 == 0)
+				log_warn("enroll", "Pod %s: no network namespace holds its address yet "
+					 "(%s); will retry", key, strerror(-err));
+			(*pending)++;
+		}
+	}
+	/* Pods no longer wanted here. */
+	for (i = 0; (i = strmap_next(&e->pods, i, &k, &v)) != 0;) {
+		if (strmap_get(&seen, k))
+			continue;
+		enroll_withdraw(e, k, v);
+		free(strmap_del(&e->pods, k));
+	}
+	/* Pinned entries from an earlier run that no Pod claimed: stale unless a pending Pod
+	 * still has that address (its netns is probably just not found yet). */
+	for (i = 0; (i = strmap_next(&e->restored, i, &k, &v)) != 0;) {
+		struct enroll_pod *r = v, *p;
+		const char *pk;
+		void *pv;
+		bool keep = false;
+		size_t j;
+
+		for (j = 0; (j = strmap_next(&e->pods, j, &pk, &pv)) != 0;) {
+			p = pv;
+			if ((p->enrolled && p->cookie == r->cookie) || (!p->enrolled && p->ip == r->ip))
+				keep = true;
+			if (p->enrolled && p->cookie == r->cookie)
+				free(strmap_del(&e->restored, k)); /* adopted */
+			if (keep)
+				break;
+		}
+		if (!keep) {
+			err = datapath_pod_del(e->dp, r->cookie);
+			if (err < 0 && err != -ENOENT)
+				log_warn("enroll", "stale weir_netns entry %s: %s", k, strerror(-err));
+			free(strmap_del(&e->restored, k));
+		}
+	}
+	strmap_fini(&seen, NULL);
+	return 0;
+}
