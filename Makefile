@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 PKGS      := libbpf libelf zlib libevent libevent_pthreads openssl libnghttp2 jansson \
-             yaml-0.1 libnl-3.0 libnl-route-3.0
+             yaml-0.1 libnl-3.0 libnl-route-3.0 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -50,6 +50,8 @@ SKEL      := $(BUILD)/weir.skel.h
 LLHTTP_DIR  := /usr/share/llhttp
 LLHTTP_SRCS := $(wildcard $(LLHTTP_DIR)/*.c)
 LLHTTP_OBJS := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,$(LLHTTP_SRCS))
+# A variable, because a literal comma would split the $(if ...) below.
+LLHTTP_SAN  := -fsanitize=address,undefined
 
 LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -62,6 +64,8 @@ CNI_SRCS  := $(wildcard tools/cni/*.c)
 CNI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CNI_SRCS))
 APP_SRCS  := $(wildcard deploy/samples/bookinfo/app/*.c)
 APP_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(APP_SRCS))
+LOAD_SRCS := $(wildcard bench/load/*.c)
+LOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LOAD_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
@@ -76,6 +80,9 @@ BINS += $(BUILD)/weir-cni
 endif
 ifneq ($(APP_SRCS),)
 BINS += $(BUILD)/bookinfo-app
+endif
+ifneq ($(LOAD_SRCS),)
+BINS += $(BUILD)/weir-load
 endif
 
 .PHONY: all deps help test test-unit test-bpf test-e2e tests demo bench bench-quick lint clean
@@ -119,7 +126,7 @@ $(SKEL): $(BUILD)/weir.bpf.o
 
 $(BUILD)/llhttp/%.o: $(LLHTTP_DIR)/%.c | $(BUILD)/llhttp
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -g -I/usr/share/include/llhttp -c $< -o $@ $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+	$(Q)$(CC) -O2 -g -I/usr/share/include/llhttp -c $< -o $@ $(if $(filter 1,$(SAN)),$(LLHTTP_SAN))
 
 $(BUILD)/%.o: %.c $(USER_HDRS) $(SKEL)
 	@mkdir -p $(@D)
@@ -145,6 +152,10 @@ $(BUILD)/weir-cni: $(CNI_OBJS) $(LIB)
 $(BUILD)/bookinfo-app: $(APP_OBJS) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/weir-load: $(LOAD_OBJS) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call msg,LD,$@)

@@ -54,7 +54,6 @@ struct agent {
 	struct snap *snap;
 	struct relay *relay;
 	struct admin *admin;
-	struct telemetry *tel;
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -743,7 +742,6 @@ static void agent_stop(struct agent *a)
 		relay_free(a->relay);
 	}
 	admin_free(a->admin);
-	telemetry_free(a->tel);
 	cni_server_free(a->cni);
 	if (a->ev_store)
 		event_free(a->ev_store);

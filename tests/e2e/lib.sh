@@ -118,12 +118,18 @@ e2e_pod() {
 	mkdir -p "$E2E_CG/pods/$name"
 }
 
+# `sh -c "$E2E_IN_CG" CGROUP CMD...` joins CGROUP, then execs CMD. The cgroup is joined
+# before entering a netns on purpose: `ip netns exec` remounts /sys privately, which hides
+# the cgroup2 mount. Background jobs start `sh` directly (never a shell function) so that
+# $! is the pid that becomes CMD, and a kill reaches the program itself.
+E2E_IN_CG='echo $$ > "$0/cgroup.procs" && exec "$@"'
+
 # e2e_run POD CMD...: runs CMD in the Pod's netns and cgroup, in the background; sets E2E_LAST_PID.
 e2e_run() {
 	local name=$1
 	shift
-	ip netns exec "$T-$name" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
-		"$E2E_CG/pods/$name" "$@" >>"$E2E_TMP/logs/$name.log" 2>&1 &
+	sh -c "$E2E_IN_CG" "$E2E_CG/pods/$name" ip netns exec "$T-$name" "$@" \
+		>>"$E2E_TMP/logs/$name.log" 2>&1 &
 	E2E_LAST_PID=$!
 	E2E_PIDS+=("$E2E_LAST_PID")
 }
@@ -132,14 +138,14 @@ e2e_run() {
 e2e_exec() {
 	local name=$1
 	shift
-	ip netns exec "$T-$name" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
-		"$E2E_CG/pods/$name" "$@"
+	sh -c "$E2E_IN_CG" "$E2E_CG/pods/$name" ip netns exec "$T-$name" "$@"
 }
 
 # e2e_agent [extra flags]: starts the agent in the node netns and its own cgroup, waits ready.
+# nsenter, not `ip netns exec`: the agent must see the real /sys (cgroup2, bpffs mounts).
 e2e_agent() {
-	ip netns exec "$E2E_NODE" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' \
-		"$E2E_CG/agent" "$BUILD/weir-agent" --config-dir "$E2E_TMP/config" \
+	sh -c "$E2E_IN_CG" "$E2E_CG/agent" nsenter --net="/run/netns/$E2E_NODE" \
+		"$BUILD/weir-agent" --config-dir "$E2E_TMP/config" \
 		--bpffs-dir "$E2E_BPFFS" --cgroup "$E2E_CG" --node-name n1 \
 		--node-ip "$E2E_NODE_IP" --cni-socket "$E2E_TMP/cni.sock" \
 		--metrics-addr 127.0.0.1:15020 --health-addr 127.0.0.1:15021 \
