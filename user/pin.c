@@ -15,12 +15,18 @@
 #include "pin.h"
 
 /*
- * Whether <fd> is a BPF map. bpf_obj_get_info_by_fd() cannot tell (it fills whichever
- * info struct matches the fd's kind), but the anon inode's name can: "anon_inode:bpf-map".
+ * Whether <fd> is a BPF object of <kind>: 1, 0, or -errno. bpf_obj_get_info_by_fd() cannot
+ * tell (it fills whichever info struct matches the fd's kind), but the anon inode's name
+ * can.
  */
-static int pin_is_map(int fd)
+static int pin_is(int fd, enum pin_kind kind)
 {
-	char link[64], target[64];
+	static const char *const names[] = {
+		[PIN_MAP] = "anon_inode:bpf-map",
+		[PIN_PROG] = "anon_inode:bpf-prog",
+		[PIN_LINK] = "anon_inode:bpf-link",
+	};
+	char link[64], target[64], *p;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -28,10 +34,14 @@ static int pin_is_map(int fd)
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
-	return strcmp(target, "anon_inode:bpf-map") == 0;
+	/* Links were "bpf_link" before they became "bpf-link": compare '_' as '-'. */
+	for (p = strchr(target, ':'); p && *p; p++)
+		if (*p == '_')
+			*p = '-';
+	return strcmp(target, names[kind]) == 0;
 }
 
-int pin_open_map(const char *bpffs_dir, const char *name)
+int pin_open(const char *bpffs_dir, const char *name, enum pin_kind kind)
 {
 	char path[PATH_MAX];
 	int fd, ret;
@@ -43,10 +53,15 @@ int pin_open_map(const char *bpffs_dir, const char *name)
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
-	ret = pin_is_map(fd);
+	ret = pin_is(fd, kind);
 	if (ret <= 0) {
 		close(fd);
 		return ret < 0 ? ret : -EINVAL;
 	}
 	return fd;
+}
+
+int pin_open_map(const char *bpffs_dir, const char *name)
+{
+	return pin_open(bpffs_dir, name, PIN_MAP);
 }

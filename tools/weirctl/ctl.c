@@ -80,58 +80,17 @@ int ctl_pin_path(char *buf, size_t size, const char *name)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Is <fd> a BPF object of <kind> (CTL_KIND_*)? */
-static bool ctl_fd_is(int fd, const char *kind)
+int ctl_obj_open(const char *name, enum pin_kind kind)
 {
-	char link[64], target[64], *p;
-	ssize_t len;
+	int fd = pin_open(ctl.bpffs_dir, name, kind);
 
-	/*
-	 * bpf_obj_get() opens maps, programs and links alike, and bpf_obj_get_info_by_fd()
-	 * fills whichever info struct fits the fd: the fd's inode name tells the kinds apart.
-	 */
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	len = readlink(link, target, sizeof(target) - 1);
-	if (len < 0)
-		return false;
-	target[len] = '\0';
-	/* Links were "bpf_link" before they became "bpf-link": compare with '_' as '-'. */
-	for (p = strchr(target, ':'); p && *p; p++)
-		if (*p == '_')
-			*p = '-';
-	return !strcmp(target, kind);
-}
-
-int ctl_obj_open(const char *name, const char *kind)
-{
-	char path[4096];
-	int fd, err;
-
-	err = ctl_pin_path(path, sizeof(path), name);
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	if (!ctl_fd_is(fd, kind)) {
-		close(fd);
-		return -ENOTTY;
-	}
-	return fd;
+	/* -EINVAL from pin_open() is also "wrong kind"; names here never hold a '/'. */
+	return fd == -EINVAL ? -ENOTTY : fd;
 }
 
 int ctl_map_open(const char *name)
 {
-	int fd = pin_open_map(ctl.bpffs_dir, name);
-
-	if (fd == -EINVAL)
-		return -ENOTTY;
-	/* pin_open_map() tells maps from programs, but a link's info passes for a map's. */
-	if (fd >= 0 && !ctl_fd_is(fd, CTL_KIND_MAP)) {
-		close(fd);
-		return -ENOTTY;
-	}
-	return fd;
+	return ctl_obj_open(name, PIN_MAP);
 }
 
 int ctl_map_open_req(const char *name)

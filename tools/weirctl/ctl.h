@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "pin.h"
+
 #include <weir/edge.h>
 #include <weir/policy.h>
 #include <weir/reason.h>
@@ -79,13 +81,9 @@ void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes "<bpffs_dir>/<name>" into <buf>. Returns 0 or -ENAMETOOLONG. */
 int ctl_pin_path(char *buf, size_t size, const char *name);
-/* What /proc/self/fd/N reads for each kind of BPF object fd. */
-#define CTL_KIND_MAP  "anon_inode:bpf-map"
-#define CTL_KIND_LINK "anon_inode:bpf-link"
-
-/* Opens pinned object <name> of <kind> (CTL_KIND_*): fd (caller closes) or -errno, -ENOTTY
- * when the pin is another kind of object. Silent. */
-int ctl_obj_open(const char *name, const char *kind);
+/* Opens pinned object <name> of <kind> (enum pin_kind): fd (caller closes) or -errno,
+ * -ENOTTY when the pin is another kind of object. Silent. */
+int ctl_obj_open(const char *name, enum pin_kind kind);
 /* Opens pinned map <name>: fd (caller closes) or -errno (-ENOTTY: not a map), silently. */
 int ctl_map_open(const char *name);
 /* As ctl_map_open(), but a failure prints a message naming the pin path. */

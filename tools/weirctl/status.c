@@ -131,7 +131,7 @@ static json_t *status_link(const char *name, bool *any)
 	if (!o)
 		return NULL;
 	ctl_set(o, "name", json_string(name));
-	fd = ctl_obj_open(name, CTL_KIND_LINK);
+	fd = ctl_obj_open(name, PIN_LINK);
 	ctl_set(o, "present", json_boolean(fd >= 0));
 	if (fd < 0) {
 		if (fd != -ENOENT)
