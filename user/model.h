@@ -99,6 +99,17 @@ const struct model_pod *model_find_pod_by_ip(const struct model *m, uint32_t ip)
 /* The Pod <ns>/<name>, or NULL. */
 const struct model_pod *model_find_pod(const struct model *m, const char *ns, const char *name);
 
+struct k8s_object;
+
+/*
+ * Builds snapshot number <generation> from the <n> objects at <objs> (see k8s.h), given in
+ * priority order: of two objects with the same kind, namespace and name, the first wins.
+ * Resolves every Service port to its endpoints (EndpointSlices, else Endpoints, else the
+ * selector over Pods) and copies all it keeps into the snapshot's own arena, so <objs> may be
+ * freed afterwards. The caller owns the result (model_free). Returns NULL and sets errno.
+ */
+struct model *model_build(const struct k8s_object *const *objs, size_t n, uint64_t generation);
+
 /* Frees a snapshot and everything it owns. Accepts NULL. */
 void model_free(struct model *m);
 
