@@ -30,8 +30,7 @@ sleep 0.3
 conns() { e2e_ctl edges | jq '[.edges[] | select(.source.app == "client" and .destination.app == "echo") | .connections_opened] | add // 0'; }
 
 # 1 long connection held over the restart, plus 5 short ones before, during and after.
-ip netns exec "$T-client" sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$E2E_CG/pods/client" \
-	"$E2E_PY" "$E2E_DIR/tcpcli.py" hold 198.19.0.40 7 6 >"$E2E_TMP/hold.json" 2>&1 &
+e2e_exec client "$E2E_PY" "$E2E_DIR/tcpcli.py" hold 198.19.0.40 7 6 >"$E2E_TMP/hold.json" 2>&1 &
 hold=$!
 E2E_PIDS+=("$hold")
 for i in 1 2 3 4 5; do
