@@ -101,13 +101,47 @@ static int agent_is_local(const struct model_pod *pod, void *arg)
 	return enroll_wants(&a->enroll, pod);
 }
 
+/*
+ * Every node agent's address: this node's, and each node's status.hostIP from the Pods.
+ * Flows from those addresses are relayed flows that their agent counts, so a server
+ * socket must not count them again as coming from outside the mesh. Returns a malloc'd
+ * array (caller frees) and its length in *<n>; on allocation failure, just this node's.
+ */
+static uint32_t *agent_node_ips(const struct agent *a, const struct model *m, size_t *n)
+{
+	uint32_t *ips = malloc((m->npods + 1) * sizeof(*ips));
+	size_t i, j;
+
+	*n = 0;
+	if (!ips)
+		return NULL;
+	if (a->node_ip)
+		ips[(*n)++] = a->node_ip;
+	for (i = 0; i < m->npods; i++) {
+		uint32_t h = m->pods[i].host_ip;
+
+		for (j = 0; h && j < *n && ips[j] != h; j++)
+			;
+		if (h && j == *n)
+			ips[(*n)++] = h;
+	}
+	return ips;
+}
+
 /* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
 static void agent_apply(struct agent *a, struct model *m)
 {
 	struct sync_stats st;
+	uint32_t *nodes;
+	size_t nnodes;
 	int err;
 
-	sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, &st);
+	nodes = agent_node_ips(a, m, &nnodes);
+	if (nodes)
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, nodes, nnodes, &st);
+	else
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, &st);
+	free(nodes);
 	a->sync_errors += st.errors;
 	err = enroll_sync(&a->enroll, m, &a->ids, &a->pending);
 	if (err < 0)
@@ -690,6 +724,7 @@ static int agent_start(struct agent *a)
 
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
+	ro.source_ip = a->node_ip;
 	a->relay = relay_new(&ro, a->snap);
 	if (!a->relay) {
 		err = -errno;

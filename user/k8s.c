@@ -618,7 +618,8 @@ static int dec_pod_ports(struct k8s_dec *d, yaml_node_t *spec, struct k8s_pod *p
 	return ret;
 }
 
-/* Pod IP: status.podIP, else the first IPv4 of status.podIPs (dual-stack Pods). */
+/* Pod IP: status.podIP, else the first IPv4 of status.podIPs (dual-stack Pods); and
+ * status.hostIP. */
 static int dec_pod_ip(struct k8s_dec *d, yaml_node_t *status, struct k8s_pod *pod)
 {
 	yaml_node_t *ips;
@@ -626,6 +627,13 @@ static int dec_pod_ip(struct k8s_dec *d, yaml_node_t *status, struct k8s_pod *po
 	size_t i, old;
 	int err, r;
 
+	/* The node's address: other nodes' agents are told apart from clients outside the
+	 * mesh by it. */
+	err = get_str(d, status, "hostIP", &s);
+	if (err)
+		return err;
+	if (s && (r = parse_ip(d, "hostIP", s, &pod->host_ip)) < 0)
+		return r;
 	err = get_str(d, status, "podIP", &s);
 	if (err)
 		return err;

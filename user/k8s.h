@@ -56,6 +56,7 @@ struct k8s_pod {
 	const char *sa;	    /* spec.serviceAccountName ("default" when absent) */
 	const char *ip_str; /* first IPv4 of status.podIP / podIPs, NULL when none */
 	uint32_t ip;	    /* the same, network order */
+	uint32_t host_ip;   /* status.hostIP (the node's address), network order; 0 when none */
 	bool host_network;
 	bool ready;	 /* see model_pod.ready */
 	bool terminal;	 /* status.phase Succeeded or Failed */

@@ -211,6 +211,7 @@ static int pod_fill(struct arena *a, const struct k8s_object *o, struct model_po
 		return -ENOMEM;
 	p->nlabels = o->meta.nlabels;
 	p->ip = kp->ip;
+	p->host_ip = kp->host_ip;
 	v = label_first(&o->meta, app_keys, 3);
 	p->app = v ? arena_strdup(a, v) : p->workload;
 	v = label_first(&o->meta, ver_keys, 3);

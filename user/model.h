@@ -27,6 +27,7 @@ struct model_pod {
 	const char *node;        /* spec.nodeName; NULL when unscheduled */
 	const char *ip_str;      /* status.podIP; NULL when none yet */
 	uint32_t ip;             /* the same, network order; 0 when none */
+	uint32_t host_ip;        /* status.hostIP: its node's address, network order; 0 when none */
 	const char *workload;    /* owning workload: Deployment from the ReplicaSet owner, else
 				  * StatefulSet/DaemonSet/Job owner, else the Pod name */
 	const char *app;         /* canonical service: service.istio.io/canonical-name,

@@ -487,6 +487,17 @@ static int conn_connect(struct relay_conn *c)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd[SIDE_BACKEND] = fd;
 	conn_assign(c, SIDE_BACKEND);
+	if (r->opts.source_ip) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+
+		src.sin_addr.s_addr = r->opts.source_ip;
+		/* The port is picked at connect() time, per destination, not at bind(). */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			ctr_add(c->w, RC_CONNECT_FAILED, 1);
+			return -errno;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&c->target, sizeof(c->target)) == 0) {
 		conn_connected(c);
 		return 0;

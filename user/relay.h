@@ -30,6 +30,10 @@ struct relay_opts {
 	unsigned flush_ms;	     /* how often workers hand flow deltas over; 0: 1000 */
 	relay_orig_dst_fn orig_dst;  /* NULL: relay_orig_dst_sockopt (weir's getsockopt hook) */
 	void *orig_dst_arg;	     /* passed to <orig_dst> */
+	uint32_t source_ip;	     /* upstream connections leave from this address (network
+				      * order; 0: the kernel's choice). The agent sets its node
+				      * address, which every node knows as an agent's, so a
+				      * server's socket does not count a relayed flow again. */
 };
 
 /*
