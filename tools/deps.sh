@@ -15,6 +15,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
 	iproute2 containernetworking-plugins curl nghttp2-client python3 python3-yaml
 	haproxy graphviz prometheus wrk iperf3 openssl procps psmisc util-linux jq
+	iptables
 )
 
 want=("${BUILD_PKGS[@]}")
