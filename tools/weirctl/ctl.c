@@ -556,3 +556,45 @@ long long ctl_int(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
+
+int ctl_emit(json_t *root, void (*text)(const json_t *), const json_t *text_arg)
+{
+	if (ctl.output == CTL_OUT_JSON)
+		return ctl_print(root);
+	text(text_arg);
+	json_decref(root);
+	return CTL_OK;
+}
+
+int ctl_list(int argc, char **argv, const struct ctl_list *l)
+{
+	struct ctl_names names;
+	struct ctl_map_desc d;
+	json_t *root, *arr;
+	int fd, rc;
+
+	if (ctl_args_done(argc, argv, 0, false, &rc))
+		return rc;
+	fd = ctl_map_open_typed(l->map, l->key_size, l->value_size, &d);
+	if (fd < 0)
+		return CTL_FAIL;
+	ctl_names_open(&names);
+	root = json_object();
+	arr = json_array();
+	rc = CTL_FAIL;
+	if (!root || !arr) {
+		json_decref(arr);
+		ctl_print(NULL);
+		goto out;
+	}
+	ctl_set(root, l->member, arr);
+	if (ctl_map_list(fd, l->map, &d, l->entry, &names, arr))
+		goto out;
+	rc = ctl_emit(root, l->print_text, arr);
+	root = NULL;
+out:
+	json_decref(root);
+	ctl_names_close(&names);
+	close(fd);
+	return rc;
+}

@@ -194,6 +194,24 @@ const char *ctl_reason_name(unsigned reason);
  */
 int ctl_print(json_t *root);
 
+/*
+ * Prints <root> (consumed) as JSON with -o json, else hands <text_arg> to <text>, which
+ * prints the human form. Returns CTL_OK or CTL_FAIL.
+ */
+int ctl_emit(json_t *root, void (*text)(const json_t *), const json_t *text_arg);
+
+/* A noun that lists one weir map as {"<member>": [entry, ...]}: pods, services, edges. */
+struct ctl_list {
+	const char *map;                    /* pinned map name */
+	size_t key_size, value_size;        /* its layout, checked against the pin */
+	const char *member;                 /* JSON member holding the entries */
+	ctl_entry_fn entry;                 /* one entry -> JSON; ctx is a struct ctl_names * */
+	void (*print_text)(const json_t *); /* the text form, given the entries array */
+};
+
+/* Runs the list noun <l> with its command line (no arguments besides help). */
+int ctl_list(int argc, char **argv, const struct ctl_list *l);
+
 /* ---- decoders the nouns export (one per weir struct; `map dump` reuses them) ---- */
 
 /* pods.c: struct weir_pod -> {ip, flags, workload}; struct weir_ip -> {flags, workload}. */

@@ -122,39 +122,14 @@ static void edges_print_text(const json_t *edges)
 
 int do_edges(int argc, char **argv)
 {
-	struct ctl_names names;
-	struct ctl_map_desc d;
-	json_t *root, *edges;
-	int fd, rc;
+	static const struct ctl_list list = {
+		.map = "weir_edges",
+		.key_size = sizeof(struct weir_edge_key),
+		.value_size = sizeof(struct weir_edge),
+		.member = "edges",
+		.entry = edges_entry,
+		.print_text = edges_print_text,
+	};
 
-	if (ctl_args_done(argc, argv, 0, false, &rc))
-		return rc;
-	fd = ctl_map_open_typed("weir_edges", sizeof(struct weir_edge_key),
-				sizeof(struct weir_edge), &d);
-	if (fd < 0)
-		return CTL_FAIL;
-	ctl_names_open(&names);
-	root = json_object();
-	edges = json_array();
-	rc = CTL_FAIL;
-	if (!root || !edges) {
-		json_decref(edges);
-		ctl_print(NULL);
-		goto out;
-	}
-	ctl_set(root, "edges", edges);
-	if (ctl_map_list(fd, "weir_edges", &d, edges_entry, &names, edges))
-		goto out;
-	if (ctl.output == CTL_OUT_JSON) {
-		rc = ctl_print(root);
-		root = NULL;
-	} else {
-		edges_print_text(edges);
-		rc = CTL_OK;
-	}
-out:
-	json_decref(root);
-	ctl_names_close(&names);
-	close(fd);
-	return rc;
+	return ctl_list(argc, argv, &list);
 }

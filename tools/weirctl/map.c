@@ -311,13 +311,8 @@ static int map_dump(const char *name)
 	ctl_set(root, "entries", entries);
 	if (ctl_map_list(fd, name, &d, map_entry, &md, entries))
 		goto out;
-	if (ctl.output == CTL_OUT_JSON) {
-		rc = ctl_print(root);
-		root = NULL;
-	} else {
-		map_print_text(root);
-		rc = CTL_OK;
-	}
+	rc = ctl_emit(root, map_print_text, root);
+	root = NULL;
 out:
 	json_decref(root);
 	ctl_names_close(&names);

@@ -87,38 +87,14 @@ static void pods_print_text(const json_t *pods)
 
 int do_pods(int argc, char **argv)
 {
-	struct ctl_names names;
-	struct ctl_map_desc d;
-	json_t *root, *pods;
-	int fd, rc;
+	static const struct ctl_list list = {
+		.map = "weir_netns",
+		.key_size = sizeof(uint64_t),
+		.value_size = sizeof(struct weir_pod),
+		.member = "pods",
+		.entry = pods_entry,
+		.print_text = pods_print_text,
+	};
 
-	if (ctl_args_done(argc, argv, 0, false, &rc))
-		return rc;
-	fd = ctl_map_open_typed("weir_netns", sizeof(uint64_t), sizeof(struct weir_pod), &d);
-	if (fd < 0)
-		return CTL_FAIL;
-	ctl_names_open(&names);
-	root = json_object();
-	pods = json_array();
-	rc = CTL_FAIL;
-	if (!root || !pods) {
-		json_decref(pods);
-		ctl_print(NULL);
-		goto out;
-	}
-	ctl_set(root, "pods", pods);
-	if (ctl_map_list(fd, "weir_netns", &d, pods_entry, &names, pods))
-		goto out;
-	if (ctl.output == CTL_OUT_JSON) {
-		rc = ctl_print(root);
-		root = NULL;
-	} else {
-		pods_print_text(pods);
-		rc = CTL_OK;
-	}
-out:
-	json_decref(root);
-	ctl_names_close(&names);
-	close(fd);
-	return rc;
+	return ctl_list(argc, argv, &list);
 }

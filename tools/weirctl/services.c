@@ -130,39 +130,14 @@ static void services_print_text(const json_t *svcs)
 
 int do_services(int argc, char **argv)
 {
-	struct ctl_names names;
-	struct ctl_map_desc d;
-	json_t *root, *svcs;
-	int fd, rc;
+	static const struct ctl_list list = {
+		.map = "weir_services",
+		.key_size = sizeof(struct weir_svc_key),
+		.value_size = sizeof(struct weir_svc),
+		.member = "services",
+		.entry = services_entry,
+		.print_text = services_print_text,
+	};
 
-	if (ctl_args_done(argc, argv, 0, false, &rc))
-		return rc;
-	fd = ctl_map_open_typed("weir_services", sizeof(struct weir_svc_key),
-				sizeof(struct weir_svc), &d);
-	if (fd < 0)
-		return CTL_FAIL;
-	ctl_names_open(&names);
-	root = json_object();
-	svcs = json_array();
-	rc = CTL_FAIL;
-	if (!root || !svcs) {
-		json_decref(svcs);
-		ctl_print(NULL);
-		goto out;
-	}
-	ctl_set(root, "services", svcs);
-	if (ctl_map_list(fd, "weir_services", &d, services_entry, &names, svcs))
-		goto out;
-	if (ctl.output == CTL_OUT_JSON) {
-		rc = ctl_print(root);
-		root = NULL;
-	} else {
-		services_print_text(svcs);
-		rc = CTL_OK;
-	}
-out:
-	json_decref(root);
-	ctl_names_close(&names);
-	close(fd);
-	return rc;
+	return ctl_list(argc, argv, &list);
 }
