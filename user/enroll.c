@@ -77,8 +77,7 @@ static void enroll_key(char *buf, size_t len, const char *ns, const char *name)
 	snprintf(buf, len, "%s/%s", ns, name);
 }
 
-int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns,
-		uint32_t ip)
+int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns, uint32_t ip)
 {
 	struct enroll_hint *h = calloc(1, sizeof(*h));
 	char key[512];
@@ -131,11 +130,11 @@ static void enroll_withdraw(struct enroll *e, const char *key, struct enroll_pod
 }
 
 /* Finds the Pod's netns and writes it into the datapath. 0, -ENOENT (retry) or -errno. */
-static int enroll_one(struct enroll *e, const char *key, const struct model_pod *pod,
-		      uint32_t ip, uint32_t wl_id, struct enroll_pod *p)
+static int enroll_one(struct enroll *e, const char *key, const struct model_pod *pod, uint32_t ip,
+		      uint32_t wl_id, struct enroll_pod *p)
 {
 	struct enroll_hint *h = strmap_get(&e->hints, key);
-	struct weir_pod val = { .wl_id = wl_id, .ip = ip };
+	struct weir_pod val = {.wl_id = wl_id, .ip = ip};
 	char path[256] = "", ipstr[INET_ADDRSTRLEN];
 	struct netns_info ni;
 	int err = -ENOENT;
@@ -146,8 +145,10 @@ static int enroll_one(struct enroll *e, const char *key, const struct model_pod 
 		if (err == 0)
 			snprintf(path, sizeof(path), "%s", h->netns);
 		else
-			log_warn("enroll", "Pod %s: CNI said netns %s, but %s is not there (%s); "
-				 "scanning", key, h->netns, ipstr, strerror(-err));
+			log_warn("enroll",
+				 "Pod %s: CNI said netns %s, but %s is not there (%s); "
+				 "scanning",
+				 key, h->netns, ipstr, strerror(-err));
 	}
 	if (err < 0)
 		err = netns_find_by_ip(ip, path, sizeof(path), &ni);
@@ -170,20 +171,20 @@ static int enroll_one(struct enroll *e, const char *key, const struct model_pod 
 	if (p->ifindex) {
 		err = datapath_tc_attach(e->dp, p->ifindex);
 		if (err < 0)
-			log_warn("enroll", "Pod %s: tc on host veth ifindex %d: %s (flow counters "
-				 "and L3/L4 deny are not in force for it)", key, p->ifindex,
-				 strerror(-err));
+			log_warn("enroll",
+				 "Pod %s: tc on host veth ifindex %d: %s (flow counters "
+				 "and L3/L4 deny are not in force for it)",
+				 key, p->ifindex, strerror(-err));
 	} else {
 		log_warn("enroll", "Pod %s: %s is on %s, no veth: tc is not attached", key, ipstr,
 			 ni.ifname);
 	}
-	log_info("enroll", "Pod %s (%s, workload id %u) enrolled: netns %s cookie %016" PRIx64,
-		 key, ipstr, wl_id, path, ni.cookie);
+	log_info("enroll", "Pod %s (%s, workload id %u) enrolled: netns %s cookie %016" PRIx64, key,
+		 ipstr, wl_id, path, ni.cookie);
 	return 0;
 }
 
-int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
-		unsigned *pending)
+int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, unsigned *pending)
 {
 	struct strmap seen;
 	const char *k;
@@ -225,8 +226,10 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
 		err = enroll_one(e, key, pod, ip, wl_id, p);
 		if (err < 0) {
 			if (p->attempts++ == 0 || p->attempts % 30 == 0)
-				log_warn("enroll", "Pod %s: no network namespace holds its address yet "
-					 "(%s); will retry", key, strerror(-err));
+				log_warn("enroll",
+					 "Pod %s: no network namespace holds its address yet "
+					 "(%s); will retry",
+					 key, strerror(-err));
 			(*pending)++;
 		}
 	}
@@ -248,7 +251,8 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
 
 		for (j = 0; (j = strmap_next(&e->pods, j, &pk, &pv)) != 0;) {
 			p = pv;
-			if ((p->enrolled && p->cookie == r->cookie) || (!p->enrolled && p->ip == r->ip))
+			if ((p->enrolled && p->cookie == r->cookie) ||
+			    (!p->enrolled && p->ip == r->ip))
 				keep = true;
 			if (p->enrolled && p->cookie == r->cookie)
 				free(strmap_del(&e->restored, k)); /* adopted */
@@ -258,7 +262,8 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
 		if (!keep) {
 			err = datapath_pod_del(e->dp, r->cookie);
 			if (err < 0 && err != -ENOENT)
-				log_warn("enroll", "stale weir_netns entry %s: %s", k, strerror(-err));
+				log_warn("enroll", "stale weir_netns entry %s: %s", k,
+					 strerror(-err));
 			free(strmap_del(&e->restored, k));
 		}
 	}

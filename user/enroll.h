@@ -19,23 +19,23 @@
 struct datapath;
 
 struct enroll {
-	struct strmap pods;     /* "ns/name" -> struct enroll_pod * (enrolled or pending) */
-	struct strmap hints;    /* "ns/name" -> struct enroll_hint * (from CNI ADD) */
+	struct strmap pods;	/* "ns/name" -> struct enroll_pod * (enrolled or pending) */
+	struct strmap hints;	/* "ns/name" -> struct enroll_hint * (from CNI ADD) */
 	struct strmap restored; /* "%016llx" cookie -> struct enroll_pod * read from pins */
 	struct datapath *dp;
-	const char *node;       /* this node's name (spec.nodeName of its Pods) */
-	bool splice;            /* allow sk_msg splicing for the Pods enrolled here */
+	const char *node; /* this node's name (spec.nodeName of its Pods) */
+	bool splice;	  /* allow sk_msg splicing for the Pods enrolled here */
 };
 
 /* One Pod as enrolment tracks it. */
 struct enroll_pod {
-	uint32_t ip;            /* network order */
+	uint32_t ip; /* network order */
 	uint32_t wl_id;
-	uint64_t cookie;        /* 0 while pending */
-	int ifindex;            /* host-side veth, 0 when none */
+	uint64_t cookie; /* 0 while pending */
+	int ifindex;	 /* host-side veth, 0 when none */
 	bool enrolled;
-	unsigned attempts;      /* failed lookups so far (pending Pods) */
-	char netns[256];        /* the netns path that was used */
+	unsigned attempts; /* failed lookups so far (pending Pods) */
+	char netns[256];   /* the netns path that was used */
 };
 
 /* Initialises <e> for node <node> (kept by reference). */
@@ -52,8 +52,7 @@ bool enroll_wants(const struct enroll *e, const struct model_pod *pod);
  * Records what the CNI plugin said of a Pod: its netns path and address (network order),
  * used by the next enroll_sync() instead of a scan. Returns 0 or -errno.
  */
-int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns,
-		uint32_t ip);
+int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns, uint32_t ip);
 /* Drops a hint (CNI DEL). */
 void enroll_unhint(struct enroll *e, const char *ns, const char *name);
 
@@ -62,8 +61,7 @@ void enroll_unhint(struct enroll *e, const char *ns, const char *name);
  * address or workload changed), withdraws the others. Sets *<pending> to the number of
  * wanted Pods whose netns was not found (retry later). Returns 0 or -errno.
  */
-int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids,
-		unsigned *pending);
+int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, unsigned *pending);
 
 /* The tracked state of Pod <ns>/<name>, or NULL. */
 const struct enroll_pod *enroll_find(const struct enroll *e, const char *ns, const char *name);

@@ -17,12 +17,12 @@
 #include "strmap.h"
 
 struct ids {
-	struct strmap wl;       /* "ns/workload" -> (void *)(uintptr_t)id */
-	struct strmap svc;      /* "ns/name" -> id */
-	uint32_t next_wl;       /* next unused workload id (ids start at 1) */
-	uint32_t next_svc;      /* next unused service id */
-	uint32_t max_wl;        /* capacity of weir_wl_info */
-	uint32_t max_svc;       /* capacity of weir_svc_info */
+	struct strmap wl;  /* "ns/workload" -> (void *)(uintptr_t)id */
+	struct strmap svc; /* "ns/name" -> id */
+	uint32_t next_wl;  /* next unused workload id (ids start at 1) */
+	uint32_t next_svc; /* next unused service id */
+	uint32_t max_wl;   /* capacity of weir_wl_info */
+	uint32_t max_svc;  /* capacity of weir_svc_info */
 };
 
 /* Initialises empty tables for at most <max_wl> workloads and <max_svc> services. */

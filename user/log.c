@@ -15,7 +15,7 @@ static const char *log_prog = "weir";
 static enum log_level log_max = LOG_INFO;
 static atomic_ulong log_counts[LOG_DEBUG + 1];
 
-static const char *const log_names[] = { "error", "warning", "info", "debug" };
+static const char *const log_names[] = {"error", "warning", "info", "debug"};
 
 void log_init(const char *prog, enum log_level max)
 {

@@ -15,7 +15,7 @@ void log_init(const char *prog, enum log_level max);
 unsigned long log_count(enum log_level level);
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_err(mod, ...)   log_msg(LOG_ERR, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN, mod, __VA_ARGS__)

@@ -22,44 +22,44 @@ struct model_kv {
 
 /* A v1 Pod with what the mesh needs of it. */
 struct model_pod {
-	const char *ns;          /* metadata.namespace ("default" when absent) */
-	const char *name;        /* metadata.name */
-	const char *node;        /* spec.nodeName; NULL when unscheduled */
-	const char *ip_str;      /* status.podIP; NULL when none yet */
-	uint32_t ip;             /* the same, network order; 0 when none */
-	uint32_t host_ip;        /* status.hostIP: its node's address, network order; 0 when none */
-	const char *workload;    /* owning workload: Deployment from the ReplicaSet owner, else
-				  * StatefulSet/DaemonSet/Job owner, else the Pod name */
-	const char *app;         /* canonical service: service.istio.io/canonical-name,
-				  * app.kubernetes.io/name, app label, else workload */
-	const char *version;     /* canonical revision: service.istio.io/canonical-revision,
-				  * app.kubernetes.io/version, version label, else "latest" */
-	const char *sa;          /* spec.serviceAccountName ("default" when absent) */
-	uint16_t weight;         /* annotation weir.dev/lb-weight (default 1, 0 drains) */
-	bool ready;              /* status condition Ready (true when no conditions given) */
-	bool host_network;       /* spec.hostNetwork: never enrolled */
-	bool mesh;               /* enrolled when on this node: false for hostNetwork Pods, the
-				  * label istio.io/dataplane-mode=none or the annotation
-				  * weir.dev/mesh=off */
+	const char *ns;	      /* metadata.namespace ("default" when absent) */
+	const char *name;     /* metadata.name */
+	const char *node;     /* spec.nodeName; NULL when unscheduled */
+	const char *ip_str;   /* status.podIP; NULL when none yet */
+	uint32_t ip;	      /* the same, network order; 0 when none */
+	uint32_t host_ip;     /* status.hostIP: its node's address, network order; 0 when none */
+	const char *workload; /* owning workload: Deployment from the ReplicaSet owner, else
+			       * StatefulSet/DaemonSet/Job owner, else the Pod name */
+	const char *app;      /* canonical service: service.istio.io/canonical-name,
+			       * app.kubernetes.io/name, app label, else workload */
+	const char *version;  /* canonical revision: service.istio.io/canonical-revision,
+			       * app.kubernetes.io/version, version label, else "latest" */
+	const char *sa;	      /* spec.serviceAccountName ("default" when absent) */
+	uint16_t weight;      /* annotation weir.dev/lb-weight (default 1, 0 drains) */
+	bool ready;	      /* status condition Ready (true when no conditions given) */
+	bool host_network;    /* spec.hostNetwork: never enrolled */
+	bool mesh;	      /* enrolled when on this node: false for hostNetwork Pods, the
+			       * label istio.io/dataplane-mode=none or the annotation
+			       * weir.dev/mesh=off */
 	const struct model_kv *labels; /* metadata.labels */
 	size_t nlabels;
-	const char *source;      /* where it came from, for messages ("dir/file.yaml") */
+	const char *source; /* where it came from, for messages ("dir/file.yaml") */
 };
 
 /* One backend of a Service port. */
 struct model_endpoint {
-	uint32_t ip;                  /* network order */
-	uint16_t port;                /* target port, host order */
-	bool ready;                   /* not ready endpoints are not load-balanced to */
-	const struct model_pod *pod;  /* the Pod behind it, NULL when unknown */
+	uint32_t ip;		     /* network order */
+	uint16_t port;		     /* target port, host order */
+	bool ready;		     /* not ready endpoints are not load-balanced to */
+	const struct model_pod *pod; /* the Pod behind it, NULL when unknown */
 };
 
 /* One port of a Service with its resolved endpoints. */
 struct model_svc_port {
-	const char *name;        /* ports[].name; "" when unnamed */
-	uint16_t port;           /* ports[].port, host order */
-	uint8_t proto;           /* IPPROTO_TCP (default), IPPROTO_UDP */
-	const char *app_proto;   /* appProtocol or the name prefix (http, http2, grpc, tcp) */
+	const char *name;      /* ports[].name; "" when unnamed */
+	uint16_t port;	       /* ports[].port, host order */
+	uint8_t proto;	       /* IPPROTO_TCP (default), IPPROTO_UDP */
+	const char *app_proto; /* appProtocol or the name prefix (http, http2, grpc, tcp) */
 	const struct model_endpoint *eps;
 	size_t neps;
 };
@@ -68,8 +68,8 @@ struct model_svc_port {
 struct model_service {
 	const char *ns;
 	const char *name;
-	uint32_t vip;            /* spec.clusterIP, network order; 0 for None/absent */
-	uint16_t mode;           /* enum weir_mode: annotation weir.dev/path: kernel|agent */
+	uint32_t vip;  /* spec.clusterIP, network order; 0 for None/absent */
+	uint16_t mode; /* enum weir_mode: annotation weir.dev/path: kernel|agent */
 	const struct model_svc_port *ports;
 	size_t nports;
 	const struct model_kv *selector;
@@ -78,12 +78,12 @@ struct model_service {
 };
 
 struct model {
-	uint64_t generation;     /* increases with every snapshot the store publishes */
+	uint64_t generation; /* increases with every snapshot the store publishes */
 	const struct model_pod *pods;
 	size_t npods;
 	const struct model_service *services;
 	size_t nservices;
-	void *arena;             /* owner of everything above (private to model.c) */
+	void *arena; /* owner of everything above (private to model.c) */
 };
 
 /*

@@ -22,9 +22,9 @@
 static int pin_is(int fd, enum pin_kind kind)
 {
 	static const char *const names[] = {
-		[PIN_MAP] = "anon_inode:bpf-map",
-		[PIN_PROG] = "anon_inode:bpf-prog",
-		[PIN_LINK] = "anon_inode:bpf-link",
+	    [PIN_MAP] = "anon_inode:bpf-map",
+	    [PIN_PROG] = "anon_inode:bpf-prog",
+	    [PIN_LINK] = "anon_inode:bpf-link",
 	};
 	char link[64], target[64], *p;
 	ssize_t n;

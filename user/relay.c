@@ -488,7 +488,7 @@ static int conn_connect(struct relay_conn *c)
 	c->fd[SIDE_BACKEND] = fd;
 	conn_assign(c, SIDE_BACKEND);
 	if (r->opts.source_ip) {
-		struct sockaddr_in src = { .sin_family = AF_INET };
+		struct sockaddr_in src = {.sin_family = AF_INET};
 
 		src.sin_addr.s_addr = r->opts.source_ip;
 		/* The port is picked at connect() time, per destination, not at bind(). */

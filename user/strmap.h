@@ -9,16 +9,16 @@
 #include <stddef.h>
 
 struct strmap_slot {
-	char *key;   /* NULL: empty */
+	char *key; /* NULL: empty */
 	void *value;
-	int tomb;    /* 1: deleted, keeps probe chains intact */
+	int tomb; /* 1: deleted, keeps probe chains intact */
 };
 
 struct strmap {
 	struct strmap_slot *slots;
-	size_t cap;   /* power of two, or 0 */
-	size_t len;   /* live keys */
-	size_t used;  /* live keys + tombstones */
+	size_t cap;  /* power of two, or 0 */
+	size_t len;  /* live keys */
+	size_t used; /* live keys + tombstones */
 };
 
 void strmap_init(struct strmap *m);

@@ -188,8 +188,8 @@ static void sync_workloads(struct sync_state *st, struct ids *ids, struct datapa
 		id = ids_workload(ids, pod->ns, pod->workload, NULL);
 		if (!id) {
 			stats->errors++;
-			log_warn("sync", "workload table full (%u): %s/%s gets no id",
-				 ids->max_wl, pod->ns, pod->workload);
+			log_warn("sync", "workload table full (%u): %s/%s gets no id", ids->max_wl,
+				 pod->ns, pod->workload);
 			continue;
 		}
 		sync_wl_info_build(pod, &info);
@@ -219,8 +219,8 @@ static uintptr_t sync_ip_pack(const struct weir_ip *v)
 	return ((uintptr_t)v->wl_id << 8 | v->flags) << 1 | 1;
 }
 
-static int sync_ip_set(struct sync_state *st, struct strmap *want, struct datapath *dp,
-		       uint32_t ip, const struct weir_ip *v, struct sync_stats *stats)
+static int sync_ip_set(struct sync_state *st, struct strmap *want, struct datapath *dp, uint32_t ip,
+		       const struct weir_ip *v, struct sync_stats *stats)
 {
 	char ks[INET_ADDRSTRLEN];
 	uintptr_t packed = sync_ip_pack(v);
@@ -251,13 +251,13 @@ static void sync_ips(struct sync_state *st, struct ids *ids, struct datapath *dp
 
 	strmap_init(&want);
 	for (i = 0; i < nagent; i++) {
-		struct weir_ip val = { .wl_id = WEIR_ID_UNKNOWN, .flags = WEIR_IP_AGENT };
+		struct weir_ip val = {.wl_id = WEIR_ID_UNKNOWN, .flags = WEIR_IP_AGENT};
 
 		sync_ip_set(st, &want, dp, agent_ips[i], &val, stats);
 	}
 	for (i = 0; i < m->npods; i++) {
 		const struct model_pod *pod = &m->pods[i];
-		struct weir_ip val = { 0 };
+		struct weir_ip val = {0};
 
 		if (!pod->ip || pod->host_network)
 			continue;
@@ -324,8 +324,8 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 		}
 		for (j = 0; j < svc->nports; j++) {
 			const struct model_svc_port *sp = &svc->ports[j];
-			struct weir_svc_key key = { .vip = svc->vip, .port = htons(sp->port),
-						    .proto = sp->proto };
+			struct weir_svc_key key = {
+			    .vip = svc->vip, .port = htons(sp->port), .proto = sp->proto};
 			unsigned dropped;
 			uint64_t h;
 			char ks[64];
@@ -333,9 +333,11 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			dropped = sync_svc_build(sp, id, svc->mode, ids, entry);
 			if (dropped) {
 				stats->backends_dropped += dropped;
-				log_warn("sync", "%s: Service %s/%s port %u: %u endpoints beyond %d "
-					 "are not load-balanced to", svc->source ? svc->source : "?",
-					 svc->ns, svc->name, sp->port, dropped, WEIR_MAX_BACKENDS);
+				log_warn("sync",
+					 "%s: Service %s/%s port %u: %u endpoints beyond %d "
+					 "are not load-balanced to",
+					 svc->source ? svc->source : "?", svc->ns, svc->name,
+					 sp->port, dropped, WEIR_MAX_BACKENDS);
 			}
 			h = sync_hash(entry, sizeof(*entry));
 			sync_svc_keystr(&key, ks, sizeof(ks));
@@ -373,9 +375,9 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 	free(entry);
 }
 
-int sync_apply(struct sync_state *st, struct ids *ids, struct datapath *dp,
-	       const struct model *m, int (*is_local)(const struct model_pod *, void *),
-	       void *arg, const uint32_t *agent_ips, size_t nagent, struct sync_stats *stats)
+int sync_apply(struct sync_state *st, struct ids *ids, struct datapath *dp, const struct model *m,
+	       int (*is_local)(const struct model_pod *, void *), void *arg,
+	       const uint32_t *agent_ips, size_t nagent, struct sync_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
 	sync_workloads(st, ids, dp, m, stats);

@@ -21,15 +21,15 @@
 struct datapath;
 
 struct sync_state {
-	struct strmap wl_info;  /* "ns/workload" -> last written struct weir_wl_info */
-	struct strmap svcs;     /* hex(weir_svc_key) -> (void *)content hash */
-	struct strmap ips;      /* dotted ip -> (void *)packed weir_ip */
+	struct strmap wl_info; /* "ns/workload" -> last written struct weir_wl_info */
+	struct strmap svcs;    /* hex(weir_svc_key) -> (void *)content hash */
+	struct strmap ips;     /* dotted ip -> (void *)packed weir_ip */
 };
 
 /* What one sync did, for logs and /metrics. */
 struct sync_stats {
 	unsigned svc_written, svc_deleted, svc_unchanged;
-	unsigned backends_dropped;  /* endpoints beyond WEIR_MAX_BACKENDS */
+	unsigned backends_dropped; /* endpoints beyond WEIR_MAX_BACKENDS */
 	unsigned ips_written, ips_deleted;
 	unsigned wl_written;
 	unsigned errors;
@@ -65,8 +65,8 @@ int sync_restore(struct sync_state *st, struct ids *ids, struct datapath *dp);
  * get WEIR_IP_AGENT), then Services. Per-entry failures are logged and counted in
  * <stats>; the function goes on. Returns 0, or -errno when nothing could be done.
  */
-int sync_apply(struct sync_state *st, struct ids *ids, struct datapath *dp,
-	       const struct model *m, int (*is_local)(const struct model_pod *, void *),
-	       void *arg, const uint32_t *agent_ips, size_t nagent, struct sync_stats *stats);
+int sync_apply(struct sync_state *st, struct ids *ids, struct datapath *dp, const struct model *m,
+	       int (*is_local)(const struct model_pod *, void *), void *arg,
+	       const uint32_t *agent_ips, size_t nagent, struct sync_stats *stats);
 
 #endif /* WEIR_USER_SYNC_H */

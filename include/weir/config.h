@@ -12,10 +12,10 @@
 struct weir_config {
 	__be32 agent_ip;   /* node agent's outbound listener address; 0: the agent path is off */
 	__be16 agent_port; /* its port, network order (15001 by default) */
-	__u8 splice;       /* 1: sk_msg splices same-node enrolled Pod pairs */
-	__u8 tc_count;     /* 1: tc counts non-TCP packets per edge (flow telemetry on) */
+	__u8 splice;	   /* 1: sk_msg splices same-node enrolled Pod pairs */
+	__u8 tc_count;	   /* 1: tc counts non-TCP packets per edge (flow telemetry on) */
 	__u32 sock_count;  /* 1: sockops counts TCP edges (flow telemetry on) */
-	__u32 pad;         /* explicit padding, zero */
+	__u32 pad;	   /* explicit padding, zero */
 };
 WEIR_ASSERT_SIZE(weir_config, 16);
 

@@ -38,7 +38,7 @@ struct weir_edge {
 	__u64 pkts_rcvd;    /* packets destination -> source (tc edges only) */
 	__u64 srtt_us_sum;  /* sum of smoothed RTTs at close, microseconds */
 	__u64 srtt_samples; /* how many RTTs srtt_us_sum holds */
-	__u64 last_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last update */
+	__u64 last_ns;	    /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last update */
 };
 WEIR_ASSERT_SIZE(weir_edge, 80);
 

@@ -22,11 +22,11 @@ enum weir_dir {
 /* Key of weir_deny (LPM trie). Value: __u32 rule id, for the counters and weirctl. */
 struct weir_deny_key {
 	__u32 prefixlen; /* WEIR_DENY_FIXED_BITS + remote prefix length (0..32) */
-	__u32 wl_id;     /* the local workload the entry protects */
-	__u8 dir;        /* enum weir_dir */
-	__u8 proto;      /* IPPROTO_*; matched exactly */
-	__be16 port;     /* remote port on egress, local port on ingress; 0 = any */
-	__be32 remote;   /* remote address (prefix) */
+	__u32 wl_id;	 /* the local workload the entry protects */
+	__u8 dir;	 /* enum weir_dir */
+	__u8 proto;	 /* IPPROTO_*; matched exactly */
+	__be16 port;	 /* remote port on egress, local port on ingress; 0 = any */
+	__be32 remote;	 /* remote address (prefix) */
 };
 WEIR_ASSERT_SIZE(weir_deny_key, 16);
 

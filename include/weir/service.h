@@ -15,7 +15,7 @@
 /* weir_svc.mode: where connect() to this VIP goes. */
 enum weir_mode {
 	WEIR_MODE_KERNEL = 0, /* rewritten to a backend at connect(): no agent in the path */
-	WEIR_MODE_AGENT = 1,  /* rewritten to the node agent, which relays (L4 now, L7/mTLS later) */
+	WEIR_MODE_AGENT = 1, /* rewritten to the node agent, which relays (L4 now, L7/mTLS later) */
 };
 
 /* weir_backend.flags */
@@ -41,18 +41,18 @@ WEIR_ASSERT_SIZE(weir_backend, 16);
 
 /* Value of weir_services. */
 struct weir_svc {
-	__u32 id;     /* service id (key of weir_svc_info), stable across restarts */
-	__u16 mode;   /* enum weir_mode */
-	__u16 count;  /* backends[0..count) are in use */
-	__u32 flags;  /* reserved, zero */
-	__u32 pad;    /* explicit padding, zero */
+	__u32 id;    /* service id (key of weir_svc_info), stable across restarts */
+	__u16 mode;  /* enum weir_mode */
+	__u16 count; /* backends[0..count) are in use */
+	__u32 flags; /* reserved, zero */
+	__u32 pad;   /* explicit padding, zero */
 	struct weir_backend backends[WEIR_MAX_BACKENDS]; /* the endpoints behind this port */
 };
 WEIR_ASSERT_SIZE(weir_svc, 16 + 16 * WEIR_MAX_BACKENDS);
 
 /* Value of weir_svc_info; key: __u32 service id. */
 struct weir_svc_info {
-	char ns[64];    /* namespace */
+	char ns[64];	/* namespace */
 	char name[128]; /* Service name */
 };
 WEIR_ASSERT_SIZE(weir_svc_info, 192);

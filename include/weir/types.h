@@ -12,7 +12,7 @@
 #endif
 
 /* Pins the size of an ABI struct so that a layout change cannot slip in silently. */
-#define WEIR_ASSERT_SIZE(type, size) \
+#define WEIR_ASSERT_SIZE(type, size)                                                               \
 	_Static_assert(sizeof(struct type) == (size), "ABI size of struct " #type " changed")
 
 /* Workload and service id 0 stands for "unknown / outside the mesh". */

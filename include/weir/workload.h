@@ -14,10 +14,10 @@
 
 /* Value of weir_netns; key: __u64 netns cookie (SO_NETNS_COOKIE of the Pod's netns). */
 struct weir_pod {
-	__u32 wl_id;  /* workload id of the Pod (key of weir_wl_info) */
-	__be32 ip;    /* the Pod's IPv4 address */
-	__u32 flags;  /* WEIR_POD_* */
-	__u32 pad;    /* explicit padding, zero */
+	__u32 wl_id; /* workload id of the Pod (key of weir_wl_info) */
+	__be32 ip;   /* the Pod's IPv4 address */
+	__u32 flags; /* WEIR_POD_* */
+	__u32 pad;   /* explicit padding, zero */
 };
 WEIR_ASSERT_SIZE(weir_pod, 16);
 
@@ -33,13 +33,13 @@ struct weir_ip {
 };
 WEIR_ASSERT_SIZE(weir_ip, 8);
 
-#define WEIR_NS_LEN 64       /* Kubernetes namespaces are DNS labels: at most 63 + NUL */
-#define WEIR_NAME_LEN 128    /* object names, truncated past 127 (the id is the identity) */
-#define WEIR_LABEL_LEN 64    /* label values: at most 63 + NUL */
+#define WEIR_NS_LEN    64  /* Kubernetes namespaces are DNS labels: at most 63 + NUL */
+#define WEIR_NAME_LEN  128 /* object names, truncated past 127 (the id is the identity) */
+#define WEIR_LABEL_LEN 64  /* label values: at most 63 + NUL */
 
 /* Value of weir_wl_info; key: __u32 workload id. Names are NUL-terminated. */
 struct weir_wl_info {
-	char ns[WEIR_NS_LEN];         /* namespace */
+	char ns[WEIR_NS_LEN];	      /* namespace */
 	char name[WEIR_NAME_LEN];     /* workload (Deployment, StatefulSet, ... or bare Pod) */
 	char app[WEIR_LABEL_LEN];     /* canonical service (app label), the graph node name */
 	char version[WEIR_LABEL_LEN]; /* canonical revision (version label) */

@@ -37,20 +37,20 @@ static void test_cgroup_find_root_table(void **state)
 		int err;
 		const char *want;
 	} cases[] = {
-		{ "24 1 0:22 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw\n", 0,
-		  "/sys/fs/cgroup" },
-		/* hybrid: v1 controllers first, cgroup2 under "unified", no optional fields */
-		{ "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-		  "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-		  "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
-		  0, "/sys/fs/cgroup/unified" },
-		/* several optional fields, and a space escaped in the mount point */
-		{ "50 1 0:40 / /mnt/my\\040cg rw shared:1 master:2 - cgroup2 none rw\n", 0,
-		  "/mnt/my cg" },
-		{ "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n", -ENOENT, NULL },
-		{ "", -ENOENT, NULL },
-		/* "cgroup2" as a mount option or source, not the fstype, must not match */
-		{ "60 1 0:41 / /x rw - tmpfs cgroup2 rw\n", -ENOENT, NULL },
+	    {"24 1 0:22 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw\n", 0,
+	     "/sys/fs/cgroup"},
+	    /* hybrid: v1 controllers first, cgroup2 under "unified", no optional fields */
+	    {"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+	     "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+	     "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
+	     0, "/sys/fs/cgroup/unified"},
+	    /* several optional fields, and a space escaped in the mount point */
+	    {"50 1 0:40 / /mnt/my\\040cg rw shared:1 master:2 - cgroup2 none rw\n", 0,
+	     "/mnt/my cg"},
+	    {"31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n", -ENOENT, NULL},
+	    {"", -ENOENT, NULL},
+	    /* "cgroup2" as a mount option or source, not the fstype, must not match */
+	    {"60 1 0:41 / /x rw - tmpfs cgroup2 rw\n", -ENOENT, NULL},
 	};
 	char buf[256];
 	size_t i;
@@ -80,8 +80,8 @@ static void test_cgroup_find_root_self(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cgroup_find_root_table),
-		cmocka_unit_test(test_cgroup_find_root_self),
+	    cmocka_unit_test(test_cgroup_find_root_table),
+	    cmocka_unit_test(test_cgroup_find_root_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

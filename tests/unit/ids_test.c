@@ -76,9 +76,9 @@ static void test_ids_exhaustion(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ids_stable_and_distinct),
-		cmocka_unit_test(test_ids_restore_keeps_ids),
-		cmocka_unit_test(test_ids_exhaustion),
+	    cmocka_unit_test(test_ids_stable_and_distinct),
+	    cmocka_unit_test(test_ids_restore_keeps_ids),
+	    cmocka_unit_test(test_ids_exhaustion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,8 @@ static int setup(void **state)
 	netns_sh("ip netns del " NS " 2>/dev/null; ip netns del " NS "-node 2>/dev/null");
 	if (netns_sh("ip netns add " NS " && ip netns add " NS "-node && "
 		     "ip -n " NS "-node link add wt-host type veth peer name eth0 netns " NS " && "
-		     "ip -n " NS " addr add 198.18.99.7/24 dev eth0 && ip -n " NS " link set eth0 up") < 0)
+		     "ip -n " NS " addr add 198.18.99.7/24 dev eth0 && ip -n " NS
+		     " link set eth0 up") < 0)
 		return -1;
 	return 0;
 }
@@ -90,7 +91,7 @@ static void test_netns_inspect_and_find(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_netns_inspect_and_find, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_netns_inspect_and_find, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,9 +88,9 @@ static void test_strmap_fini_frees_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strmap_basic),
-		cmocka_unit_test(test_strmap_many_and_churn),
-		cmocka_unit_test(test_strmap_fini_frees_values),
+	    cmocka_unit_test(test_strmap_basic),
+	    cmocka_unit_test(test_strmap_many_and_churn),
+	    cmocka_unit_test(test_strmap_fini_frees_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,18 +27,18 @@ static uint32_t ip4(const char *s)
 static void test_sync_svc_build_backends(void **state)
 {
 	struct model_pod pods[3] = {
-		{ .ns = "default", .name = "r1", .workload = "reviews-v1", .weight = 1 },
-		{ .ns = "default", .name = "r2", .workload = "reviews-v2", .weight = 3 },
-		{ .ns = "default", .name = "r3", .workload = "reviews-v3", .weight = 0 },
+	    {.ns = "default", .name = "r1", .workload = "reviews-v1", .weight = 1},
+	    {.ns = "default", .name = "r2", .workload = "reviews-v2", .weight = 3},
+	    {.ns = "default", .name = "r3", .workload = "reviews-v3", .weight = 0},
 	};
 	struct model_endpoint eps[5] = {
-		{ .ip = ip4("198.18.1.11"), .port = 9080, .ready = true, .pod = &pods[0] },
-		{ .ip = ip4("198.18.1.12"), .port = 9080, .ready = true, .pod = &pods[1] },
-		{ .ip = ip4("198.18.1.13"), .port = 9080, .ready = true, .pod = &pods[2] },
-		{ .ip = ip4("198.18.1.14"), .port = 9080, .ready = false, .pod = &pods[0] },
-		{ .ip = ip4("10.0.0.9"), .port = 81, .ready = true, .pod = NULL },
+	    {.ip = ip4("198.18.1.11"), .port = 9080, .ready = true, .pod = &pods[0]},
+	    {.ip = ip4("198.18.1.12"), .port = 9080, .ready = true, .pod = &pods[1]},
+	    {.ip = ip4("198.18.1.13"), .port = 9080, .ready = true, .pod = &pods[2]},
+	    {.ip = ip4("198.18.1.14"), .port = 9080, .ready = false, .pod = &pods[0]},
+	    {.ip = ip4("10.0.0.9"), .port = 81, .ready = true, .pod = NULL},
 	};
-	struct model_svc_port sp = { .name = "http", .port = 9080, .eps = eps, .neps = 5 };
+	struct model_svc_port sp = {.name = "http", .port = 9080, .eps = eps, .neps = 5};
 	struct weir_svc *svc = malloc(sizeof(*svc));
 	struct ids ids;
 
@@ -72,7 +72,7 @@ static void test_sync_svc_build_cap(void **state)
 {
 	size_t n = WEIR_MAX_BACKENDS + 7, i;
 	struct model_endpoint *eps = calloc(n, sizeof(*eps));
-	struct model_svc_port sp = { .port = 80, .eps = eps, .neps = n };
+	struct model_svc_port sp = {.port = 80, .eps = eps, .neps = n};
 	struct weir_svc *svc = malloc(sizeof(*svc));
 	struct ids ids;
 
@@ -92,8 +92,11 @@ static void test_sync_svc_build_cap(void **state)
 static void test_sync_wl_info_build(void **state)
 {
 	char longname[300];
-	struct model_pod pod = { .ns = "bookinfo", .workload = "reviews-v2", .app = "reviews",
-				 .version = "v2", .sa = "bookinfo-reviews" };
+	struct model_pod pod = {.ns = "bookinfo",
+				.workload = "reviews-v2",
+				.app = "reviews",
+				.version = "v2",
+				.sa = "bookinfo-reviews"};
 	struct weir_wl_info info;
 
 	sync_wl_info_build(&pod, &info);
@@ -115,9 +118,9 @@ static void test_sync_wl_info_build(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sync_svc_build_backends),
-		cmocka_unit_test(test_sync_svc_build_cap),
-		cmocka_unit_test(test_sync_wl_info_build),
+	    cmocka_unit_test(test_sync_svc_build_backends),
+	    cmocka_unit_test(test_sync_svc_build_cap),
+	    cmocka_unit_test(test_sync_wl_info_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

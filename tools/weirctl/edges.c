@@ -123,12 +123,12 @@ static void edges_print_text(const json_t *edges)
 int do_edges(int argc, char **argv)
 {
 	static const struct ctl_list list = {
-		.map = "weir_edges",
-		.key_size = sizeof(struct weir_edge_key),
-		.value_size = sizeof(struct weir_edge),
-		.member = "edges",
-		.entry = edges_entry,
-		.print_text = edges_print_text,
+	    .map = "weir_edges",
+	    .key_size = sizeof(struct weir_edge_key),
+	    .value_size = sizeof(struct weir_edge),
+	    .member = "edges",
+	    .entry = edges_entry,
+	    .print_text = edges_print_text,
 	};
 
 	return ctl_list(argc, argv, &list);

@@ -88,12 +88,12 @@ static void pods_print_text(const json_t *pods)
 int do_pods(int argc, char **argv)
 {
 	static const struct ctl_list list = {
-		.map = "weir_netns",
-		.key_size = sizeof(uint64_t),
-		.value_size = sizeof(struct weir_pod),
-		.member = "pods",
-		.entry = pods_entry,
-		.print_text = pods_print_text,
+	    .map = "weir_netns",
+	    .key_size = sizeof(uint64_t),
+	    .value_size = sizeof(struct weir_pod),
+	    .member = "pods",
+	    .entry = pods_entry,
+	    .print_text = pods_print_text,
 	};
 
 	return ctl_list(argc, argv, &list);

@@ -131,12 +131,12 @@ static void services_print_text(const json_t *svcs)
 int do_services(int argc, char **argv)
 {
 	static const struct ctl_list list = {
-		.map = "weir_services",
-		.key_size = sizeof(struct weir_svc_key),
-		.value_size = sizeof(struct weir_svc),
-		.member = "services",
-		.entry = services_entry,
-		.print_text = services_print_text,
+	    .map = "weir_services",
+	    .key_size = sizeof(struct weir_svc_key),
+	    .value_size = sizeof(struct weir_svc),
+	    .member = "services",
+	    .entry = services_entry,
+	    .print_text = services_print_text,
 	};
 
 	return ctl_list(argc, argv, &list);
