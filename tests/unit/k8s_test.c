@@ -611,6 +611,72 @@ static void test_k8s_kind_table(void **state)
 	assert_int_equal(res.nobjs + res.nerrors + res.nwarnings, 0);
 }
 
+/* The list rules every kind shares (k8s_dec_each): a dropped item's slot is reused, one array
+ * can collect several lists in order, and podIPs stops at its first bad item. */
+static void test_k8s_list_items(void **state)
+{
+	static const char yaml[] =
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+	    "spec:\n"
+	    "  containers:\n"
+	    "  - ports: [{containerPort: 1, protocol: SCTP}, {name: a, containerPort: 80}]\n"
+	    "  - ports: [{name: b, containerPort: 53, protocol: UDP}]\n"
+	    "---\n"
+	    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: e}\n"
+	    "subsets:\n"
+	    "- addresses: [{ip: \"fd00::1\"}, {ip: 10.0.0.1}]\n"
+	    "  notReadyAddresses: [{ip: 10.0.0.2}]\n";
+	struct k8s_result res;
+	const struct k8s_object *o;
+	const struct k8s_ep_subset *ss;
+
+	assert_int_equal(decode(state, yaml, &res), 0);
+	assert_int_equal(res.nwarnings, 2); /* the SCTP port, the IPv6 address */
+	o = find(&res, K8S_POD, "p");
+	assert_non_null(o);
+	assert_int_equal(o->pod->nports, 2);
+	assert_string_equal(o->pod->ports[0].name, "a");
+	assert_int_equal(o->pod->ports[0].port, 80);
+	assert_int_equal(o->pod->ports[0].proto, IPPROTO_TCP);
+	assert_string_equal(o->pod->ports[1].name, "b");
+	assert_int_equal(o->pod->ports[1].proto, IPPROTO_UDP);
+	o = find(&res, K8S_ENDPOINTS, "e");
+	assert_non_null(o);
+	assert_int_equal(o->eps->nsubsets, 1);
+	ss = &o->eps->subsets[0];
+	assert_int_equal(ss->naddrs, 2);
+	assert_int_equal(ss->addrs[0].ip, inet_addr("10.0.0.1"));
+	assert_true(ss->addrs[0].ready);
+	assert_int_equal(ss->addrs[1].ip, inet_addr("10.0.0.2"));
+	assert_false(ss->addrs[1].ready);
+
+	/* Every bad port is reported; only the first bad podIPs item is. */
+	assert_int_equal(decode(state,
+				"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+				"spec: {containers: [{ports: [x, y]}]}\n"
+				"status: {podIPs: [{ip: bad1}, {ip: bad2}]}\n",
+				&res),
+			 -EINVAL);
+	assert_int_equal(res.nerrors, 3);
+	assert_string_equal(res.err, SRC ": Pod default/p: spec.containers[0].ports[0]: expected "
+					 "a mapping, found a scalar");
+}
+
+/* An empty version once made the kind lookup loop forever. */
+static void test_k8s_empty_api_version(void **state)
+{
+	struct k8s_result res;
+
+	assert_int_equal(decode(state, "apiVersion: \"\"\nkind: Pod\nmetadata: {name: a}\n", &res),
+			 0);
+	assert_int_equal(res.nobjs, 0);
+	assert_string_equal(res.warn, SRC ": ignoring Pod: apiVersion  is not supported");
+	assert_int_equal(
+	    decode(state, "apiVersion: discovery.k8s.io/\nkind: EndpointSlice\n", &res), 0);
+	assert_int_equal(res.nwarnings, 1);
+	assert_int_equal(res.nobjs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +693,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_k8s_hostile_input, teardown),
 	    cmocka_unit_test_teardown(test_k8s_json, teardown),
 	    cmocka_unit_test_teardown(test_k8s_kind_table, teardown),
+	    cmocka_unit_test_teardown(test_k8s_list_items, teardown),
+	    cmocka_unit_test_teardown(test_k8s_empty_api_version, teardown),
 	};
 
 	log_init("k8s_test", LOG_WARN);
