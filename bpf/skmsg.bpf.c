@@ -32,7 +32,7 @@ static __always_inline __u32 skmsg_splice(struct sk_msg_md *msg)
 	size = msg->size;
 	if (!weir_cfg.sock_count || !msg->sk)
 		return WEIR_R_SPLICED;
-	sk = bpf_sk_storage_get(&weir_socks, msg->sk, 0, 0);
+	sk = bpf_sk_storage_get(&weir_sockstate, msg->sk, 0, 0);
 	if (!sk)
 		return WEIR_R_NO_STORAGE;
 	if (sk->flags & WEIR_SK_ACTIVE)

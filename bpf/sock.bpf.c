@@ -65,7 +65,7 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 		return WEIR_R_NOT_SERVICE;
 
 	/* Without storage getpeername and the agent's SO_ORIGINAL_DST would lie: stay out. */
-	sk = bpf_sk_storage_get(&weir_socks, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	sk = bpf_sk_storage_get(&weir_sockstate, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sk)
 		return WEIR_R_NO_STORAGE;
 
@@ -107,7 +107,7 @@ int weir_getpeer4(struct bpf_sock_addr *ctx)
 {
 	struct weir_sock *sk;
 
-	sk = bpf_sk_storage_get(&weir_socks, ctx->sk, 0, 0);
+	sk = bpf_sk_storage_get(&weir_sockstate, ctx->sk, 0, 0);
 	if (!sk || !(sk->flags & WEIR_SK_REWRITTEN))
 		return reason_exit(WEIR_HOOK_GETPEERNAME4, WEIR_R_OK, SOCK_PASS);
 	ctx->user_ip4 = sk->orig_ip;

@@ -10,6 +10,7 @@
 #include "lib/reason.h"
 #include "lib/tuple.h"
 #include "lib/edge.h"
+#include "lib/payload.h"
 
 #define SOCKOPS_OK 1
 
@@ -28,7 +29,7 @@ static __always_inline int sockops_connect(struct bpf_sock_ops *skops, struct bp
 	struct weir_tuple t = {};
 	struct weir_sock *sk;
 
-	sk = bpf_sk_storage_get(&weir_socks, bsk, 0, 0);
+	sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, 0);
 	if (!sk || !(sk->flags & WEIR_SK_TO_AGENT))
 		return -WEIR_R_OK;
 	tuple_of_sockops(&t, skops);
@@ -74,7 +75,7 @@ static __always_inline int sockops_active(struct bpf_sock_ops *skops, struct bpf
 	struct weir_ip *rip;
 	int ret;
 
-	sk = bpf_sk_storage_get(&weir_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sk)
 		return -WEIR_R_NO_STORAGE;
 	if (sk->flags & WEIR_SK_TO_AGENT)
@@ -116,7 +117,7 @@ static __always_inline int sockops_passive(struct bpf_sock_ops *skops, struct bp
 	tuple_of_sockops(&t, skops);
 	peer_edge = bpf_map_lookup_elem(&weir_peers, &t);
 	if (peer_edge) {
-		sk = bpf_sk_storage_get(&weir_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!sk)
 			return -WEIR_R_NO_STORAGE;
 		sk->edge = *peer_edge;
@@ -133,7 +134,7 @@ static __always_inline int sockops_passive(struct bpf_sock_ops *skops, struct bp
 		return -WEIR_R_NOT_COUNTED; /* the mesh client or the agent counts it */
 	if (!weir_cfg.sock_count)
 		return -WEIR_R_OK;
-	sk = bpf_sk_storage_get(&weir_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!sk)
 		return -WEIR_R_NO_STORAGE;
 	sk->edge.src_wl = WEIR_ID_UNKNOWN;
@@ -150,21 +151,17 @@ static __always_inline int sockops_passive(struct bpf_sock_ops *skops, struct bp
 }
 
 /*
- * TCP_CLOSE: settle the socket's edge once. Payload bytes come from the socket's own
- * counters: bytes_sent counts retransmissions, so they are taken off; bytes_received
- * counts the FIN's sequence number when a FIN arrived, so one is taken off then. "A FIN
- * arrived" is SOCK_DONE, which only tcp_fin() sets; RCV_SHUTDOWN would not do, because
- * close() itself sets SHUTDOWN_MASK before the state change (an RST close or an orphan
- * that reaches FIN_WAIT2 before the peer's FIN would lose a byte; verified on 6.18).
+ * TCP_CLOSE: settle the socket's edge once, adding the payload bytes that the periodic
+ * flushes (iter.bpf.c) have not added yet (lib/payload.h has the formula).
  */
 static __always_inline int sockops_close(struct bpf_sock_ops *skops, struct bpf_sock *bsk)
 {
 	struct weir_tuple t = {};
+	struct payload p;
 	struct weir_sock *sk;
 	struct tcp_sock *tp;
-	__u64 sent, rcvd;
 
-	sk = bpf_sk_storage_get(&weir_socks, bsk, 0, 0);
+	sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, 0);
 	if (!sk)
 		return -WEIR_R_OK;
 	if (sk->flags & WEIR_SK_TO_AGENT) {
@@ -178,17 +175,9 @@ static __always_inline int sockops_close(struct bpf_sock_ops *skops, struct bpf_
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp)
 		return edge_close(&sk->edge, 0, 0, 0) ?: WEIR_R_COUNTED;
-	sent = tp->bytes_sent - tp->bytes_retrans;
-	rcvd = tp->bytes_received;
-	if ((tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags & (1UL << SOCK_DONE)) && rcvd)
-		rcvd--;
-	if (!(sk->flags & WEIR_SK_ACTIVE)) {
-		__u64 tmp = sent;
-
-		sent = rcvd;
-		rcvd = tmp;
-	}
-	return edge_close(&sk->edge, sent, rcvd, tp->srtt_us >> 3) ?: WEIR_R_COUNTED;
+	payload_pending(sk, tp, &p);
+	payload_commit(sk, &p);
+	return edge_close(&sk->edge, p.sent, p.rcvd, tp->srtt_us >> 3) ?: WEIR_R_COUNTED;
 }
 
 /* The work of weir_sockops; returns >= 0 (a reason) or -WEIR_R_*. */

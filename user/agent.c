@@ -68,6 +68,7 @@ struct agent {
 	uint64_t applies;           /* snapshots applied */
 	uint64_t sync_errors;       /* failed map writes, cumulative */
 	uint64_t edge_errors;       /* relay flows that could not be folded into weir_edges */
+	uint64_t flush_due_ns;      /* next flush of open connections (agent_flush_live) */
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -80,6 +81,7 @@ void agent_opts_default(struct agent_opts *opts)
 	opts->health_addr = "0.0.0.0:15021";
 	opts->admin_addr = "127.0.0.1:15000";
 	opts->workers = 2;
+	opts->flush_interval = 5;
 	opts->splice = true;
 	opts->flow_counters = true;
 }
@@ -227,6 +229,50 @@ static void agent_on_flow(const struct relay_flow *f, void *arg)
 		a->edge_errors++;
 }
 
+/*
+ * Every --flush-interval seconds, adds the bytes that open kernel-path connections have
+ * carried since the last flush to their edges, so long-lived connections show in the
+ * graph before they close (as Istio's periodic TCP metrics do). The tcp iterator sees
+ * one netns at a time, so each enrolled Pod's netns is flushed in turn.
+ */
+static void agent_flush_live(struct agent *a)
+{
+	struct datapath_flush_stats st, sum = { 0 };
+	uint64_t now = agent_mono_ns();
+	const struct enroll_pod *p;
+	const char *k;
+	void *v;
+	size_t i;
+	int err;
+
+	if (a->opts->flush_interval <= 0 || !a->opts->flow_counters || now < a->flush_due_ns)
+		return;
+	a->flush_due_ns = now + (uint64_t)a->opts->flush_interval * 1000000000ULL;
+	for (i = 0; (i = strmap_next(&a->enroll.pods, i, &k, &v)) != 0;) {
+		p = v;
+		if (!p->enrolled || !p->netns[0])
+			continue;
+		err = datapath_flush_netns(a->dp, p->netns, &st);
+		if (err == -ENOENT || err == -ESRCH) {
+			/* The Pod went away since the last sync; its sockets closed with it. */
+			log_debug("agent", "flush %s: netns %s is gone", k, p->netns);
+			continue;
+		}
+		if (err < 0) {
+			log_warn("agent", "flush %s (netns %s): %s", k, p->netns, strerror(-err));
+			continue;
+		}
+		sum.sockets += st.sockets;
+		sum.flushed += st.flushed;
+		sum.failed += st.failed;
+	}
+	if (sum.failed)
+		log_warn("agent", "flush: %" PRIu64 " connections could not reach their edge "
+			 "(weir_edges full?)", sum.failed);
+	log_debug("agent", "flush: %" PRIu64 " open connections, %" PRIu64 " with new bytes",
+		  sum.sockets, sum.flushed);
+}
+
 static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -240,6 +286,7 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 		if (err < 0)
 			log_err("agent", "enrolment retry: %s", strerror(-err));
 	}
+	agent_flush_live(a);
 	snap_reclaim(a->snap);
 	evtimer_add(a->ev_tick, &tv);
 }

@@ -21,6 +21,8 @@ struct agent_opts {
 	const char *health_addr;   /* --health-addr: /healthz/ready (0.0.0.0:15021) */
 	const char *admin_addr;    /* --admin-addr: admin API, localhost only (127.0.0.1:15000) */
 	int workers;               /* --workers: relay threads (default 2) */
+	int flush_interval;        /* --flush-interval: seconds between flushes of open
+				    * connections' bytes to their edges (default 5; 0: at close) */
 	bool splice;               /* --no-splice turns sk_msg splicing off */
 	bool flow_counters;        /* --no-flow-counters turns edge counting off */
 	int verbosity;             /* -v: 0 info, 1 debug */

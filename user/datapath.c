@@ -27,6 +27,7 @@
 
 #include "datapath.h"
 #include "log.h"
+#include "netns.h"
 #include "weir.skel.h"
 
 #define MOD "datapath"
@@ -36,9 +37,34 @@ static __thread bool dp_log_quiet;
 
 struct datapath {
 	struct weir *skel;
+	struct bpf_link *iter;	/* weir_iter_tcp, unpinned: only the running agent flushes */
 	char dir[PATH_MAX / 2]; /* room left for the pin names in PATH_MAX */
 	int map_fds[DP_MAP_MAX];
 };
+
+/*
+ * Pins of maps whose layout changed and that took a new name: nothing reads them any
+ * more, so they are removed on sight (open and uninstall) instead of lingering forever.
+ */
+static const char *const dp_retired_pins[] = {
+    "weir_socks", /* struct weir_sock before its flush ledger; now weir_sockstate */
+};
+
+/* Unlinks the retired pins under <dir>; a missing one is fine. */
+static void dp_unpin_retired(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(dp_retired_pins) / sizeof(dp_retired_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dp_retired_pins[i]);
+		if (unlink(path) == 0)
+			log_info(MOD, "removed the retired pin %s", path);
+		else if (errno != ENOENT)
+			log_warn(MOD, "cannot remove the retired pin %s: %s", path,
+				 strerror(errno));
+	}
+}
 
 /* The cgroup hooks, each with its pinned link. */
 struct dp_hook {
@@ -306,6 +332,16 @@ struct datapath *datapath_open(const struct datapath_opts *opts)
 		goto out_destroy;
 	}
 
+	/* The programs that used the retired maps were just replaced (bpf_link_update). */
+	dp_unpin_retired(dp->dir);
+
+	dp->iter = bpf_program__attach_iter(dp->skel->progs.weir_iter_tcp, NULL);
+	if (!dp->iter) {
+		err = -errno;
+		log_err(MOD, "cannot attach the tcp iterator: %s", strerror(errno));
+		goto out_destroy;
+	}
+
 	dp->map_fds[DP_MAP_NETNS] = bpf_map__fd(dp->skel->maps.weir_netns);
 	dp->map_fds[DP_MAP_IPS] = bpf_map__fd(dp->skel->maps.weir_ips);
 	dp->map_fds[DP_MAP_SERVICES] = bpf_map__fd(dp->skel->maps.weir_services);
@@ -331,6 +367,7 @@ void datapath_close(struct datapath *dp)
 {
 	if (!dp)
 		return;
+	bpf_link__destroy(dp->iter);
 	weir__destroy(dp->skel);
 	free(dp);
 }
@@ -359,6 +396,7 @@ int datapath_uninstall(const char *bpffs_dir)
 			err = -errno;
 	}
 
+	dp_unpin_retired(bpffs_dir);
 	/* The skeleton, opened but not loaded, knows every pinned map's path. */
 	oopts.pin_root_path = bpffs_dir;
 	skel = weir__open_opts(&oopts);
@@ -524,6 +562,55 @@ int datapath_edge_add(struct datapath *dp, const struct weir_edge_key *key,
 	if (delta->last_ns > e.last_ns)
 		e.last_ns = delta->last_ns;
 	return dp_update(dp, DP_MAP_EDGES, key, &e);
+}
+
+/* bpf_iter_create() for netns_run(): the iterator's netns is its creator's. */
+struct dp_iter_new {
+	int link_fd;
+	int iter_fd;
+};
+
+static int dp_iter_new(void *arg)
+{
+	struct dp_iter_new *n = arg;
+
+	n->iter_fd = bpf_iter_create(n->link_fd);
+	return n->iter_fd < 0 ? -errno : 0;
+}
+
+int datapath_flush_netns(struct datapath *dp, const char *netns_path,
+			 struct datapath_flush_stats *st)
+{
+	struct dp_iter_new n = {.link_fd = bpf_link__fd(dp->iter), .iter_fd = -1};
+	struct datapath_flush_stats tmp = {0};
+	char buf[4096];
+	ssize_t len, i;
+	int err;
+
+	err = netns_path ? netns_run(netns_path, dp_iter_new, &n) : dp_iter_new(&n);
+	if (err)
+		return err;
+	/* Reading runs the program; back home already, since the netns is fixed at create. */
+	for (;;) {
+		len = read(n.iter_fd, buf, sizeof(buf));
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0) {
+			err = -errno;
+			break;
+		}
+		if (len == 0)
+			break;
+		for (i = 0; i < len; i++) {
+			tmp.sockets++;
+			tmp.flushed += buf[i] == WEIR_FLUSH_ADDED;
+			tmp.failed += buf[i] == WEIR_FLUSH_FAILED;
+		}
+	}
+	close(n.iter_fd);
+	if (st)
+		*st = tmp;
+	return err;
 }
 
 int datapath_map_fd(const struct datapath *dp, enum datapath_map which)

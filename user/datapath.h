@@ -71,6 +71,24 @@ int datapath_deny_del(struct datapath *dp, const struct weir_deny_key *key);
 int datapath_edge_add(struct datapath *dp, const struct weir_edge_key *key,
 		      const struct weir_edge *delta);
 
+/* What one flush of open connections did (datapath_flush_netns()). */
+struct datapath_flush_stats {
+	uint64_t sockets; /* counted sockets visited */
+	uint64_t flushed; /* ... whose new payload bytes were added to their edge */
+	uint64_t failed;  /* ... whose edge could not be had (weir_edges full); retried later */
+};
+
+/*
+ * Adds the payload bytes that open counted TCP connections in the netns at <netns_path>
+ * (NULL: the caller's own) have carried since the last flush to their edges, so a
+ * long-lived connection shows its bytes before it closes; the close adds only the rest.
+ * The tcp iterator sees only the netns it is created in, so the calling thread enters
+ * <netns_path> for the length of bpf_iter_create() and comes back. Fills <st> when not
+ * NULL. Returns 0 or -errno (-ENOENT: the netns is gone).
+ */
+int datapath_flush_netns(struct datapath *dp, const char *netns_path,
+			 struct datapath_flush_stats *st);
+
 /* Map fds for iteration by callers that dump (weirctl, telemetry). -1 when absent. */
 enum datapath_map {
 	DP_MAP_NETNS, DP_MAP_IPS, DP_MAP_SERVICES, DP_MAP_WL_INFO, DP_MAP_SVC_INFO,

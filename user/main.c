@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		"  --health-addr A:P     /healthz/ready (default 0.0.0.0:15021)\n"
 		"  --admin-addr A:P      admin API (default 127.0.0.1:15000)\n"
 		"  --workers N           relay worker threads (default 2)\n"
+		"  --flush-interval S    seconds between flushes of open connections' bytes to\n"
+		"                        the graph (default 5; 0: only when they close)\n"
 		"  --no-splice           no same-node sk_msg splicing\n"
 		"  --no-flow-counters    no per-edge counting in the kernel\n"
 		"  --uninstall           remove the pins under --bpffs-dir and exit\n"
@@ -35,7 +37,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { O_CONFIG = 256, O_BPFFS, O_CGROUP, O_NODE, O_NODEIP, O_CNI, O_OUT, O_METRICS,
-	       O_HEALTH, O_ADMIN, O_WORKERS, O_NOSPLICE, O_NOFLOW, O_UNINSTALL };
+	       O_HEALTH, O_ADMIN, O_WORKERS, O_FLUSH, O_NOSPLICE, O_NOFLOW, O_UNINSTALL };
 	static const struct option longopts[] = {
 		{ "config-dir", required_argument, NULL, O_CONFIG },
 		{ "bpffs-dir", required_argument, NULL, O_BPFFS },
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 		{ "health-addr", required_argument, NULL, O_HEALTH },
 		{ "admin-addr", required_argument, NULL, O_ADMIN },
 		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "flush-interval", required_argument, NULL, O_FLUSH },
 		{ "no-splice", no_argument, NULL, O_NOSPLICE },
 		{ "no-flow-counters", no_argument, NULL, O_NOFLOW },
 		{ "uninstall", no_argument, NULL, O_UNINSTALL },
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
 	};
 	struct agent_opts opts;
 	int c, uninstall = 0;
+	long flush;
 	char *end;
 
 	agent_opts_default(&opts);
@@ -78,6 +82,16 @@ int main(int argc, char **argv)
 				fprintf(stderr, "weir-agent: --workers: '%s' is not 1..64\n", optarg);
 				return 2;
 			}
+			break;
+		case O_FLUSH:
+			flush = strtol(optarg, &end, 10);
+			if (!*optarg || *end || flush < 0 || flush > 86400) {
+				fprintf(stderr,
+					"weir-agent: --flush-interval: '%s' is not 0..86400 seconds\n",
+					optarg);
+				return 2;
+			}
+			opts.flush_interval = (int)flush;
 			break;
 		case O_NOSPLICE: opts.splice = false; break;
 		case O_NOFLOW: opts.flow_counters = false; break;

@@ -234,6 +234,35 @@ out_close_fd:
 	return err;
 }
 
+int netns_run(const char *path, int (*fn)(void *arg), void *arg)
+{
+	int fd, self, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		err = -errno;
+		goto out_close_fd;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		err = -errno;
+		goto out_close_self;
+	}
+	err = fn(arg);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		log_err("netns", "cannot return to the agent's netns from %s: %s", path,
+			strerror(errno));
+		abort();
+	}
+out_close_self:
+	close(self);
+out_close_fd:
+	close(fd);
+	return err;
+}
+
 /* A netns seen already during one scan, by its file identity. */
 struct netns_seen {
 	dev_t dev;

@@ -35,6 +35,14 @@ int netns_inspect(const char *path, uint32_t ip, struct netns_info *out);
  */
 int netns_find_by_ip(uint32_t ip, char *path, size_t len, struct netns_info *out);
 
+/*
+ * Runs <fn>(<arg>) on the calling thread inside the netns at <path> and comes back (other
+ * threads stay where they are). Returns what <fn> returned, or -errno when the netns
+ * cannot be entered. Aborts the process when it cannot return: a thread left in a Pod's
+ * netns would open every later socket there.
+ */
+int netns_run(const char *path, int (*fn)(void *arg), void *arg);
+
 /* The cookie of the caller's own netns, or 0 on failure (errno set). */
 uint64_t netns_self_cookie(void);
 

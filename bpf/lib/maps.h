@@ -91,8 +91,8 @@ WEIR_MAP(weir_peers,
 	__type(value, struct weir_edge_key);
 	WEIR_PIN;);
 
-/* Per-socket state from connect4 to close. */
-WEIR_MAP(weir_socks,
+/* Per-socket state from connect4 to close (was weir_socks before the flush ledger). */
+WEIR_MAP(weir_sockstate,
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);

@@ -36,8 +36,15 @@ WEIR_ASSERT_SIZE(weir_origdst, 16);
 #define WEIR_SK_ACTIVE    (1U << 3) /* the client side: its sends are edge.bytes_sent */
 #define WEIR_SK_SPLICE    (1U << 4) /* in weir_sockhash; sk_msg counts what it splices */
 
-/* Value of weir_socks (BPF_MAP_TYPE_SK_STORAGE): one per socket that weir touched. */
+/*
+ * Value of weir_sockstate (BPF_MAP_TYPE_SK_STORAGE): one per socket that weir touched.
+ * flushed_* are the socket's own payload counters (its view, not the edge's direction)
+ * up to which its edge already holds the bytes: the periodic flush of open connections
+ * (the tcp iterator) and the close add only what lies beyond them.
+ */
 struct weir_sock {
+	__u64 flushed_sent;        /* payload bytes this socket sent that its edge holds */
+	__u64 flushed_rcvd;        /* payload bytes this socket received that its edge holds */
 	struct weir_edge_key edge; /* the edge this socket's bytes count toward */
 	__be32 orig_ip;            /* destination before connect4 rewrote it */
 	__u32 svc_id;              /* service id of orig_ip:orig_port */
@@ -45,6 +52,14 @@ struct weir_sock {
 	__be16 orig_port;          /* its port, network order */
 	__u16 pad;                 /* explicit padding, zero */
 };
-WEIR_ASSERT_SIZE(weir_sock, 32);
+WEIR_ASSERT_SIZE(weir_sock, 48);
+
+/*
+ * Output of the tcp iterator weir_iter_tcp, which flushes open connections: one byte per
+ * counted socket it visited (user space counts them; the program keeps no state).
+ */
+#define WEIR_FLUSH_SEEN   's' /* nothing new since the last flush */
+#define WEIR_FLUSH_ADDED  'f' /* new payload bytes were added to the edge */
+#define WEIR_FLUSH_FAILED 'e' /* the edge could not be had (weir_edges full); retried later */
 
 #endif /* WEIR_SOCK_H */

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -851,6 +852,28 @@ static void one_conn(uint16_t port)
  * pinned links now run the new programs (still one per hook), and with agent_ip 0 an
  * agent-mode Service falls back to the kernel LB.
  */
+/* Pins a small array map as <name> under the test's bpffs dir. */
+static void pin_dummy(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", T.dir, name);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "weirtest_live", 4, 4, 1, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+static bool pinned(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", T.dir, name);
+	return stat(path, &st) == 0;
+}
+
 static void test_datapath_pin_reuse(void **state)
 {
 	struct weir_edge_key k = probe_ekey(WL_POD, WL_B2, 0, 8400, IPPROTO_TCP, WEIR_PATH_KERNEL);
@@ -869,6 +892,8 @@ static void test_datapath_pin_reuse(void **state)
 	edges_id = map_id(fd_of(DP_MAP_EDGES));
 
 	datapath_close(T.dp);
+	/* A map pinned under a name a layout change retired goes at the next open. */
+	pin_dummy("weir_socks");
 	opts.bpffs_dir = T.dir;
 	opts.cgroup_path = T.cg;
 	opts.cfg.sock_count = 1;
@@ -876,6 +901,7 @@ static void test_datapath_pin_reuse(void **state)
 	opts.cfg.tc_count = 1;
 	T.dp = datapath_open(&opts);
 	assert_non_null(T.dp);
+	assert_false(pinned("weir_socks"));
 
 	assert_int_equal(map_id(fd_of(DP_MAP_EDGES)), edges_id);
 	probe_edge(fd_of(DP_MAP_EDGES), &k, &e1);
@@ -1053,6 +1079,7 @@ static void test_datapath_uninstall(void **state)
 	need_setup();
 	datapath_close(T.dp);
 	T.dp = NULL;
+	pin_dummy("weir_socks"); /* a retired pin must not keep the directory alive */
 	assert_int_equal(datapath_uninstall(T.dir), 0);
 	assert_int_equal(stat(T.dir, &st), -1);
 	assert_int_equal(errno, ENOENT);
@@ -1061,6 +1088,304 @@ static void test_datapath_uninstall(void **state)
 	if (c >= 0)
 		close(c);
 	assert_int_equal(c, -ENETUNREACH);
+}
+
+/* ------------------------------------------------------------ live flush */
+
+#define FLUSH_SELF "/proc/thread-self/ns/net" /* the test's netns, entered through setns */
+
+/* Flushes the test's netns (through netns_run()) and returns the stats. */
+static struct datapath_flush_stats flush_here(void)
+{
+	struct datapath_flush_stats st;
+
+	assert_int_equal(datapath_flush_netns(T.dp, FLUSH_SELF, &st), 0);
+	return st;
+}
+
+/* Reads edge <k> and checks its bytes and connection counts. */
+static void expect_edge(const struct weir_edge_key *k, uint64_t sent, uint64_t rcvd,
+			uint64_t opened, uint64_t closed)
+{
+	struct weir_edge e;
+
+	assert_int_equal(probe_edge(fd_of(DP_MAP_EDGES), k, &e), 0);
+	print_message("edge %u->%u:%u sent %llu/%llu rcvd %llu/%llu open %llu closed %llu\n",
+		      k->src_wl, k->dst_wl, k->dport, (unsigned long long)e.bytes_sent,
+		      (unsigned long long)sent, (unsigned long long)e.bytes_rcvd,
+		      (unsigned long long)rcvd, (unsigned long long)e.conns_opened,
+		      (unsigned long long)e.conns_closed);
+	assert_int_equal(e.bytes_sent, sent);
+	assert_int_equal(e.bytes_rcvd, rcvd);
+	assert_int_equal(e.conns_opened, opened);
+	assert_int_equal(e.conns_closed, closed);
+}
+
+/*
+ * A kernel-LB connection flushed while open: the edge shows exactly what has flowed,
+ * twice, and the close adds only the rest; a flush after the close adds nothing.
+ */
+static void test_datapath_flush_open(void **state)
+{
+	struct be_spec be[] = {{IP_B2, WL_B2, 8600, 1, 0}};
+	struct weir_edge_key k = probe_ekey(WL_POD, WL_B2, 60, 8600, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct datapath_flush_stats st;
+	struct weir_edge e;
+	int lfd, c, a, w;
+
+	(void)state;
+	need_setup();
+	svc_set("198.19.0.60", 80, 60, WEIR_MODE_KERNEL, be, 1);
+	lfd = tcp_listen(IP_B2, 8600);
+	c = tcp_connect(IP_POD, "198.19.0.60", 80);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	expect_edge(&k, 0, 0, 1, 0);
+	pump(c, a, 3000001, 1000003);
+	st = flush_here();
+	print_message("flush 1: %llu sockets, %llu flushed\n", (unsigned long long)st.sockets,
+		      (unsigned long long)st.flushed);
+	assert_true(st.sockets >= 1);
+	assert_true(st.flushed >= 1);
+	assert_int_equal(st.failed, 0);
+	expect_edge(&k, 3000001, 1000003, 1, 0);
+	/* Nothing new: the edge stays. */
+	flush_here();
+	expect_edge(&k, 3000001, 1000003, 1, 0);
+	pump(c, a, 2000000, 17);
+	flush_here();
+	expect_edge(&k, 5000001, 1000020, 1, 0);
+	pump(c, a, 999, 1);
+	close(c);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, 1, 2000, &e), 0);
+	expect_edge(&k, 5001000, 1000021, 1, 1);
+	flush_here();
+	expect_edge(&k, 5001000, 1000021, 1, 1);
+}
+
+/*
+ * A client outside the mesh: the server's socket (passive, direction swapped) and the
+ * enrolled client's own direct edge both flush exactly while open.
+ */
+static void test_datapath_flush_passive(void **state)
+{
+	struct weir_edge_key kp = probe_ekey(0, WL_POD, 0, 8601, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge_key ka = probe_ekey(WL_POD, WL_B2, 0, 8601, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge e;
+	int lfd, c, a, w;
+
+	(void)state;
+	need_setup();
+	lfd = tcp_listen(IP_B2, 8601);
+	c = tcp_connect(IP_OUTSIDE, IP_B2, 8601);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	pump(c, a, 70000, 300001);
+	flush_here();
+	expect_edge(&kp, 70000, 300001, 1, 0);
+	expect_edge(&ka, 70000, 300001, 1, 0);
+	pump(c, a, 5, 123456);
+	flush_here();
+	expect_edge(&kp, 70005, 423457, 1, 0);
+	expect_edge(&ka, 70005, 423457, 1, 0);
+	pump(c, a, 11, 0);
+	/* The server closes first this time. */
+	close(a);
+	wait_eof(c);
+	close(c);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &kp, 1, 2000, &e), 0);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &ka, 1, 2000, &e), 0);
+	expect_edge(&kp, 70016, 423457, 1, 1);
+	expect_edge(&ka, 70016, 423457, 1, 1);
+}
+
+/*
+ * Spliced same-node Pods: sk_msg counts the bytes it splices and the TCP counters do not
+ * see them, so a flush adds nothing on top (no double count) and the close neither.
+ */
+static void test_datapath_flush_splice(void **state)
+{
+	struct weir_edge_key k =
+	    probe_ekey(WL_POD, WL_LOCAL, 0, 8602, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge e;
+	int hfd, lfd, c, a, w;
+
+	(void)state;
+	need_setup();
+	hfd = pin_open_map(T.dir, "weir_sockhash");
+	assert_true(hfd >= 0);
+	lfd = tcp_listen(IP_LOCAL, 8602);
+	c = tcp_connect(IP_POD, IP_LOCAL, 8602);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	assert_int_equal(sockhash_cookie(hfd, c), sock_cookie(c));
+	assert_int_equal(sockhash_cookie(hfd, a), sock_cookie(a));
+	close(hfd);
+	pump(c, a, 80000, 9001);
+	expect_edge(&k, 80000, 9001, 1, 0);
+	flush_here();
+	expect_edge(&k, 80000, 9001, 1, 0);
+	pump(c, a, 1, 2);
+	flush_here();
+	expect_edge(&k, 80001, 9003, 1, 0);
+	close(c);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, 1, 2000, &e), 0);
+	expect_edge(&k, 80001, 9003, 1, 1);
+}
+
+/*
+ * The iterator sees only the netns it was created in: a flush of another netns leaves
+ * this one's open connection alone, a flush of this one picks it up.
+ */
+static void test_datapath_flush_other_netns(void **state)
+{
+	struct weir_edge_key k = probe_ekey(WL_POD, WL_B3, 0, 8603, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct datapath_flush_stats st;
+	struct weir_edge e;
+	char name[64], path[128];
+	int lfd, c, a, w, err;
+
+	(void)state;
+	need_setup();
+	snprintf(name, sizeof(name), "weirtest-live-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (scratch_sh("ip netns add %s", name)) {
+		print_message("skip: cannot create netns %s\n", name);
+		skip();
+	}
+	lfd = tcp_listen(IP_B3, 8603);
+	c = tcp_connect(IP_POD, IP_B3, 8603);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	pump(c, a, 4321, 8765);
+	err = datapath_flush_netns(T.dp, path, &st);
+	scratch_sh("ip netns del %s", name);
+	assert_int_equal(err, 0);
+	assert_int_equal(st.sockets, 0);
+	expect_edge(&k, 0, 0, 1, 0);
+	/* A vanished netns is -ENOENT, and the caller stays where it was. */
+	assert_int_equal(datapath_flush_netns(T.dp, path, &st), -ENOENT);
+	assert_int_equal(datapath_flush_netns(T.dp, NULL, &st), 0);
+	assert_true(st.flushed >= 1);
+	expect_edge(&k, 4321, 8765, 1, 0);
+	linger0(c);
+	close(c);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, 1, 2000, &e), 0);
+	expect_edge(&k, 4321, 8765, 1, 1);
+}
+
+/* The flusher thread of the race test: flushes until told to stop (bounded). */
+struct flush_race {
+	volatile int stop;
+	int err;
+	unsigned rounds;
+};
+
+static void *flush_race_run(void *arg)
+{
+	struct flush_race *r = arg;
+	long deadline = now_ms() + 30000;
+	int err;
+
+	/* A new thread starts in the netns of its creator: NULL flushes the test's netns. */
+	while (!r->stop && r->rounds < 100000 && now_ms() < deadline) {
+		err = datapath_flush_netns(T.dp, NULL, NULL);
+		if (err && !r->err)
+			r->err = err;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Many connections open, carry bytes and close (every close order) while another thread
+ * flushes without pause: each flush and close meet under the socket lock, so the edge's
+ * totals stay exact.
+ */
+static void test_datapath_flush_race(void **state)
+{
+	enum { CONNS = 120, OPEN = 6 };
+	struct weir_edge_key k = probe_ekey(WL_POD, WL_B2, 0, 8604, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct flush_race r = {0};
+	struct weir_edge e;
+	uint64_t want_s = 0, want_r = 0;
+	int cs[OPEN], as[OPEN];
+	pthread_t th;
+	int lfd, i, j, w;
+	size_t na, nb;
+
+	(void)state;
+	need_setup();
+	lfd = tcp_listen(IP_B2, 8604);
+	assert_int_equal(pthread_create(&th, NULL, flush_race_run, &r), 0);
+	for (i = 0; i < CONNS + OPEN; i++) {
+		j = i % OPEN;
+		/* Retire the oldest of the open connections, alternating the close order. */
+		if (i >= OPEN) {
+			na = 1 + (size_t)(i * 7919) % 40000;
+			nb = (size_t)(i * 104729) % 30000;
+			pump(cs[j], as[j], na, nb);
+			want_s += na;
+			want_r += nb;
+			switch (i % 4) {
+			case 0:
+				close(cs[j]);
+				wait_eof(as[j]);
+				close(as[j]);
+				break;
+			case 1:
+				close(as[j]);
+				wait_eof(cs[j]);
+				close(cs[j]);
+				break;
+			case 2:
+				linger0(cs[j]);
+				close(cs[j]);
+				wait_eof(as[j]);
+				close(as[j]);
+				break;
+			default:
+				linger0(as[j]);
+				close(as[j]);
+				wait_eof(cs[j]);
+				close(cs[j]);
+				break;
+			}
+		}
+		if (i >= CONNS)
+			continue;
+		cs[j] = tcp_connect(IP_POD, IP_B2, 8604);
+		assert_true(cs[j] >= 0);
+		as[j] = accept_any(&lfd, 1, &w);
+		assert_true(as[j] >= 0);
+		/* A first exchange, so most sockets hold bytes across several flushes. */
+		pump(cs[j], as[j], 100 + i, 10 + i);
+		want_s += 100 + i;
+		want_r += 10 + i;
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	close(lfd);
+	print_message("race: %u flushes during %d connections\n", r.rounds, CONNS);
+	assert_int_equal(r.err, 0);
+	assert_true(r.rounds > 1);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, CONNS, 5000, &e), 0);
+	flush_here();
+	expect_edge(&k, want_s, want_r, CONNS, CONNS);
 }
 
 int main(void)
@@ -1079,6 +1404,11 @@ int main(void)
 	    cmocka_unit_test(test_datapath_passive_nonmesh),
 	    cmocka_unit_test(test_datapath_splice_on),
 	    cmocka_unit_test(test_datapath_splice_off),
+	    cmocka_unit_test(test_datapath_flush_open),
+	    cmocka_unit_test(test_datapath_flush_passive),
+	    cmocka_unit_test(test_datapath_flush_splice),
+	    cmocka_unit_test(test_datapath_flush_other_netns),
+	    cmocka_unit_test(test_datapath_flush_race),
 	    cmocka_unit_test(test_datapath_bpftool_dump),
 	    cmocka_unit_test(test_datapath_pin_reuse),
 	    cmocka_unit_test(test_datapath_udp_connect),
