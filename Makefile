@@ -56,7 +56,8 @@ LLHTTP_SAN  := -fsanitize=address,undefined
 LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libweir.a
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/weir/*.h)
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/weir/*.h) $(wildcard tools/*/*.h) \
+             $(wildcard deploy/samples/bookinfo/app/*.h) $(wildcard bench/load/*.h)
 
 CTL_SRCS  := $(wildcard tools/weirctl/*.c)
 CTL_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
@@ -116,9 +117,11 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# maps.bpf.o, which defines the maps, goes first: libbpf 1.1's linker cannot resolve the
+# extern maps of an object linked before the definitions ("map relo failed").
 $(BUILD)/weir.bpf.o: $(BPF_OBJS)
 	$(call msg,LINK-BPF,$@)
-	$(Q)$(BPFTOOL) gen object $@ $^
+	$(Q)$(BPFTOOL) gen object $@ $(filter %/maps.bpf.o,$^) $(filter-out %/maps.bpf.o,$^)
 
 $(SKEL): $(BUILD)/weir.bpf.o
 	$(call msg,SKEL,$@)

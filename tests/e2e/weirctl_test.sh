@@ -132,7 +132,7 @@ check_map_dump() { # label
 			e2e_fail "$1: map dump $m is not decoded"
 	done
 	# sk_storage cannot be walked from user space: a clear failure, not an empty list.
-	expect_rc 1 "cannot be read from user space" e2e_ctl map dump weir_socks
+	expect_rc 1 "cannot be read from user space" e2e_ctl map dump weir_sockstate
 	expect_rc 1 "$E2E_BPFFS/weir_nonesuch" e2e_ctl map dump weir_nonesuch
 }
 
@@ -143,11 +143,11 @@ check_status() { # label, agent expected up (1/0)
 		e2e_fail "$1: status names another bpffs dir: $st"
 	echo "$st" | jq -e '[.maps[] | select(.present) | .name] | sort == ["weir_deny",
 		"weir_edges", "weir_ips", "weir_netns", "weir_origdst", "weir_peers", "weir_reasons",
-		"weir_services", "weir_sockhash", "weir_socks", "weir_svc_info", "weir_wl_info"]' \
+		"weir_services", "weir_sockhash", "weir_sockstate", "weir_svc_info", "weir_wl_info"]' \
 		>/dev/null || e2e_fail "$1: not every map of the ABI is present: $st"
 	echo "$st" | jq -e '(.maps[] | select(.name == "weir_services") | .entries >= 1) and
 		(.maps[] | select(.name == "weir_netns") | .entries == 3) and
-		(.maps[] | select(.name == "weir_socks") | .entries == null) and
+		(.maps[] | select(.name == "weir_sockstate") | .entries == null) and
 		(.maps[] | select(.name == "weir_reasons") | .type == "percpu_array")' >/dev/null ||
 		e2e_fail "$1: map entry counts are wrong: $st"
 	echo "$st" | jq -e '[.links[] | select(.present and .prog_id > 0 and

@@ -16,9 +16,18 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <curl/curl.h>
 
 #include "ctl.h"
 #include "pin.h"
+#include "strbuf.h"
+
+/*
+ * The admin API answers small documents; /pods and /services grow with the cluster, so
+ * the cap only guards against something that is not the agent streaming at us.
+ */
+#define CTL_ADMIN_MAX	     (64 << 20)
+#define CTL_ADMIN_TIMEOUT_MS 1000
 
 /* ENOTSUPP is kernel-internal (include/linux/errno.h) but leaks to user space from the
  * local-storage maps' get_next_key. */
@@ -331,6 +340,74 @@ void ctl_names_telemetry(struct ctl_names *names, struct telemetry_names *out)
 	out->wl_info = ctl_tel_wl;
 	out->svc_info = ctl_tel_svc;
 	out->ctx = names;
+}
+
+/* ---- the agent's admin API ---- */
+
+static size_t ctl_curl_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	if (sb->len + size * nmemb > CTL_ADMIN_MAX || strbuf_append(sb, data, size * nmemb))
+		return 0; /* makes curl fail the transfer */
+	return size * nmemb;
+}
+
+json_t *ctl_admin_get(const char *path, char *err, size_t errlen)
+{
+	char url[512], errbuf[CURL_ERROR_SIZE] = "";
+	struct strbuf body;
+	json_t *j = NULL;
+	int saved = EIO;
+	CURLcode rc;
+	CURL *c;
+
+	if (!ctl.admin[0]) {
+		snprintf(err, errlen, "not asked (--admin '')");
+		errno = ENOTCONN;
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "http://%s%s", ctl.admin, path);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		snprintf(err, errlen, "libcurl would not initialise");
+		errno = ENOMEM;
+		return NULL;
+	}
+	strbuf_init(&body);
+	c = curl_easy_init();
+	if (!c) {
+		snprintf(err, errlen, "libcurl would not initialise");
+		saved = ENOMEM;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CTL_ADMIN_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CTL_ADMIN_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* the admin API is local: never a proxy */
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_curl_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	j = json_loads(strbuf_str(&body), JSON_DECODE_ANY, NULL);
+	if (!j)
+		j = json_string(strbuf_str(&body));
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		saved = ENOMEM;
+	}
+out:
+	strbuf_fini(&body);
+	curl_global_cleanup();
+	if (!j)
+		errno = saved;
+	return j;
 }
 
 /* ---- JSON ---- */

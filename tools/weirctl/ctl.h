@@ -63,6 +63,7 @@ int do_services(int argc, char **argv);
 int do_edges(int argc, char **argv);
 int do_graph(int argc, char **argv);
 int do_map(int argc, char **argv);
+int do_explain(int argc, char **argv);
 
 /* The usage text of noun <name> (from main's table), or NULL. */
 const char *ctl_cmd_usage(const char *name);
@@ -144,6 +145,20 @@ void ctl_names_close(struct ctl_names *names);
 /* The telemetry/graph view of <names> (callbacks that read the maps). */
 void ctl_names_telemetry(struct ctl_names *names, struct telemetry_names *out);
 
+/* ---- the agent's admin API ---- */
+
+/* Room for the reason ctl_admin_get() gives. */
+#define CTL_ADMIN_ERR_LEN 256
+
+/*
+ * GET http://<ctl.admin><path> (<path> starts with '/') within one second, never through a
+ * proxy. Returns the body parsed as JSON (a non-JSON body as a JSON string; caller owns),
+ * or NULL with errno set and the reason in <err> (<errlen> bytes): ENOTCONN when --admin
+ * is '' ("not asked"), EIO when the agent did not answer or answered an error (curl's
+ * message), ENOMEM.
+ */
+json_t *ctl_admin_get(const char *path, char *err, size_t errlen);
+
 /* ---- JSON ---- */
 
 /*
@@ -202,10 +217,10 @@ int ctl_emit(json_t *root, void (*text)(const json_t *), const json_t *text_arg)
 
 /* A noun that lists one weir map as {"<member>": [entry, ...]}: pods, services, edges. */
 struct ctl_list {
-	const char *map;                    /* pinned map name */
-	size_t key_size, value_size;        /* its layout, checked against the pin */
-	const char *member;                 /* JSON member holding the entries */
-	ctl_entry_fn entry;                 /* one entry -> JSON; ctx is a struct ctl_names * */
+	const char *map;		    /* pinned map name */
+	size_t key_size, value_size;	    /* its layout, checked against the pin */
+	const char *member;		    /* JSON member holding the entries */
+	ctl_entry_fn entry;		    /* one entry -> JSON; ctx is a struct ctl_names * */
 	void (*print_text)(const json_t *); /* the text form, given the entries array */
 };
 

@@ -25,6 +25,12 @@ static const struct ctl_cmd ctl_cmds[] = {
      "weirctl graph [--window DURATION] [--filter-empty]\n"
      "                                   service graph (-o json|dot|text); rates over the\n"
      "                                   window (default 1s, at most 60s; 0: no rates)\n"},
+    {"explain", do_explain,
+     "weirctl explain POD SERVICE:PORT   why POD's connect() to SERVICE:PORT goes where it\n"
+     "                                   goes: enrolment, Service entry, backend, policy,\n"
+     "                                   identity, counters. POD: ns/name, name or IP;\n"
+     "                                   SERVICE: name, ns/name, name.ns[.svc.cluster.local]\n"
+     "                                   or VIP; PORT: number or port name [/tcp|/udp]\n"},
     {"map", do_map, "weirctl map dump NAME              every entry of pinned map NAME, decoded\n"},
 };
 
@@ -52,8 +58,8 @@ static void usage(FILE *f)
 		"options (anywhere on the line):\n"
 		"  --bpffs-dir DIR   where weir pins its maps and links (default %s)\n"
 		"  -o, --output FMT  json or text (graph also dot); default text\n"
-		"  --admin ADDR      agent admin API host:port for status (default 127.0.0.1:%d;\n"
-		"                    '' skips the agent)\n"
+		"  --admin ADDR      agent admin API host:port for status and explain (default\n"
+		"                    127.0.0.1:%d; '' skips the agent)\n"
 		"exit status: 0 done, 1 missing pins or a kernel error, 2 bad usage\n",
 		WEIR_BPFFS_DEFAULT, WEIR_PORT_ADMIN);
 }

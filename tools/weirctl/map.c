@@ -173,7 +173,7 @@ static json_t *map_val_reason(const struct ctl_names *names, const void *val, si
 	return json_pack("{s:o}", "count", ctl_json_u64(status_reason_sum(val, len)));
 }
 
-/* The ABI's maps, in the order `status` lists them. weir_socks (sk_storage) cannot be
+/* The ABI's maps, in the order `status` lists them. weir_sockstate (sk_storage) cannot be
  * walked from user space: it has no decoders and `map dump` says why. */
 static const struct map_codec map_codecs[] = {
     {"weir_netns", sizeof(uint64_t), sizeof(struct weir_pod), map_key_cookie, map_val_pod},
@@ -192,7 +192,7 @@ static const struct map_codec map_codecs[] = {
      map_val_sock_cookie},
     {"weir_deny", sizeof(struct weir_deny_key), sizeof(uint32_t), map_key_deny, map_val_rule},
     {"weir_reasons", sizeof(uint32_t), sizeof(uint64_t), map_key_reason, map_val_reason},
-    {"weir_socks", sizeof(int), sizeof(struct weir_sock), NULL, NULL},
+    {"weir_sockstate", sizeof(int), sizeof(struct weir_sock), NULL, NULL},
 };
 
 #define MAP_NCODECS (sizeof(map_codecs) / sizeof(map_codecs[0]))

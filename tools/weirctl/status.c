@@ -14,16 +14,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <curl/curl.h>
 
 #include <weir/maps.h>
 
 #include "ctl.h"
-#include "strbuf.h"
-
-/* The agent's /status is small; anything past this is not what we asked for. */
-#define STATUS_AGENT_MAX	(1 << 20)
-#define STATUS_AGENT_TIMEOUT_MS 1000
 
 static const char *const status_links[] = {
     WEIR_LINK_CONNECT4,
@@ -196,60 +190,22 @@ out_close:
 	return a ? a : json_null();
 }
 
-static size_t status_curl_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct strbuf *sb = arg;
-
-	if (sb->len + size * nmemb > STATUS_AGENT_MAX || strbuf_append(sb, data, size * nmemb))
-		return 0; /* makes curl fail the transfer */
-	return size * nmemb;
-}
-
 /*
- * GET http://<ctl.admin>/status with a 1 s budget. Returns the agent's JSON (verbatim,
- * parsed; a non-JSON body as a string), or JSON null when the agent does not answer, and
- * then sets <root>["agent_error"] to curl's reason.
+ * GET http://<ctl.admin>/status. Returns the agent's JSON (verbatim, parsed; a non-JSON
+ * body as a string), or JSON null when the agent does not answer, and then sets
+ * <root>["agent_error"] to the reason.
  */
 static json_t *status_agent(json_t *root)
 {
-	char url[512], errbuf[CURL_ERROR_SIZE] = "";
-	struct strbuf body;
-	json_t *j = NULL;
-	CURLcode rc;
-	CURL *c;
+	char err[CTL_ADMIN_ERR_LEN];
+	json_t *j;
 
 	ctl_set(root, "agent_error", json_null());
 	if (!ctl.admin[0])
 		return json_null();
-	snprintf(url, sizeof(url), "http://%s/status", ctl.admin);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return json_null();
-	strbuf_init(&body);
-	c = curl_easy_init();
-	if (!c)
-		goto out;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)STATUS_AGENT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)STATUS_AGENT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* the admin API is local: never a proxy */
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, status_curl_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		ctl_set(root, "agent_error",
-			json_string(errbuf[0] ? errbuf : curl_easy_strerror(rc)));
-		goto out;
-	}
-	j = json_loads(strbuf_str(&body), JSON_DECODE_ANY, NULL);
+	j = ctl_admin_get("/status", err, sizeof(err));
 	if (!j)
-		j = json_string(strbuf_str(&body));
-out:
-	strbuf_fini(&body);
-	curl_global_cleanup();
+		ctl_set(root, "agent_error", json_string(err));
 	return j ? j : json_null();
 }
 
