@@ -42,15 +42,15 @@
 #include "sync.h"
 #include "telemetry.h"
 
-#define AGENT_TICK_MS 1000      /* relay flow flush, enrolment retries, snapshot reclaim */
-#define AGENT_DEBOUNCE_MS 100   /* a burst of file events -> one rebuild */
+#define AGENT_TICK_MS	  1000 /* relay flow flush, enrolment retries, snapshot reclaim */
+#define AGENT_DEBOUNCE_MS 100  /* a burst of file events -> one rebuild */
 
 struct agent {
 	const struct agent_opts *opts;
 	struct event_base *base;
 	struct datapath *dp;
 	struct store *store;
-	struct model *model;        /* current snapshot; owned by <snap> once published */
+	struct model *model; /* current snapshot; owned by <snap> once published */
 	struct snap *snap;
 	struct relay *relay;
 	struct admin *admin;
@@ -59,16 +59,16 @@ struct agent {
 	struct sync_state sync;
 	struct enroll enroll;
 	struct event *ev_store, *ev_debounce, *ev_tick, *ev_sigint, *ev_sigterm;
-	uint32_t node_ip;           /* network order */
+	uint32_t node_ip; /* network order */
 	char node_name[256];
 	char cgroup[PATH_MAX];
 	bool ready;
-	const char *not_ready;      /* why not ready, for /healthz/ready */
-	unsigned pending;           /* Pods waiting for their netns */
-	uint64_t applies;           /* snapshots applied */
-	uint64_t sync_errors;       /* failed map writes, cumulative */
-	uint64_t edge_errors;       /* relay flows that could not be folded into weir_edges */
-	uint64_t flush_due_ns;      /* next flush of open connections (agent_flush_live) */
+	const char *not_ready; /* why not ready, for /healthz/ready */
+	unsigned pending;      /* Pods waiting for their netns */
+	uint64_t applies;      /* snapshots applied */
+	uint64_t sync_errors;  /* failed map writes, cumulative */
+	uint64_t edge_errors;  /* relay flows that could not be folded into weir_edges */
+	uint64_t flush_due_ns; /* next flush of open connections (agent_flush_live) */
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -158,7 +158,8 @@ static void agent_apply(struct agent *a, struct model *m)
 	}
 	a->model = m;
 	a->applies++;
-	log_info("agent", "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
+	log_info("agent",
+		 "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
 		 "%u deleted %u unchanged; addresses %u written %u deleted; %u pods pending%s",
 		 m->generation, m->npods, m->nservices, st.svc_written, st.svc_deleted,
 		 st.svc_unchanged, st.ips_written, st.ips_deleted, a->pending,
@@ -185,7 +186,7 @@ static void agent_on_debounce(evutil_socket_t fd, short what, void *arg)
 static void agent_on_store(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
-	struct timeval tv = { 0, AGENT_DEBOUNCE_MS * 1000 };
+	struct timeval tv = {0, AGENT_DEBOUNCE_MS * 1000};
 	bool changed = false;
 	int err;
 
@@ -209,8 +210,8 @@ static void agent_on_flow(const struct relay_flow *f, void *arg)
 {
 	struct agent *a = arg;
 	const struct model_service *svc = NULL;
-	struct weir_edge_key key = { 0 };
-	struct weir_edge delta = { 0 };
+	struct weir_edge_key key = {0};
+	struct weir_edge delta = {0};
 
 	key.src_wl = agent_wl_of_ip(a, f->client_ip);
 	key.dst_wl = agent_wl_of_ip(a, f->backend_ip);
@@ -237,7 +238,7 @@ static void agent_on_flow(const struct relay_flow *f, void *arg)
  */
 static void agent_flush_live(struct agent *a)
 {
-	struct datapath_flush_stats st, sum = { 0 };
+	struct datapath_flush_stats st, sum = {0};
 	uint64_t now = agent_mono_ns();
 	const struct enroll_pod *p;
 	const char *k;
@@ -267,8 +268,10 @@ static void agent_flush_live(struct agent *a)
 		sum.failed += st.failed;
 	}
 	if (sum.failed)
-		log_warn("agent", "flush: %" PRIu64 " connections could not reach their edge "
-			 "(weir_edges full?)", sum.failed);
+		log_warn("agent",
+			 "flush: %" PRIu64 " connections could not reach their edge "
+			 "(weir_edges full?)",
+			 sum.failed);
 	log_debug("agent", "flush: %" PRIu64 " open connections, %" PRIu64 " with new bytes",
 		  sum.sockets, sum.flushed);
 }
@@ -276,7 +279,7 @@ static void agent_flush_live(struct agent *a)
 static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
-	struct timeval tv = { AGENT_TICK_MS / 1000, (AGENT_TICK_MS % 1000) * 1000 };
+	struct timeval tv = {AGENT_TICK_MS / 1000, (AGENT_TICK_MS % 1000) * 1000};
 
 	if (a->relay)
 		relay_collect(a->relay, agent_on_flow, a);
@@ -343,9 +346,9 @@ static int agent_cni_check(void *ctx, const struct cni_pod *pod, char *err, size
 }
 
 static const struct cni_server_ops agent_cni_ops = {
-	.add = agent_cni_add,
-	.del = agent_cni_del,
-	.check = agent_cni_check,
+    .add = agent_cni_add,
+    .del = agent_cni_del,
+    .check = agent_cni_check,
 };
 
 /* --- admin API ------------------------------------------------------------------- */
@@ -470,7 +473,7 @@ static int agent_json_out(json_t *v, struct strbuf *out)
 static int agent_status_json(void *ctx, struct strbuf *out)
 {
 	struct agent *a = ctx;
-	struct relay_stats rs = { 0 };
+	struct relay_stats rs = {0};
 	char ip[INET_ADDRSTRLEN];
 	struct store_stats ss;
 	json_int_t objects = 0;
@@ -483,32 +486,31 @@ static int agent_status_json(void *ctx, struct strbuf *out)
 	if (a->relay)
 		relay_stats(a->relay, &rs);
 	inet_ntop(AF_INET, &a->node_ip, ip, sizeof(ip));
-	return agent_json_out(json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-		"node", a->node_name, "node_ip", ip, "cgroup", a->cgroup,
-		"bpffs_dir", a->opts->bpffs_dir, "config_dir", a->opts->config_dir,
-		"ready", a->ready,
-		"generation", (json_int_t)(a->model ? a->model->generation : 0),
-		"pods", (json_int_t)(a->model ? a->model->npods : 0),
-		"services", (json_int_t)(a->model ? a->model->nservices : 0),
-		"enrolled", (json_int_t)agent_enrolled(a), "pending", (json_int_t)a->pending,
-		"snapshots_applied", (json_int_t)a->applies,
-		"sync_errors", (json_int_t)a->sync_errors,
-		"config", "files_ok", (json_int_t)ss.files_ok,
-		"files_rejected", (json_int_t)ss.files_rejected, "objects", objects,
-		"relay", "accepted", (json_int_t)rs.accepted, "active", (json_int_t)rs.active,
-		"no_backend", (json_int_t)rs.no_backend,
-		"connect_failed", (json_int_t)rs.connect_failed,
-		"bytes_up", (json_int_t)rs.bytes_up, "bytes_down", (json_int_t)rs.bytes_down,
-		"edge_errors", (json_int_t)a->edge_errors), out);
+	return agent_json_out(
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		      " s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		      "node", a->node_name, "node_ip", ip, "cgroup", a->cgroup, "bpffs_dir",
+		      a->opts->bpffs_dir, "config_dir", a->opts->config_dir, "ready", a->ready,
+		      "generation", (json_int_t)(a->model ? a->model->generation : 0), "pods",
+		      (json_int_t)(a->model ? a->model->npods : 0), "services",
+		      (json_int_t)(a->model ? a->model->nservices : 0), "enrolled",
+		      (json_int_t)agent_enrolled(a), "pending", (json_int_t)a->pending,
+		      "snapshots_applied", (json_int_t)a->applies, "sync_errors",
+		      (json_int_t)a->sync_errors, "config", "files_ok", (json_int_t)ss.files_ok,
+		      "files_rejected", (json_int_t)ss.files_rejected, "objects", objects, "relay",
+		      "accepted", (json_int_t)rs.accepted, "active", (json_int_t)rs.active,
+		      "no_backend", (json_int_t)rs.no_backend, "connect_failed",
+		      (json_int_t)rs.connect_failed, "bytes_up", (json_int_t)rs.bytes_up,
+		      "bytes_down", (json_int_t)rs.bytes_down, "edge_errors",
+		      (json_int_t)a->edge_errors),
+	    out);
 }
 
 static int agent_extra_metrics(void *ctx, struct strbuf *out)
 {
 	struct agent *a = ctx;
 	struct store_stats ss;
-	struct relay_stats rs = { 0 };
+	struct relay_stats rs = {0};
 	size_t i;
 	int err;
 
@@ -520,28 +522,32 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 		enum metrics_type type;
 		uint64_t value;
 	} rows[] = {
-		{ "weir_agent_snapshots_applied_total", "Config snapshots programmed into the datapath.",
-		  METRICS_COUNTER, a->applies },
-		{ "weir_agent_enrolled_pods", "Pods of this node enrolled in the datapath.",
-		  METRICS_GAUGE, agent_enrolled(a) },
-		{ "weir_agent_pending_pods", "Mesh Pods of this node whose netns was not found yet.",
-		  METRICS_GAUGE, a->pending },
-		{ "weir_agent_sync_errors_total", "Failed datapath map writes.", METRICS_COUNTER,
-		  a->sync_errors },
-		{ "weir_agent_log_errors_total", "Errors the agent logged.", METRICS_COUNTER,
-		  log_count(LOG_ERR) },
-		{ "weir_config_files_ok", "Config files whose last version loaded.", METRICS_GAUGE,
-		  ss.files_ok },
-		{ "weir_config_files_rejected", "Config files rejected at their last change (the "
-		  "previous version stays in force).", METRICS_GAUGE, ss.files_rejected },
-		{ "weir_relay_accepted_total", "Connections the outbound relay accepted.",
-		  METRICS_COUNTER, rs.accepted },
-		{ "weir_relay_active_connections", "Connections the relay holds now.", METRICS_GAUGE,
-		  rs.active },
-		{ "weir_relay_no_backend_total", "Relayed connections reset: no ready backend.",
-		  METRICS_COUNTER, rs.no_backend },
-		{ "weir_relay_connect_failed_total", "Relayed connections reset: backend unreachable "
-		  "or too slow.", METRICS_COUNTER, rs.connect_failed + rs.connect_timeout },
+	    {"weir_agent_snapshots_applied_total", "Config snapshots programmed into the datapath.",
+	     METRICS_COUNTER, a->applies},
+	    {"weir_agent_enrolled_pods", "Pods of this node enrolled in the datapath.",
+	     METRICS_GAUGE, agent_enrolled(a)},
+	    {"weir_agent_pending_pods", "Mesh Pods of this node whose netns was not found yet.",
+	     METRICS_GAUGE, a->pending},
+	    {"weir_agent_sync_errors_total", "Failed datapath map writes.", METRICS_COUNTER,
+	     a->sync_errors},
+	    {"weir_agent_log_errors_total", "Errors the agent logged.", METRICS_COUNTER,
+	     log_count(LOG_ERR)},
+	    {"weir_config_files_ok", "Config files whose last version loaded.", METRICS_GAUGE,
+	     ss.files_ok},
+	    {"weir_config_files_rejected",
+	     "Config files rejected at their last change (the "
+	     "previous version stays in force).",
+	     METRICS_GAUGE, ss.files_rejected},
+	    {"weir_relay_accepted_total", "Connections the outbound relay accepted.",
+	     METRICS_COUNTER, rs.accepted},
+	    {"weir_relay_active_connections", "Connections the relay holds now.", METRICS_GAUGE,
+	     rs.active},
+	    {"weir_relay_no_backend_total", "Relayed connections reset: no ready backend.",
+	     METRICS_COUNTER, rs.no_backend},
+	    {"weir_relay_connect_failed_total",
+	     "Relayed connections reset: backend unreachable "
+	     "or too slow.",
+	     METRICS_COUNTER, rs.connect_failed + rs.connect_timeout},
 	};
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -555,13 +561,13 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 }
 
 static const struct admin_ops agent_admin_ops = {
-	.edges = agent_edges,
-	.wl_info = agent_wl_info,
-	.svc_info = agent_svc_info,
-	.reasons = agent_reasons,
-	.ready = agent_ready,
-	.status_json = agent_status_json,
-	.extra_metrics = agent_extra_metrics,
+    .edges = agent_edges,
+    .wl_info = agent_wl_info,
+    .svc_info = agent_svc_info,
+    .reasons = agent_reasons,
+    .ready = agent_ready,
+    .status_json = agent_status_json,
+    .extra_metrics = agent_extra_metrics,
 };
 
 /* GET /pods on the admin server: the model's Pods and their enrolment here. */
@@ -578,13 +584,14 @@ static int agent_route_pods(struct admin_call *call, void *arg)
 
 		if (e && e->enrolled)
 			snprintf(cookie, sizeof(cookie), "0x%016" PRIx64, e->cookie);
-		json_array_append_new(arr, json_pack(
-			"{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:s?, s:s?}",
-			"namespace", p->ns, "name", p->name, "node", p->node, "ip", p->ip_str,
-			"workload", p->workload, "app", p->app, "version", p->version,
-			"mesh", p->mesh, "local", enroll_wants(&a->enroll, p),
-			"enrolled", e && e->enrolled, "netns", e && e->enrolled ? e->netns : NULL,
-			"netns_cookie", cookie[0] ? cookie : NULL));
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:s?, s:s?}",
+			      "namespace", p->ns, "name", p->name, "node", p->node, "ip", p->ip_str,
+			      "workload", p->workload, "app", p->app, "version", p->version, "mesh",
+			      p->mesh, "local", enroll_wants(&a->enroll, p), "enrolled",
+			      e && e->enrolled, "netns", e && e->enrolled ? e->netns : NULL,
+			      "netns_cookie", cookie[0] ? cookie : NULL));
 	}
 	return agent_json_out(json_pack("{s:o}", "pods", arr), call->body) < 0 ? 500 : 200;
 }
@@ -611,20 +618,24 @@ static int agent_route_services(struct admin_call *call, void *arg)
 				char ip[INET_ADDRSTRLEN];
 
 				inet_ntop(AF_INET, &sp->eps[k].ip, ip, sizeof(ip));
-				json_array_append_new(eps, json_pack(
-					"{s:s, s:i, s:b, s:s?}", "ip", ip, "port", sp->eps[k].port,
-					"ready", sp->eps[k].ready,
-					"pod", sp->eps[k].pod ? sp->eps[k].pod->name : NULL));
+				json_array_append_new(
+				    eps,
+				    json_pack("{s:s, s:i, s:b, s:s?}", "ip", ip, "port",
+					      sp->eps[k].port, "ready", sp->eps[k].ready, "pod",
+					      sp->eps[k].pod ? sp->eps[k].pod->name : NULL));
 			}
-			json_array_append_new(ports, json_pack(
-				"{s:s, s:i, s:s, s:o}", "name", sp->name ? sp->name : "",
-				"port", sp->port, "protocol", sp->proto == IPPROTO_UDP ? "UDP" : "TCP",
-				"endpoints", eps));
+			json_array_append_new(
+			    ports,
+			    json_pack("{s:s, s:i, s:s, s:o}", "name", sp->name ? sp->name : "",
+				      "port", sp->port, "protocol",
+				      sp->proto == IPPROTO_UDP ? "UDP" : "TCP", "endpoints", eps));
 		}
-		json_array_append_new(arr, json_pack(
-			"{s:s, s:s, s:s, s:s, s:I, s:o}", "namespace", s->ns, "name", s->name,
-			"vip", vip, "mode", s->mode == WEIR_MODE_AGENT ? "agent" : "kernel",
-			"id", (json_int_t)ids_find_service(&a->ids, s->ns, s->name), "ports", ports));
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "namespace", s->ns, "name", s->name,
+			      "vip", vip, "mode", s->mode == WEIR_MODE_AGENT ? "agent" : "kernel",
+			      "id", (json_int_t)ids_find_service(&a->ids, s->ns, s->name), "ports",
+			      ports));
 	}
 	return agent_json_out(json_pack("{s:o}", "services", arr), call->body) < 0 ? 500 : 200;
 }
@@ -632,7 +643,7 @@ static int agent_route_services(struct admin_call *call, void *arg)
 static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
-	struct admin_opts ao = { 0 };
+	struct admin_opts ao = {0};
 
 	ao.metrics_addr = o->metrics_addr;
 	ao.health_addr = o->health_addr;
@@ -657,7 +668,8 @@ static uint32_t agent_guess_ip(void)
 	if (getifaddrs(&ifa) < 0)
 		return 0;
 	for (i = ifa; i && !ip; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK))
 			continue;
 		ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
 	}
@@ -687,8 +699,8 @@ static int agent_parse_port(const char *addr)
 static int agent_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
-	struct datapath_opts dpo = { 0 };
-	struct relay_opts ro = { 0 };
+	struct datapath_opts dpo = {0};
+	struct relay_opts ro = {0};
 	char ipstr[INET_ADDRSTRLEN];
 	int err, port;
 
@@ -707,14 +719,15 @@ static int agent_start(struct agent *a)
 		a->node_ip = agent_guess_ip();
 		if (!a->node_ip)
 			log_warn("agent", "--node-ip not given and no address found: Services in "
-				 "agent mode are load-balanced in the kernel instead");
+					  "agent mode are load-balanced in the kernel instead");
 	}
 	if (o->cgroup) {
 		snprintf(a->cgroup, sizeof(a->cgroup), "%s", o->cgroup);
 	} else {
 		err = cgroup_find_root(NULL, a->cgroup, sizeof(a->cgroup));
 		if (err < 0) {
-			log_err("agent", "no cgroup2 mount in /proc/self/mountinfo (%s); give --cgroup",
+			log_err("agent",
+				"no cgroup2 mount in /proc/self/mountinfo (%s); give --cgroup",
 				strerror(-err));
 			return err;
 		}

@@ -22,9 +22,9 @@
 struct datapath;
 
 struct datapath_opts {
-	const char *bpffs_dir;   /* pin directory (created when missing) */
+	const char *bpffs_dir;	 /* pin directory (created when missing) */
 	const char *cgroup_path; /* cgroup2 directory the socket hooks attach to */
-	struct weir_config cfg;  /* the read-only config block */
+	struct weir_config cfg;	 /* the read-only config block */
 };
 
 /*
@@ -91,8 +91,16 @@ int datapath_flush_netns(struct datapath *dp, const char *netns_path,
 
 /* Map fds for iteration by callers that dump (weirctl, telemetry). -1 when absent. */
 enum datapath_map {
-	DP_MAP_NETNS, DP_MAP_IPS, DP_MAP_SERVICES, DP_MAP_WL_INFO, DP_MAP_SVC_INFO,
-	DP_MAP_EDGES, DP_MAP_ORIGDST, DP_MAP_DENY, DP_MAP_REASONS, DP_MAP_MAX
+	DP_MAP_NETNS,
+	DP_MAP_IPS,
+	DP_MAP_SERVICES,
+	DP_MAP_WL_INFO,
+	DP_MAP_SVC_INFO,
+	DP_MAP_EDGES,
+	DP_MAP_ORIGDST,
+	DP_MAP_DENY,
+	DP_MAP_REASONS,
+	DP_MAP_MAX
 };
 int datapath_map_fd(const struct datapath *dp, enum datapath_map which);
 

@@ -13,50 +13,66 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: weir-agent --config-dir DIR [options]\n"
-		"  --config-dir DIR      Kubernetes/Istio YAML files (reloaded on change)\n"
-		"  --bpffs-dir DIR       where maps and links are pinned (default /sys/fs/bpf/weir)\n"
-		"  --cgroup PATH         cgroup2 directory to attach to (default: the cgroup2 mount)\n"
-		"  --node-name NAME      this node's name (default: the hostname)\n"
-		"  --node-ip IP          this node's address, target of redirected connects\n"
-		"  --cni-socket PATH     unix socket for weir-cni (default /run/weir/cni.sock)\n"
-		"  --outbound-addr A:P   relay listener (default 0.0.0.0:15001)\n"
-		"  --metrics-addr A:P    /metrics /graph /dotviz (default 0.0.0.0:15020)\n"
-		"  --health-addr A:P     /healthz/ready (default 0.0.0.0:15021)\n"
-		"  --admin-addr A:P      admin API (default 127.0.0.1:15000)\n"
-		"  --workers N           relay worker threads (default 2)\n"
-		"  --flush-interval S    seconds between flushes of open connections' bytes to\n"
-		"                        the graph (default 5; 0: only when they close)\n"
-		"  --no-splice           no same-node sk_msg splicing\n"
-		"  --no-flow-counters    no per-edge counting in the kernel\n"
-		"  --uninstall           remove the pins under --bpffs-dir and exit\n"
-		"  -v, --verbose         debug logging\n");
+	fprintf(
+	    f,
+	    "usage: weir-agent --config-dir DIR [options]\n"
+	    "  --config-dir DIR      Kubernetes/Istio YAML files (reloaded on change)\n"
+	    "  --bpffs-dir DIR       where maps and links are pinned (default /sys/fs/bpf/weir)\n"
+	    "  --cgroup PATH         cgroup2 directory to attach to (default: the cgroup2 mount)\n"
+	    "  --node-name NAME      this node's name (default: the hostname)\n"
+	    "  --node-ip IP          this node's address, target of redirected connects\n"
+	    "  --cni-socket PATH     unix socket for weir-cni (default /run/weir/cni.sock)\n"
+	    "  --outbound-addr A:P   relay listener (default 0.0.0.0:15001)\n"
+	    "  --metrics-addr A:P    /metrics /graph /dotviz (default 0.0.0.0:15020)\n"
+	    "  --health-addr A:P     /healthz/ready (default 0.0.0.0:15021)\n"
+	    "  --admin-addr A:P      admin API (default 127.0.0.1:15000)\n"
+	    "  --workers N           relay worker threads (default 2)\n"
+	    "  --flush-interval S    seconds between flushes of open connections' bytes to\n"
+	    "                        the graph (default 5; 0: only when they close)\n"
+	    "  --no-splice           no same-node sk_msg splicing\n"
+	    "  --no-flow-counters    no per-edge counting in the kernel\n"
+	    "  --uninstall           remove the pins under --bpffs-dir and exit\n"
+	    "  -v, --verbose         debug logging\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_CONFIG = 256, O_BPFFS, O_CGROUP, O_NODE, O_NODEIP, O_CNI, O_OUT, O_METRICS,
-	       O_HEALTH, O_ADMIN, O_WORKERS, O_FLUSH, O_NOSPLICE, O_NOFLOW, O_UNINSTALL };
+	enum {
+		O_CONFIG = 256,
+		O_BPFFS,
+		O_CGROUP,
+		O_NODE,
+		O_NODEIP,
+		O_CNI,
+		O_OUT,
+		O_METRICS,
+		O_HEALTH,
+		O_ADMIN,
+		O_WORKERS,
+		O_FLUSH,
+		O_NOSPLICE,
+		O_NOFLOW,
+		O_UNINSTALL
+	};
 	static const struct option longopts[] = {
-		{ "config-dir", required_argument, NULL, O_CONFIG },
-		{ "bpffs-dir", required_argument, NULL, O_BPFFS },
-		{ "cgroup", required_argument, NULL, O_CGROUP },
-		{ "node-name", required_argument, NULL, O_NODE },
-		{ "node-ip", required_argument, NULL, O_NODEIP },
-		{ "cni-socket", required_argument, NULL, O_CNI },
-		{ "outbound-addr", required_argument, NULL, O_OUT },
-		{ "metrics-addr", required_argument, NULL, O_METRICS },
-		{ "health-addr", required_argument, NULL, O_HEALTH },
-		{ "admin-addr", required_argument, NULL, O_ADMIN },
-		{ "workers", required_argument, NULL, O_WORKERS },
-		{ "flush-interval", required_argument, NULL, O_FLUSH },
-		{ "no-splice", no_argument, NULL, O_NOSPLICE },
-		{ "no-flow-counters", no_argument, NULL, O_NOFLOW },
-		{ "uninstall", no_argument, NULL, O_UNINSTALL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config-dir", required_argument, NULL, O_CONFIG},
+	    {"bpffs-dir", required_argument, NULL, O_BPFFS},
+	    {"cgroup", required_argument, NULL, O_CGROUP},
+	    {"node-name", required_argument, NULL, O_NODE},
+	    {"node-ip", required_argument, NULL, O_NODEIP},
+	    {"cni-socket", required_argument, NULL, O_CNI},
+	    {"outbound-addr", required_argument, NULL, O_OUT},
+	    {"metrics-addr", required_argument, NULL, O_METRICS},
+	    {"health-addr", required_argument, NULL, O_HEALTH},
+	    {"admin-addr", required_argument, NULL, O_ADMIN},
+	    {"workers", required_argument, NULL, O_WORKERS},
+	    {"flush-interval", required_argument, NULL, O_FLUSH},
+	    {"no-splice", no_argument, NULL, O_NOSPLICE},
+	    {"no-flow-counters", no_argument, NULL, O_NOFLOW},
+	    {"uninstall", no_argument, NULL, O_UNINSTALL},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct agent_opts opts;
 	int c, uninstall = 0;
@@ -66,39 +82,73 @@ int main(int argc, char **argv)
 	agent_opts_default(&opts);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_CONFIG: opts.config_dir = optarg; break;
-		case O_BPFFS: opts.bpffs_dir = optarg; break;
-		case O_CGROUP: opts.cgroup = optarg; break;
-		case O_NODE: opts.node_name = optarg; break;
-		case O_NODEIP: opts.node_ip = optarg; break;
-		case O_CNI: opts.cni_socket = optarg; break;
-		case O_OUT: opts.outbound_addr = optarg; break;
-		case O_METRICS: opts.metrics_addr = optarg; break;
-		case O_HEALTH: opts.health_addr = optarg; break;
-		case O_ADMIN: opts.admin_addr = optarg; break;
+		case O_CONFIG:
+			opts.config_dir = optarg;
+			break;
+		case O_BPFFS:
+			opts.bpffs_dir = optarg;
+			break;
+		case O_CGROUP:
+			opts.cgroup = optarg;
+			break;
+		case O_NODE:
+			opts.node_name = optarg;
+			break;
+		case O_NODEIP:
+			opts.node_ip = optarg;
+			break;
+		case O_CNI:
+			opts.cni_socket = optarg;
+			break;
+		case O_OUT:
+			opts.outbound_addr = optarg;
+			break;
+		case O_METRICS:
+			opts.metrics_addr = optarg;
+			break;
+		case O_HEALTH:
+			opts.health_addr = optarg;
+			break;
+		case O_ADMIN:
+			opts.admin_addr = optarg;
+			break;
 		case O_WORKERS:
 			opts.workers = (int)strtol(optarg, &end, 10);
 			if (*end || opts.workers < 1 || opts.workers > 64) {
-				fprintf(stderr, "weir-agent: --workers: '%s' is not 1..64\n", optarg);
+				fprintf(stderr, "weir-agent: --workers: '%s' is not 1..64\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case O_FLUSH:
 			flush = strtol(optarg, &end, 10);
 			if (!*optarg || *end || flush < 0 || flush > 86400) {
-				fprintf(stderr,
-					"weir-agent: --flush-interval: '%s' is not 0..86400 seconds\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "weir-agent: --flush-interval: '%s' is not 0..86400 seconds\n",
+				    optarg);
 				return 2;
 			}
 			opts.flush_interval = (int)flush;
 			break;
-		case O_NOSPLICE: opts.splice = false; break;
-		case O_NOFLOW: opts.flow_counters = false; break;
-		case O_UNINSTALL: uninstall = 1; break;
-		case 'v': opts.verbosity++; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case O_NOSPLICE:
+			opts.splice = false;
+			break;
+		case O_NOFLOW:
+			opts.flow_counters = false;
+			break;
+		case O_UNINSTALL:
+			uninstall = 1;
+			break;
+		case 'v':
+			opts.verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

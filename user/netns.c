@@ -164,8 +164,8 @@ static int netns_link_cb(struct nlmsghdr *nh, void *arg)
 /* Runs in the target netns: cookie, interface holding <ip>, its veth peer. */
 static int netns_inspect_here(uint32_t ip, struct netns_info *out)
 {
-	struct netns_addr_walk aw = { .ip = ip };
-	struct netns_link_walk lw = { 0 };
+	struct netns_addr_walk aw = {.ip = ip};
+	struct netns_link_walk lw = {0};
 	int fd, err;
 
 	out->cookie = netns_self_cookie();
@@ -294,8 +294,8 @@ static bool netns_seen_add(struct netns_seen **seen, size_t *n, size_t *cap, con
 }
 
 /* Tries one candidate; returns 0 (found), -ENOENT (not here) or another -errno. */
-static int netns_try(const char *cand, uint32_t ip, char *path, size_t len,
-		     struct netns_info *out, struct netns_seen **seen, size_t *n, size_t *cap)
+static int netns_try(const char *cand, uint32_t ip, char *path, size_t len, struct netns_info *out,
+		     struct netns_seen **seen, size_t *n, size_t *cap)
 {
 	int err;
 
@@ -312,7 +312,7 @@ int netns_find_by_ip(uint32_t ip, char *path, size_t len, struct netns_info *out
 {
 	struct netns_seen *seen = NULL;
 	size_t n = 0, cap = 0;
-	const char *dirs[] = { "/run/netns", "/var/run/netns" };
+	const char *dirs[] = {"/run/netns", "/var/run/netns"};
 	char cand[300];
 	struct dirent *de;
 	int err = -ENOENT;

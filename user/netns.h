@@ -13,11 +13,11 @@
 
 /* What enrolment needs to know about one Pod netns. */
 struct netns_info {
-	uint64_t cookie;     /* SO_NETNS_COOKIE */
-	int peer_ifindex;    /* ifindex, in the caller's netns, of the veth peer of the interface
-			      * holding the address; 0 when that interface is no veth */
-	char ifname[16];     /* the Pod-side interface holding the address */
-	dev_t dev;           /* identity of the netns file (st_dev, st_ino) */
+	uint64_t cookie;  /* SO_NETNS_COOKIE */
+	int peer_ifindex; /* ifindex, in the caller's netns, of the veth peer of the interface
+			   * holding the address; 0 when that interface is no veth */
+	char ifname[16];  /* the Pod-side interface holding the address */
+	dev_t dev;	  /* identity of the netns file (st_dev, st_ino) */
 	ino_t ino;
 };
 
