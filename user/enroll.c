@@ -129,13 +129,67 @@ static void enroll_withdraw(struct enroll *e, const char *key, struct enroll_pod
 	p->enrolled = false;
 }
 
+/* The cookie pinned for address <ip> by an earlier run, or 0. */
+static uint64_t enroll_restored_cookie(const struct enroll *e, uint32_t ip)
+{
+	const char *k;
+	void *v;
+	size_t i;
+
+	for (i = 0; (i = strmap_next(&e->restored, i, &k, &v)) != 0;)
+		if (((struct enroll_pod *)v)->ip == ip)
+			return ((struct enroll_pod *)v)->cookie;
+	return 0;
+}
+
+/*
+ * Finds the one netns of Pod <key> holding <ip> by scanning, into <path>/<ni>. Several
+ * netns holding the address happen only when something else on the machine reuses the
+ * address plan (a second simulation): the one whose cookie the pins already hold (the Pod
+ * enrolled by an earlier run) wins, and otherwise nothing is guessed. Returns 0,
+ * -ENOENT, -ENOTUNIQ (retry later) or -errno.
+ */
+static int enroll_scan(struct enroll *e, const char *key, uint32_t ip, struct enroll_pod *p,
+		       char *path, size_t len, struct netns_info *ni)
+{
+	uint64_t pinned = enroll_restored_cookie(e, ip);
+	struct netns_match *m = NULL;
+	size_t n = 0, i, pick;
+	int err;
+
+	err = netns_find_all_by_ip(ip, &m, &n);
+	if (err < 0)
+		return err;
+	for (pick = 0; pick < n && !(pinned && m[pick].info.cookie == pinned); pick++)
+		;
+	if (pick == n && n == 1)
+		pick = 0;
+	if (pick < n) {
+		snprintf(path, len, "%s", m[pick].path);
+		*ni = m[pick].info;
+	} else if (n > 1 && (p->attempts == 0 || p->attempts % 30 == 0)) {
+		char list[512] = "";
+		size_t off = 0;
+
+		for (i = 0; i < n && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						i ? ", " : "", m[i].path);
+		log_warn("enroll",
+			 "Pod %s: %zu network namespaces hold its address (%s): not "
+			 "guessing; the CNI plugin's ADD names the right one",
+			 key, n, list);
+	}
+	free(m);
+	return pick < n ? 0 : n > 1 ? -ENOTUNIQ : -ENOENT;
+}
+
 /* Finds the Pod's netns and writes it into the datapath. 0, -ENOENT (retry) or -errno. */
 static int enroll_one(struct enroll *e, const char *key, const struct model_pod *pod, uint32_t ip,
 		      uint32_t wl_id, struct enroll_pod *p)
 {
 	struct enroll_hint *h = strmap_get(&e->hints, key);
 	struct weir_pod val = {.wl_id = wl_id, .ip = ip};
-	char path[256] = "", ipstr[INET_ADDRSTRLEN];
+	char path[NETNS_PATH_LEN] = "", ipstr[INET_ADDRSTRLEN];
 	struct netns_info ni;
 	int err = -ENOENT;
 
@@ -151,7 +205,7 @@ static int enroll_one(struct enroll *e, const char *key, const struct model_pod 
 				 key, h->netns, ipstr, strerror(-err));
 	}
 	if (err < 0)
-		err = netns_find_by_ip(ip, path, sizeof(path), &ni);
+		err = enroll_scan(e, key, ip, p, path, sizeof(path), &ni);
 	if (err < 0)
 		return err;
 	if (e->splice)
@@ -225,11 +279,13 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 			enroll_withdraw(e, key, p);
 		err = enroll_one(e, key, pod, ip, wl_id, p);
 		if (err < 0) {
-			if (p->attempts++ == 0 || p->attempts % 30 == 0)
+			/* enroll_scan() already said why an ambiguous address waits. */
+			if (err != -ENOTUNIQ && (p->attempts == 0 || p->attempts % 30 == 0))
 				log_warn("enroll",
 					 "Pod %s: no network namespace holds its address yet "
 					 "(%s); will retry",
 					 key, strerror(-err));
+			p->attempts++;
 			(*pending)++;
 		}
 	}

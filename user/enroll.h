@@ -14,6 +14,7 @@
 
 #include "ids.h"
 #include "model.h"
+#include "netns.h"
 #include "strmap.h"
 
 struct datapath;
@@ -34,8 +35,8 @@ struct enroll_pod {
 	uint64_t cookie; /* 0 while pending */
 	int ifindex;	 /* host-side veth, 0 when none */
 	bool enrolled;
-	unsigned attempts; /* failed lookups so far (pending Pods) */
-	char netns[256];   /* the netns path that was used */
+	unsigned attempts;	    /* failed lookups so far (pending Pods) */
+	char netns[NETNS_PATH_LEN]; /* the netns path that was used */
 };
 
 /* Initialises <e> for node <node> (kept by reference). */

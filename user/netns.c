@@ -293,55 +293,79 @@ static bool netns_seen_add(struct netns_seen **seen, size_t *n, size_t *cap, con
 	return true;
 }
 
-/* Tries one candidate; returns 0 (found), -ENOENT (not here) or another -errno. */
-static int netns_try(const char *cand, uint32_t ip, char *path, size_t len, struct netns_info *out,
+/* The matches of one scan. */
+struct netns_found {
+	struct netns_match *v;
+	size_t n, cap;
+};
+
+/* Tries one candidate; a netns holding <ip> joins <found>. Returns 0 or -errno (-ENOMEM
+ * only: a netns that vanishes or cannot be entered mid-scan is no error of the scan). */
+static int netns_try(const char *cand, uint32_t ip, struct netns_found *found,
 		     struct netns_seen **seen, size_t *n, size_t *cap)
 {
-	int err;
+	struct netns_info info;
+	struct netns_match *m;
 
-	if (!netns_seen_add(seen, n, cap, cand))
-		return -ENOENT;
-	err = netns_inspect(cand, ip, out);
-	if (err == 0)
-		snprintf(path, len, "%s", cand);
-	/* A process that exits mid-scan is not an error of the scan. */
-	return err == -ENOENT || err == -ESRCH || err == -EINVAL ? -ENOENT : err;
+	if (!netns_seen_add(seen, n, cap, cand) || netns_inspect(cand, ip, &info) < 0)
+		return 0;
+	if (found->n == found->cap) {
+		size_t ncap = found->cap ? found->cap * 2 : 4;
+
+		m = realloc(found->v, ncap * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		found->v = m;
+		found->cap = ncap;
+	}
+	m = &found->v[found->n++];
+	snprintf(m->path, sizeof(m->path), "%s", cand);
+	m->info = info;
+	return 0;
 }
 
-int netns_find_by_ip(uint32_t ip, char *path, size_t len, struct netns_info *out)
+int netns_find_all_by_ip(uint32_t ip, struct netns_match **out, size_t *nout)
 {
-	struct netns_seen *seen = NULL;
-	size_t n = 0, cap = 0;
 	const char *dirs[] = {"/run/netns", "/var/run/netns"};
-	char cand[300];
+	struct netns_found found = {0};
+	struct netns_seen *seen = NULL;
+	size_t n = 0, cap = 0, i;
+	char cand[NETNS_PATH_LEN];
 	struct dirent *de;
-	int err = -ENOENT;
-	size_t i;
+	int err = 0;
 	DIR *d;
 
 	/* The agent's own netns is skipped by netns_inspect; mark it seen up front. */
 	netns_seen_add(&seen, &n, &cap, "/proc/thread-self/ns/net");
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && err == -ENOENT; i++) {
+	/* Every candidate is looked at, not just up to the first match: a second netns with
+	 * the same address (two simulations on one machine) must be seen to be refused. */
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !err; i++) {
 		d = opendir(dirs[i]);
 		if (!d)
 			continue;
-		while (err == -ENOENT && (de = readdir(d))) {
+		while (!err && (de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(cand, sizeof(cand), "%s/%s", dirs[i], de->d_name);
-			err = netns_try(cand, ip, path, len, out, &seen, &n, &cap);
+			err = netns_try(cand, ip, &found, &seen, &n, &cap);
 		}
 		closedir(d);
 	}
-	d = err == -ENOENT ? opendir("/proc") : NULL;
-	while (d && err == -ENOENT && (de = readdir(d))) {
+	d = err ? NULL : opendir("/proc");
+	while (d && !err && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		snprintf(cand, sizeof(cand), "/proc/%s/ns/net", de->d_name);
-		err = netns_try(cand, ip, path, len, out, &seen, &n, &cap);
+		err = netns_try(cand, ip, &found, &seen, &n, &cap);
 	}
 	if (d)
 		closedir(d);
 	free(seen);
-	return err;
+	if (err) {
+		free(found.v);
+		return err;
+	}
+	*out = found.v;
+	*nout = found.n;
+	return 0;
 }

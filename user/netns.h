@@ -28,12 +28,23 @@ struct netns_info {
  */
 int netns_inspect(const char *path, uint32_t ip, struct netns_info *out);
 
+/* Room for a netns path: /run/netns/<NAME_MAX> or /proc/<pid>/ns/net. */
+#define NETNS_PATH_LEN 300
+
+/* One network namespace found holding an address. */
+struct netns_match {
+	char path[NETNS_PATH_LEN]; /* the path it was found at */
+	struct netns_info info;	   /* what netns_inspect() found there */
+};
+
 /*
- * Finds the netns holding <ip> among named netns (/run/netns/) and every process's netns
- * (/proc/PID/ns/net), skipping the caller's own. Writes the path used to <path> (<len>
- * bytes) and fills <out>. Returns 0, -ENOENT when no netns holds it, or another -errno.
+ * Finds every netns holding <ip> (network order) among named netns (/run/netns/) and every
+ * process's netns (/proc/PID/ns/net), each netns once, skipping the caller's own. Fills a
+ * malloc'd array *<out> (caller frees) of *<n> matches: on a node there is one, but two
+ * simulations on one machine can both hold an address, and the caller must not guess.
+ * Returns 0 (with *<n> possibly 0) or -errno.
  */
-int netns_find_by_ip(uint32_t ip, char *path, size_t len, struct netns_info *out);
+int netns_find_all_by_ip(uint32_t ip, struct netns_match **out, size_t *n);
 
 /*
  * Runs <fn>(<arg>) on the calling thread inside the netns at <path> and comes back (other

@@ -36,7 +36,8 @@ static int setup(void **state)
 		return 0;
 	/* The veth's host end lives in a second scratch netns playing the "node", so the
 	 * caller's real netns is never changed: the test enters the node netns itself. */
-	netns_sh("ip netns del " NS " 2>/dev/null; ip netns del " NS "-node 2>/dev/null");
+	netns_sh("ip netns del " NS " 2>/dev/null; ip netns del " NS "-node 2>/dev/null; "
+		 "ip netns del " NS "-twin 2>/dev/null");
 	if (netns_sh("ip netns add " NS " && ip netns add " NS "-node && "
 		     "ip -n " NS "-node link add wt-host type veth peer name eth0 netns " NS " && "
 		     "ip -n " NS " addr add 198.18.99.7/24 dev eth0 && ip -n " NS
@@ -48,14 +49,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	if (geteuid() == 0)
-		netns_sh("ip netns del " NS " 2>/dev/null; ip netns del " NS "-node 2>/dev/null");
+		netns_sh("ip netns del " NS " 2>/dev/null; ip netns del " NS "-node 2>/dev/null; "
+			 "ip netns del " NS "-twin 2>/dev/null");
 	return 0;
 }
 
 static void test_netns_inspect_and_find(void **state)
 {
 	struct netns_info ni, found;
-	char path[256];
+	struct netns_match *m;
+	size_t n;
 	uint32_t ip;
 	int self;
 	FILE *f;
@@ -76,10 +79,23 @@ static void test_netns_inspect_and_find(void **state)
 	/* An address that is not there. */
 	inet_pton(AF_INET, "198.18.99.8", &ip);
 	assert_int_equal(netns_inspect("/run/netns/" NS, ip, &found), -ENOENT);
-	/* The scan finds the same netns. */
+	/* The scan finds the same netns, and only it. */
 	inet_pton(AF_INET, "198.18.99.7", &ip);
-	assert_int_equal(netns_find_by_ip(ip, path, sizeof(path), &found), 0);
-	assert_true(found.cookie == ni.cookie);
+	assert_int_equal(netns_find_all_by_ip(ip, &m, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(m[0].info.cookie == ni.cookie);
+	assert_string_equal(m[0].path, "/run/netns/" NS);
+	free(m);
+	/* A second netns holding the same address: both are reported, never just the first. */
+	assert_int_equal(netns_sh("ip netns add " NS "-twin && ip -n " NS
+				  "-twin link add d0 type veth peer name d1 && "
+				  "ip -n " NS "-twin addr add 198.18.99.7/32 dev d0"),
+			 0);
+	assert_int_equal(netns_find_all_by_ip(ip, &m, &n), 0);
+	netns_sh("ip netns del " NS "-twin");
+	assert_int_equal(n, 2);
+	assert_true(m[0].info.cookie != m[1].info.cookie);
+	free(m);
 	/* The caller's own netns is never a Pod's: its own loopback address is not found. */
 	inet_pton(AF_INET, "127.0.0.1", &ip);
 	self = netns_inspect("/proc/self/ns/net", ip, &found);
