@@ -329,7 +329,7 @@ static int agent_cni_del(void *ctx, const struct cni_pod *pod, char *err, size_t
 {
 	struct agent *a = ctx;
 
-	enroll_unhint(&a->enroll, pod->ns, pod->name);
+	enroll_forget(&a->enroll, pod->ns, pod->name);
 	return 0;
 }
 

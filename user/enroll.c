@@ -96,14 +96,6 @@ int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *
 	return 0;
 }
 
-void enroll_unhint(struct enroll *e, const char *ns, const char *name)
-{
-	char key[512];
-
-	enroll_key(key, sizeof(key), ns, name);
-	free(strmap_del(&e->hints, key));
-}
-
 const struct enroll_pod *enroll_find(const struct enroll *e, const char *ns, const char *name)
 {
 	char key[512];
@@ -127,6 +119,20 @@ static void enroll_withdraw(struct enroll *e, const char *key, struct enroll_pod
 		datapath_tc_detach(e->dp, p->ifindex);
 	log_info("enroll", "Pod %s withdrawn", key);
 	p->enrolled = false;
+}
+
+void enroll_forget(struct enroll *e, const char *ns, const char *name)
+{
+	struct enroll_pod *p;
+	char key[512];
+
+	enroll_key(key, sizeof(key), ns, name);
+	free(strmap_del(&e->hints, key));
+	p = strmap_get(&e->pods, key);
+	if (!p)
+		return;
+	enroll_withdraw(e, key, p);
+	p->gone = true;
 }
 
 /* The cookie pinned for address <ip> by an earlier run, or 0. */
@@ -275,6 +281,9 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 		}
 		if (p->enrolled && p->ip == ip && p->wl_id == wl_id)
 			continue;
+		if (p->gone && p->ip == ip)
+			continue;
+		p->gone = false;
 		if (p->enrolled)
 			enroll_withdraw(e, key, p);
 		err = enroll_one(e, key, pod, ip, wl_id, p);

@@ -35,6 +35,9 @@ struct enroll_pod {
 	uint64_t cookie; /* 0 while pending */
 	int ifindex;	 /* host-side veth, 0 when none */
 	bool enrolled;
+	bool gone;		    /* CNI DEL said its sandbox is gone: not enrolled again at this
+				     * address (which may already be a new Pod's) until the config
+				     * drops the Pod or gives it another address */
 	unsigned attempts;	    /* failed lookups so far (pending Pods) */
 	char netns[NETNS_PATH_LEN]; /* the netns path that was used */
 };
@@ -54,8 +57,11 @@ bool enroll_wants(const struct enroll *e, const struct model_pod *pod);
  * used by the next enroll_sync() instead of a scan. Returns 0 or -errno.
  */
 int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns, uint32_t ip);
-/* Drops a hint (CNI DEL). */
-void enroll_unhint(struct enroll *e, const char *ns, const char *name);
+/*
+ * CNI DEL of Pod <ns>/<name>: drops its hint and withdraws it from the datapath at once,
+ * and keeps it out until the config drops it or gives it another address.
+ */
+void enroll_forget(struct enroll *e, const char *ns, const char *name);
 
 /*
  * Brings the datapath in line with <m>: enrolls wanted Pods not yet enrolled (or whose

@@ -61,4 +61,23 @@ sleep 0.5
 [ "$(pod_json client | jq -r .netns)" = "/run/netns/$T-client" ] || e2e_fail "after the restart: $(pod_json client)"
 [ "$(cookie_of)" = "$before" ] || e2e_fail "the pinned netns changed: $before -> $(cookie_of)"
 echo_ok || e2e_fail "the client's connection failed after the restart"
+
+# 4. CNI DEL, then the runtime removes the sandbox: withdrawn at once, and the decoy, now the
+# only netns holding the address, is not enrolled in its place while the config still
+# lists the Pod (the API lags the runtime; the address may already be a new Pod's).
+echo "$conf" | CNI_COMMAND=DEL CNI_CONTAINERID=c-client CNI_NETNS="/run/netns/$T-client" CNI_IFNAME=eth0 \
+	CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=client" CNI_PATH=/usr/lib/cni \
+	"$BUILD/weir-cni" >/dev/null || e2e_fail "CNI DEL failed"
+[ "$(pod_json client | jq .enrolled)" = false ] || e2e_fail "not withdrawn on CNI DEL: $(pod_json client)"
+ip netns del "$T-client"
+# Any config change makes the agent sync enrolment again: that is when it would re-enroll.
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: other, namespace: default}\nspec:\n  clusterIP: 198.19.0.61\n  ports: [{port: 80}]\n' \
+	>"$E2E_TMP/config/other.yaml"
+for _ in $(seq 50); do
+	e2e_ctl services | jq -e '[.services[] | select(.vip == "198.19.0.61")] | length == 1' >/dev/null && break
+	sleep 0.1
+done
+sleep 1.5 # and past a tick of enrolment retries
+[ "$(pod_json client | jq .enrolled)" = false ] || e2e_fail "re-enrolled after DEL: $(pod_json client)"
+[ -z "$(cookie_of)" ] || e2e_fail "weir_netns still holds the deleted Pod: $(cookie_of)"
 e2e_log "ok"
