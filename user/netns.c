@@ -193,42 +193,68 @@ static int netns_inspect_here(uint32_t ip, struct netns_info *out)
 	return 0;
 }
 
+/*
+ * Runs <fn>(<arg>) with the calling thread in the netns open as <fd>, then returns the
+ * thread to the netns it was in. Returns what <fn> returned, or -errno when the netns
+ * could not be entered.
+ */
+static int netns_run_fd(int fd, const char *what, int (*fn)(void *arg), void *arg)
+{
+	int self, err;
+
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		err = -errno;
+		goto out_close_self;
+	}
+	err = fn(arg);
+	/* A thread left in a Pod's netns would open every later socket there: never go on. */
+	if (setns(self, CLONE_NEWNET) < 0) {
+		log_err("netns", "cannot return to the agent's netns from %s: %s", what,
+			strerror(errno));
+		abort();
+	}
+out_close_self:
+	close(self);
+	return err;
+}
+
+struct netns_inspect_arg {
+	uint32_t ip;
+	struct netns_info *out;
+};
+
+static int netns_inspect_cb(void *arg)
+{
+	struct netns_inspect_arg *a = arg;
+
+	return netns_inspect_here(a->ip, a->out);
+}
+
 int netns_inspect(const char *path, uint32_t ip, struct netns_info *out)
 {
+	struct netns_inspect_arg a = {.ip = ip, .out = out};
 	struct stat st, self_st;
-	int fd, self, err;
+	int fd, err;
 
 	memset(out, 0, sizeof(*out));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0) {
+	/* The identity comes from the very fd that is entered, not from a second lookup. */
+	if (fstat(fd, &st) < 0 || stat("/proc/thread-self/ns/net", &self_st) < 0) {
 		err = -errno;
 		goto out_close_fd;
 	}
-	if (fstat(fd, &st) < 0 || fstat(self, &self_st) < 0) {
-		err = -errno;
-		goto out_close_self;
-	}
-	out->dev = st.st_dev;
-	out->ino = st.st_ino;
 	if (st.st_dev == self_st.st_dev && st.st_ino == self_st.st_ino) {
 		err = -ENOENT; /* the agent's own netns never holds a Pod */
-		goto out_close_self;
+		goto out_close_fd;
 	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		err = -errno;
-		goto out_close_self;
-	}
-	err = netns_inspect_here(ip, out);
-	/* A thread left in a Pod's netns would open every later socket there: never go on. */
-	if (setns(self, CLONE_NEWNET) < 0) {
-		log_err("netns", "cannot return to the agent's netns: %s", strerror(errno));
-		abort();
-	}
-out_close_self:
-	close(self);
+	err = netns_run_fd(fd, path, netns_inspect_cb, &a);
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
 out_close_fd:
 	close(fd);
 	return err;
@@ -236,29 +262,12 @@ out_close_fd:
 
 int netns_run(const char *path, int (*fn)(void *arg), void *arg)
 {
-	int fd, self, err;
+	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0) {
-		err = -errno;
-		goto out_close_fd;
-	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		err = -errno;
-		goto out_close_self;
-	}
-	err = fn(arg);
-	if (setns(self, CLONE_NEWNET) < 0) {
-		log_err("netns", "cannot return to the agent's netns from %s: %s", path,
-			strerror(errno));
-		abort();
-	}
-out_close_self:
-	close(self);
-out_close_fd:
+	err = netns_run_fd(fd, path, fn, arg);
 	close(fd);
 	return err;
 }

@@ -33,6 +33,7 @@
 #include <weir/maps.h>
 
 #include "datapath.h"
+#include "netns.h"
 #include "log.h"
 #include "pin.h"
 #include "../lib/probe.h"
@@ -313,7 +314,7 @@ static int group_setup(void **state)
 			T.error = "cannot add test addresses";
 			return 0;
 		}
-	T.cookie = scratch_netns_cookie();
+	T.cookie = netns_self_cookie(); /* user/netns.c, as the agent reads it */
 	if (!T.cookie) {
 		T.skip = "SO_NETNS_COOKIE unsupported";
 		return 0;

@@ -22,9 +22,6 @@
 
 #include "scratch.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -176,20 +173,6 @@ void scratch_netns_leave(void)
 	setns(scratch_orig_netns, CLONE_NEWNET);
 	close(scratch_orig_netns);
 	scratch_orig_netns = -1;
-}
-
-uint64_t scratch_netns_cookie(void)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-		cookie = 0;
-	close(fd);
-	return cookie;
 }
 
 int scratch_sh(const char *fmt, ...)

@@ -37,8 +37,6 @@ uint64_t scratch_cgroup_id(const char *path);
 int scratch_netns_enter(void);
 /* Returns to the namespace scratch_netns_enter() left. Safe to call twice. */
 void scratch_netns_leave(void);
-/* The SO_NETNS_COOKIE of the current network namespace, 0 on error. */
-uint64_t scratch_netns_cookie(void);
 
 /* Runs a shell command built from <fmt> (stdout/stderr kept). Returns its exit status. */
 int scratch_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
