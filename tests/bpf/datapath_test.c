@@ -296,7 +296,7 @@ static int group_setup(void **state)
 	log_init("datapath_test", LOG_WARN);
 	err = scratch_bpffs_ready();
 	if (err) {
-		T.skip = "no bpf filesystem at /sys/fs/bpf and cannot mount one";
+		T.skip = "cannot mount a private bpf filesystem";
 		return 0;
 	}
 	scratch_bpffs_dir("bpf", T.dir, sizeof(T.dir));
@@ -358,6 +358,7 @@ static int group_teardown(void **state)
 	T.dp = NULL;
 	if (T.dir[0])
 		datapath_uninstall(T.dir);
+	scratch_bpffs_release();
 	scratch_netns_leave();
 	scratch_cgroup_del(T.cg);
 	return 0;

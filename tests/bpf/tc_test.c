@@ -91,7 +91,7 @@ static int group_setup(void **state)
 	(void)state;
 	log_init("tc_test", LOG_WARN);
 	if (scratch_bpffs_ready()) {
-		T.skip = "no bpf filesystem at /sys/fs/bpf and cannot mount one";
+		T.skip = "cannot mount a private bpf filesystem";
 		return 0;
 	}
 	scratch_bpffs_dir("bpftc", T.dir, sizeof(T.dir));
@@ -141,6 +141,7 @@ static int group_teardown(void **state)
 	T.dp = NULL;
 	if (T.dir[0])
 		datapath_uninstall(T.dir);
+	scratch_bpffs_release();
 	scratch_netns_leave(); /* the veth pair goes with the netns */
 	scratch_cgroup_del(T.cg);
 	return 0;

@@ -22,8 +22,8 @@
 
 #include "scratch.h"
 
-
-#define BPFFS "/sys/fs/bpf"
+/* The private bpf filesystem of this test process (empty until scratch_bpffs_ready()). */
+static char scratch_bpffs_mnt[PATH_MAX];
 
 static char scratch_orig_cgroup[PATH_MAX];
 
@@ -41,20 +41,40 @@ static int scratch_orig_netns = -1;
 
 int scratch_bpffs_ready(void)
 {
-	struct statfs st;
+	int err;
 
-	if (statfs(BPFFS, &st))
-		return -errno;
-	if (st.f_type == BPF_FS_MAGIC)
+	if (scratch_bpffs_mnt[0])
 		return 0;
-	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
-		return -errno;
+	snprintf(scratch_bpffs_mnt, sizeof(scratch_bpffs_mnt), "/tmp/weirtest-bpffs-%d",
+		 (int)getpid());
+	if (mkdir(scratch_bpffs_mnt, 0700) && errno != EEXIST)
+		goto out_err;
+	if (mount("bpf", scratch_bpffs_mnt, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		rmdir(scratch_bpffs_mnt);
+		scratch_bpffs_mnt[0] = '\0';
+		return err;
+	}
 	return 0;
+out_err:
+	err = -errno;
+	scratch_bpffs_mnt[0] = '\0';
+	return err;
 }
 
 void scratch_bpffs_dir(const char *tag, char *buf, size_t len)
 {
-	snprintf(buf, len, BPFFS "/weirtest-%s-%d", tag, (int)getpid());
+	snprintf(buf, len, "%s/weirtest-%s-%d", scratch_bpffs_mnt, tag, (int)getpid());
+}
+
+void scratch_bpffs_release(void)
+{
+	if (!scratch_bpffs_mnt[0])
+		return;
+	/* Lazy: an fd a failed test still holds must not keep the mount on the machine. */
+	umount2(scratch_bpffs_mnt, MNT_DETACH);
+	rmdir(scratch_bpffs_mnt);
+	scratch_bpffs_mnt[0] = '\0';
 }
 
 int scratch_cgroup_root(char *buf, size_t len)

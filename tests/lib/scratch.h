@@ -11,12 +11,14 @@
 #include <stdint.h>
 
 /*
- * Makes sure /sys/fs/bpf is a bpf filesystem, mounting one there if the host booted
- * without it (as systemd would). Returns 0 or -errno.
+ * Mounts a private bpf filesystem at /tmp/weirtest-bpffs-<pid> for this test process: the
+ * machine's /sys/fs/bpf is never touched (it may not even be mounted). Returns 0 or -errno.
  */
 int scratch_bpffs_ready(void);
-/* Writes /sys/fs/bpf/weirtest-<tag>-<pid> to <buf> (nothing is created). */
+/* Writes <private bpffs>/weirtest-<tag>-<pid> to <buf> (nothing is created). */
 void scratch_bpffs_dir(const char *tag, char *buf, size_t len);
+/* Unmounts and removes the private bpf filesystem (teardown). */
+void scratch_bpffs_release(void);
 
 /* Writes the cgroup2 mount point (from /proc/self/mountinfo) to <buf>. Returns 0 or -errno. */
 int scratch_cgroup_root(char *buf, size_t len);
