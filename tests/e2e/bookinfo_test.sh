@@ -169,7 +169,7 @@ run_case() { # nodes
 	"${sim_cmd[@]}" down >/dev/null 2>&1 || fail "down on $nodes node(s)"
 	ip netns list | grep -q "^$sim-" && fail "down left namespaces"
 	[ -e "/run/weir-sim/$sim" ] && fail "down left state"
-	ls -d /sys/fs/bpf/weir-sim-"$sim"-* 2>/dev/null && fail "down left bpffs pins"
+	grep -q " /run/weir-sim/$sim/" /proc/self/mountinfo && fail "down left its bpffs mount"
 	ok "down on $nodes node(s) left nothing"
 }
 
