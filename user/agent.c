@@ -69,6 +69,10 @@ struct agent {
 	uint64_t sync_errors;  /* failed map writes, cumulative */
 	uint64_t edge_errors;  /* relay flows that could not be folded into weir_edges */
 	uint64_t flush_due_ns; /* next flush of open connections (agent_flush_live) */
+	uint64_t flush_rounds; /* flushes of open connections done */
+	uint64_t flush_open;   /* open counted connections seen by the last flush */
+	uint64_t flush_failed; /* connections whose bytes could not reach their edge, total */
+	uint64_t flush_errors; /* Pod netns that could not be flushed, total */
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -261,12 +265,16 @@ static void agent_flush_live(struct agent *a)
 		}
 		if (err < 0) {
 			log_warn("agent", "flush %s (netns %s): %s", k, p->netns, strerror(-err));
+			a->flush_errors++;
 			continue;
 		}
 		sum.sockets += st.sockets;
 		sum.flushed += st.flushed;
 		sum.failed += st.failed;
 	}
+	a->flush_rounds++;
+	a->flush_open = sum.sockets;
+	a->flush_failed += sum.failed;
 	if (sum.failed)
 		log_warn("agent",
 			 "flush: %" PRIu64 " connections could not reach their edge "
@@ -538,6 +546,16 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     "Config files rejected at their last change (the "
 	     "previous version stays in force).",
 	     METRICS_GAUGE, ss.files_rejected},
+	    {"weir_agent_flush_rounds_total",
+	     "Flushes of open connections' bytes to their edges (every --flush-interval).",
+	     METRICS_COUNTER, a->flush_rounds},
+	    {"weir_agent_flush_open_connections",
+	     "Open kernel-path connections the last flush visited.", METRICS_GAUGE, a->flush_open},
+	    {"weir_agent_flush_failed_total",
+	     "Open connections whose bytes could not reach their edge (retried next flush).",
+	     METRICS_COUNTER, a->flush_failed},
+	    {"weir_agent_flush_errors_total", "Pod network namespaces a flush could not enter.",
+	     METRICS_COUNTER, a->flush_errors},
 	    {"weir_relay_accepted_total", "Connections the outbound relay accepted.",
 	     METRICS_COUNTER, rs.accepted},
 	    {"weir_relay_active_connections", "Connections the relay holds now.", METRICS_GAUGE,

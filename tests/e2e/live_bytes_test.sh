@@ -62,7 +62,7 @@ SEL_OUTSIDER='.path == "kernel" and .source.id == 0 and .destination.app == "ech
 
 # check_run LABEL FLUSH(0|1) AGENT-FLAGS...: both clients at once; samples the edges while open.
 check_run() {
-	local label=$1 flush=$2 cpid opid i e s seen_c="" seen_o="" out
+	local label=$1 flush=$2 cpid opid i e s m seen_c="" seen_o="" out max_open=0
 	shift 2
 	e2e_agent "$@"
 	sleep 0.3
@@ -78,12 +78,21 @@ check_run() {
 		[ -n "$s" ] && seen_c="$seen_c $s"
 		s=$(echo "$e" | jq -r "[.edges[] | select($SEL_OUTSIDER) | select(.connections_closed == 0) | .bytes_sent] | .[0] // empty")
 		[ -n "$s" ] && seen_o="$seen_o $s"
+		# The agent's own flush metrics, while both connections are open.
+		m=$(e2e_node_curl /metrics | awk '$1 == "weir_agent_flush_open_connections" { print $2 }')
+		[ -n "$m" ] && [ "$m" -gt "$max_open" ] && max_open=$m
 		sleep 0.25
 	done
 	wait "$cpid" || e2e_fail "$label: client failed: $(tail -3 "$E2E_TMP/logs/client.log")"
 	wait "$opid" || e2e_fail "$label: outsider failed: $(tail -3 "$E2E_TMP/logs/outsider.log")"
 	e2e_log "$label: client bytes_sent while open:$seen_c"
 	e2e_log "$label: outsider bytes_sent while open:$seen_o"
+	if [ "$flush" -gt 0 ]; then
+		# The client's and the server's socket (outsider) are both counted open connections.
+		[ "$max_open" -ge 2 ] || e2e_fail "$label: /metrics showed $max_open open connections flushed"
+	else
+		[ "$max_open" -eq 0 ] || e2e_fail "$label: flushes ran with --flush-interval 0"
+	fi
 	check_seen "$label client" "$flush" 1000004 $seen_c
 	check_seen "$label outsider" "$flush" 280004 $seen_o
 	sleep 0.3
