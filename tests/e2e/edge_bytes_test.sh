@@ -44,7 +44,9 @@ check_run() { # label, agent flags...
 	done
 	out=$(e2e_exec outsider "$E2E_PY" "$E2E_DIR/tcpcli.py" send 198.18.1.11 8080 $sent3)
 	t3=$(echo "$out" | jq .reply_total)
-	sleep 0.3
+	e2e_wait_edges '([.[] | select(.path == "kernel" and .source.app == "client" and .destination.app == "sink") | .connections_closed] | add // 0) >= 2 and
+		([.[] | select(.path == "kernel" and .source.id == 0 and .destination.app == "sink") | .connections_closed] | add // 0) >= 1' ||
+		e2e_fail "$label: the closes were not counted in 10 s: $(e2e_ctl edges)"
 	e=$(edge_of '.path == "kernel" and .source.app == "client" and .destination.app == "sink"')
 	e2e_log "$label client edge: $e"
 	[ -n "$e" ] || e2e_fail "$label: no client->sink kernel edge: $(e2e_ctl edges)"

@@ -178,6 +178,18 @@ e2e_ctl() {
 	"$BUILD/weirctl" --bpffs-dir "$E2E_BPFFS" -o json "$@"
 }
 
+# e2e_wait_edges JQ-FILTER [SECONDS]: polls `weirctl edges` until the filter (applied to the
+# edges array) is true. A socket's close is counted when TCP finishes closing it, which can be
+# after the client process has returned: tests wait for it rather than sleep a fixed time.
+e2e_wait_edges() {
+	local filter=$1 secs=${2:-10} i
+	for i in $(seq $((secs * 10))); do
+		e2e_ctl edges | jq -e ".edges | $filter" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # e2e_node_curl PATH: GET from the agent's metrics port inside the node netns.
 e2e_node_curl() {
 	ip netns exec "$E2E_NODE" curl -sf -m 5 "http://127.0.0.1:15020$1"

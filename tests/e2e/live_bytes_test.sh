@@ -95,7 +95,9 @@ check_run() {
 	fi
 	check_seen "$label client" "$flush" 1000004 $seen_c
 	check_seen "$label outsider" "$flush" 280004 $seen_o
-	sleep 0.3
+	e2e_wait_edges "([.[] | select($SEL_CLIENT) | .connections_closed] | add // 0) >= 1 and
+		([.[] | select($SEL_OUTSIDER) | .connections_closed] | add // 0) >= 1" ||
+		e2e_fail "$label: the closes were not counted in 10 s"
 	check_final "$label client" "$SEL_CLIENT" "$(tail -1 "$E2E_TMP/logs/client.log")"
 	check_final "$label outsider" "$SEL_OUTSIDER" "$(tail -1 "$E2E_TMP/logs/outsider.log")"
 	e2e_agent_stop
