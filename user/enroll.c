@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -21,6 +22,25 @@ struct enroll_hint {
 	uint32_t ip;
 	char netns[256];
 };
+
+/* Backoff of a pending Pod's netns lookups: 1 s doubling to 30 s. */
+#define ENROLL_RETRY_MIN_NS 1000000000ULL
+#define ENROLL_RETRY_MAX_NS 30000000000ULL
+
+static uint64_t enroll_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t enroll_backoff_ns(unsigned attempts)
+{
+	uint64_t d = ENROLL_RETRY_MIN_NS << (attempts < 5 ? attempts : 5);
+
+	return d < ENROLL_RETRY_MAX_NS ? d : ENROLL_RETRY_MAX_NS;
+}
 
 void enroll_init(struct enroll *e, struct datapath *dp, const char *node, bool splice)
 {
@@ -80,6 +100,7 @@ static void enroll_key(char *buf, size_t len, const char *ns, const char *name)
 int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *netns, uint32_t ip)
 {
 	struct enroll_hint *h = calloc(1, sizeof(*h));
+	struct enroll_pod *p;
 	char key[512];
 	void *old;
 
@@ -93,6 +114,10 @@ int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *
 		return -ENOMEM;
 	}
 	free(old);
+	/* The plugin just said where the Pod is: look now, not when the backoff ends. */
+	p = strmap_get(&e->pods, key);
+	if (p)
+		p->retry_ns = 0;
 	return 0;
 }
 
@@ -284,16 +309,24 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 		if (p->gone && p->ip == ip)
 			continue;
 		p->gone = false;
+		if (!p->enrolled && p->ip == ip && enroll_now_ns() < p->retry_ns) {
+			(*pending)++; /* looked for recently, in vain: wait out the backoff */
+			continue;
+		}
 		if (p->enrolled)
 			enroll_withdraw(e, key, p);
 		err = enroll_one(e, key, pod, ip, wl_id, p);
 		if (err < 0) {
 			/* enroll_scan() already said why an ambiguous address waits. */
-			if (err != -ENOTUNIQ && (p->attempts == 0 || p->attempts % 30 == 0))
+			if (err != -ENOTUNIQ && (p->attempts == 0 || p->attempts % 10 == 0))
 				log_warn("enroll",
 					 "Pod %s: no network namespace holds its address yet "
 					 "(%s); will retry",
 					 key, strerror(-err));
+			/* Remembered while pending too: a restored entry with this address is
+			 * kept for it, and a new address is looked for at once. */
+			p->ip = ip;
+			p->retry_ns = enroll_now_ns() + enroll_backoff_ns(p->attempts);
 			p->attempts++;
 			(*pending)++;
 		}

@@ -39,6 +39,8 @@ struct enroll_pod {
 				     * address (which may already be a new Pod's) until the config
 				     * drops the Pod or gives it another address */
 	unsigned attempts;	    /* failed lookups so far (pending Pods) */
+	uint64_t retry_ns;	    /* a pending Pod is not looked for again before this
+				     * (CLOCK_MONOTONIC): each lookup scans every netns */
 	char netns[NETNS_PATH_LEN]; /* the netns path that was used */
 };
 
