@@ -212,7 +212,7 @@ static json_t *verdict_deny_prefix(struct explain *x, const struct weir_deny_key
 }
 
 /*
- * Mirrors tc_egress()/tc_ingress() and tc_denied() (bpf/tc.bpf.c) for one packet of the
+ * Mirrors tc_pod() and tc_denied() (bpf/tc.bpf.c) for one packet of the
  * connection: <local_ip> is the Pod whose veth tc sits on, <remote> the other end, <port>
  * the destination port (host order). Returns the check as JSON; *<rule> gets the deny
  * rule id, or stays 0 when allowed.
