@@ -10,7 +10,16 @@
 #include "lib/tuple.h"
 #include "lib/edge.h"
 
-/* The work of weir_skmsg; returns the reason. The verdict is always SK_PASS. */
+/*
+ * The work of weir_skmsg; returns the reason. The verdict is always SK_PASS.
+ *
+ * One direction of a connection is spliced whole or not at all. The receiver reads its
+ * psock queue (spliced messages) before TCP's receive queue, so a message spliced after
+ * one that went through TCP would overtake it. A message goes through TCP when the peer
+ * is not in the sockhash yet: on a veth the server's PASSIVE_ESTABLISHED can run after
+ * the client's connect() returned and it wrote. So the first miss makes the socket
+ * TCP-only for good (sk_msg runs under the socket lock, like sockops: no race on flags).
+ */
 static __always_inline __u32 skmsg_splice(struct sk_msg_md *msg)
 {
 	struct weir_tuple peer = {};
@@ -18,6 +27,14 @@ static __always_inline __u32 skmsg_splice(struct sk_msg_md *msg)
 	__u64 size;
 	int ret;
 
+	/* Without its state a socket cannot remember a miss: never splice it. */
+	if (!msg->sk)
+		return WEIR_R_NO_STORAGE;
+	sk = bpf_sk_storage_get(&weir_sockstate, msg->sk, 0, 0);
+	if (!sk)
+		return WEIR_R_NO_STORAGE;
+	if (sk->flags & WEIR_SK_TCP_ONLY)
+		return WEIR_R_NO_PEER;
 	/* The peer's own tuple is ours reversed (port encodings: lib/tuple.h). */
 	peer.saddr = msg->remote_ip4;
 	peer.daddr = msg->local_ip4;
@@ -27,14 +44,13 @@ static __always_inline __u32 skmsg_splice(struct sk_msg_md *msg)
 	 * A miss returns SK_DROP without setting a redirect; passing then sends the
 	 * message through TCP as usual, where the socket's TCP counters see it.
 	 */
-	if (bpf_msg_redirect_hash(msg, &weir_sockhash, &peer, BPF_F_INGRESS) != SK_PASS)
+	if (bpf_msg_redirect_hash(msg, &weir_sockhash, &peer, BPF_F_INGRESS) != SK_PASS) {
+		sk->flags |= WEIR_SK_TCP_ONLY;
 		return WEIR_R_NO_PEER;
+	}
 	size = msg->size;
-	if (!weir_cfg.sock_count || !msg->sk)
+	if (!weir_cfg.sock_count)
 		return WEIR_R_SPLICED;
-	sk = bpf_sk_storage_get(&weir_sockstate, msg->sk, 0, 0);
-	if (!sk)
-		return WEIR_R_NO_STORAGE;
 	if (sk->flags & WEIR_SK_ACTIVE)
 		ret = edge_add(&sk->edge, size, 0, 0, 0);
 	else

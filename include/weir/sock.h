@@ -35,6 +35,9 @@ WEIR_ASSERT_SIZE(weir_origdst, 16);
 #define WEIR_SK_COUNTED	  (1U << 2) /* this socket owes its edge a close */
 #define WEIR_SK_ACTIVE	  (1U << 3) /* the client side: its sends are edge.bytes_sent */
 #define WEIR_SK_SPLICE	  (1U << 4) /* in weir_sockhash; sk_msg counts what it splices */
+#define WEIR_SK_TCP_ONLY                                                                           \
+	(1U << 5) /* a message of it went through TCP: never spliced again,                        \
+		   * or a spliced one would overtake it at the receiver */
 
 /*
  * Value of weir_sockstate (BPF_MAP_TYPE_SK_STORAGE): one per socket that weir touched.

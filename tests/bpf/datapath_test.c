@@ -801,6 +801,99 @@ static void test_datapath_splice_off(void **state)
 	check_splice(false, 8301, 33333, 4444);
 }
 
+/* The sockhash key of <fd>: its own tuple. */
+static struct weir_tuple sock_tuple(int fd)
+{
+	struct sockaddr_in l, r;
+	struct weir_tuple t;
+
+	peer_of(fd, &l, false);
+	peer_of(fd, &r, true);
+	memset(&t, 0, sizeof(t));
+	t.saddr = l.sin_addr.s_addr;
+	t.daddr = r.sin_addr.s_addr;
+	t.sport = l.sin_port;
+	t.dport = r.sin_port;
+	return t;
+}
+
+/* Sends <n> bytes of <c> on <fd>. */
+static void send_fill(int fd, char c, size_t n)
+{
+	char buf[4096];
+
+	memset(buf, c, sizeof(buf));
+	while (n) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+		ssize_t w = send(fd, buf, k, 0);
+
+		assert_true(w > 0);
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * A connection whose first bytes went through TCP (its peer was not in the sockhash yet:
+ * on a veth the server's PASSIVE_ESTABLISHED can run after the client's connect()
+ * returned) must not splice later bytes: the receiver reads its psock queue before TCP's
+ * receive queue, so a spliced message would overtake the ones still in TCP. The window is
+ * made deterministic by taking the server out of the sockhash for the first send.
+ */
+static void test_datapath_splice_order(void **state)
+{
+	const size_t na = 70000, nb = 50000;
+	struct weir_edge_key k =
+	    probe_ekey(WL_POD, WL_LOCAL, 0, 8302, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_pod pod = pod_val(WEIR_POD_SPLICE);
+	struct weir_tuple ta;
+	struct weir_edge e;
+	char buf[65536];
+	size_t got = 0, i;
+	int hfd, lfd, c, a, w;
+	uint64_t afd;
+
+	(void)state;
+	need_setup();
+	hfd = pin_open_map(T.dir, "weir_sockhash");
+	assert_true(hfd >= 0);
+	assert_int_equal(datapath_pod_set(T.dp, T.cookie, &pod), 0);
+	lfd = tcp_listen(IP_LOCAL, 8302);
+	c = tcp_connect(IP_POD, IP_LOCAL, 8302);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	ta = sock_tuple(a);
+	assert_int_equal(sockhash_cookie(hfd, a), sock_cookie(a));
+	/* The peer is missing when the first message leaves: it goes through TCP. */
+	assert_int_equal(bpf_map_delete_elem(hfd, &ta), 0);
+	send_fill(c, 'A', na);
+	/* The peer is back before the second message. */
+	afd = (uint64_t)a;
+	assert_int_equal(bpf_map_update_elem(hfd, &ta, &afd, BPF_ANY), 0);
+	send_fill(c, 'B', nb);
+	shutdown(c, SHUT_WR);
+	/* Everything arrives, and in the order it was sent. */
+	for (;;) {
+		ssize_t r = recv(a, buf, sizeof(buf), 0);
+
+		assert_true(r >= 0);
+		if (r == 0)
+			break;
+		for (i = 0; i < (size_t)r; i++, got++)
+			if (buf[i] != (got < na ? 'A' : 'B'))
+				fail_msg("byte %zu is '%c', sent as '%c': a spliced message "
+					 "overtook TCP",
+					 got, buf[i], got < na ? 'A' : 'B');
+	}
+	assert_int_equal(got, na + nb);
+	close(c);
+	close(a);
+	close(hfd);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, 1, 2000, &e), 0);
+	assert_int_equal(e.bytes_sent, na + nb);
+}
+
 /* bpftool prints weir_edges with named fields (the maps carry BTF). */
 static void test_datapath_bpftool_dump(void **state)
 {
@@ -1406,6 +1499,7 @@ int main(void)
 	    cmocka_unit_test(test_datapath_passive_nonmesh),
 	    cmocka_unit_test(test_datapath_splice_on),
 	    cmocka_unit_test(test_datapath_splice_off),
+	    cmocka_unit_test(test_datapath_splice_order),
 	    cmocka_unit_test(test_datapath_flush_open),
 	    cmocka_unit_test(test_datapath_flush_passive),
 	    cmocka_unit_test(test_datapath_flush_splice),
