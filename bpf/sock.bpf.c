@@ -50,6 +50,16 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 	__u32 reason;
 	int ret;
 
+	/*
+	 * A socket can connect more than once: UDP re-connects, TCP after a failed connect
+	 * or a connect(AF_UNSPEC). What an earlier connect left (the VIP getpeername shows,
+	 * the agent flag, the edge, the byte ledger that tcp_disconnect() zeroed the counters
+	 * under) must not describe this one. TCP runs this hook only in TCP_CLOSE, after
+	 * sockops settled the old connection, so nothing is owed any more.
+	 */
+	sk = bpf_sk_storage_get(&weir_sockstate, ctx->sk, 0, 0);
+	if (sk)
+		__builtin_memset(sk, 0, sizeof(*sk));
 	cookie = bpf_get_netns_cookie(ctx);
 	pod = bpf_map_lookup_elem(&weir_netns, &cookie);
 	if (!pod)

@@ -22,6 +22,37 @@ static __always_inline struct weir_pod *sockops_pod(struct bpf_sock_ops *skops)
 	return bpf_map_lookup_elem(&weir_netns, &cookie);
 }
 
+/* Asks for this socket's state changes, so that sockops_close() sees its TCP_CLOSE. */
+static __always_inline void sockops_follow_close(struct bpf_sock_ops *skops)
+{
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+/*
+ * weir_origdst lives from the client's SYN until the agent's accepted socket closes. The
+ * client's close would be too early: a client that writes and closes at once is settled
+ * (its orphan goes to time-wait) as soon as the agent's kernel acks the FIN, before the
+ * agent's accept() asks for the original destination. So the agent's side deletes it,
+ * and the client only when its handshake never completed (no agent socket will).
+ */
+
+/* Is this socket the agent's end of a relayed connection (local = the agent's address)? */
+static __always_inline bool sockops_agent_side(const struct bpf_sock_ops *skops)
+{
+	return weir_cfg.agent_ip && skops->local_ip4 == weir_cfg.agent_ip &&
+	       bpf_htons((__u16)skops->local_port) == weir_cfg.agent_port;
+}
+
+/* The agent's socket closed: its client's original destination is no longer needed. */
+static __always_inline void sockops_agent_close(struct bpf_sock_ops *skops)
+{
+	struct weir_tuple t = {}, peer;
+
+	tuple_of_sockops(&t, skops);
+	tuple_reverse(&peer, &t);
+	bpf_map_delete_elem(&weir_origdst, &peer);
+}
+
 /* TCP_CONNECT_CB: the agent's accept must find weir_origdst, so write it before the SYN. */
 static __always_inline int sockops_connect(struct bpf_sock_ops *skops, struct bpf_sock *bsk)
 {
@@ -39,6 +70,8 @@ static __always_inline int sockops_connect(struct bpf_sock_ops *skops, struct bp
 	od.src_wl = sk->edge.src_wl;
 	if (bpf_map_update_elem(&weir_origdst, &t, &od, BPF_ANY))
 		return -WEIR_R_MAP_FULL;
+	/* A refused or aborted handshake must see its close to take the entry back. */
+	sockops_follow_close(skops);
 	return WEIR_R_TO_AGENT;
 }
 
@@ -161,12 +194,17 @@ static __always_inline int sockops_close(struct bpf_sock_ops *skops, struct bpf_
 	struct weir_sock *sk;
 	struct tcp_sock *tp;
 
+	if (sockops_agent_side(skops))
+		sockops_agent_close(skops);
 	sk = bpf_sk_storage_get(&weir_sockstate, bsk, 0, 0);
 	if (!sk)
 		return -WEIR_R_OK;
 	if (sk->flags & WEIR_SK_TO_AGENT) {
-		tuple_of_sockops(&t, skops);
-		bpf_map_delete_elem(&weir_origdst, &t);
+		/* args[0] is the old state; established ones are the agent side's to delete. */
+		if (skops->args[0] == BPF_TCP_SYN_SENT) {
+			tuple_of_sockops(&t, skops);
+			bpf_map_delete_elem(&weir_origdst, &t);
+		}
 		return -WEIR_R_NOT_COUNTED;
 	}
 	if (!(sk->flags & WEIR_SK_COUNTED))
@@ -200,11 +238,16 @@ static __always_inline int sockops_run(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		if (skops->family != AF_INET)
 			return -WEIR_R_OK;
+		/* The agent is no enrolled Pod: its side is followed for sockops_agent_close(). */
+		if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && sockops_agent_side(skops))
+			sockops_follow_close(skops);
 		pod = sockops_pod(skops);
 		if (!pod)
 			return -WEIR_R_NOT_ENROLLED;
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-						 BPF_SOCK_OPS_STATE_CB_FLAG);
+		/* Loopback never leaves the Pod: no edge, where both ends would count one. */
+		if ((bpf_ntohl(skops->remote_ip4) >> 24) == 127)
+			return -WEIR_R_NOT_COUNTED;
+		sockops_follow_close(skops);
 		if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
 			return sockops_active(skops, bsk, pod);
 		return sockops_passive(skops, bsk, pod);

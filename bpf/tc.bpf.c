@@ -16,8 +16,9 @@ struct tc_pkt {
 	__be32 daddr;
 	__u16 sport; /* host order; 0 without ports (ICMP, later fragments) */
 	__u16 dport; /* host order */
-	__u16 len;   /* IP total length */
+	__u32 len;   /* IP total length; for a first UDP fragment, its whole datagram's */
 	__u8 proto;
+	__u8 later_frag; /* a TCP/UDP fragment after the first: no ports */
 };
 
 /* Parses <skb> into <p>. Returns 0, -WEIR_R_NOT_IPV4 or -WEIR_R_BAD_PACKET. */
@@ -27,7 +28,7 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *p)
 	void *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
-	__u32 hlen;
+	__u32 hlen, ulen;
 	__u16 *ports;
 
 	if ((void *)(eth + 1) > end)
@@ -46,16 +47,30 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *p)
 	p->len = bpf_ntohs(ip->tot_len);
 	p->sport = 0;
 	p->dport = 0;
+	p->later_frag = 0;
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return 0;
 	/* Only the first fragment carries the ports. */
-	if (ip->frag_off & bpf_htons(IP_OFFSET))
+	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
+		p->later_frag = 1;
 		return 0;
+	}
 	ports = (void *)ip + hlen;
 	if ((void *)(ports + 2) > end)
 		return -WEIR_R_BAD_PACKET;
 	p->sport = bpf_ntohs(ports[0]);
 	p->dport = bpf_ntohs(ports[1]);
+	/*
+	 * The later fragments have no ports to find their edge by, so the first one counts
+	 * the whole datagram: its IP header plus the UDP length (ports[2]).
+	 */
+	if (p->proto == IPPROTO_UDP && (ip->frag_off & bpf_htons(IP_MF))) {
+		if ((void *)(ports + 3) > end)
+			return -WEIR_R_BAD_PACKET;
+		ulen = bpf_ntohs(ports[2]);
+		if (ulen >= sizeof(struct udphdr))
+			p->len = hlen + ulen;
+	}
 	return 0;
 }
 
@@ -127,6 +142,8 @@ static __always_inline __u32 tc_pod(struct __sk_buff *skb, enum weir_dir dir, bo
 	}
 	if (!weir_cfg.tc_count || p.proto == IPPROTO_TCP || !(local->flags & WEIR_IP_LOCAL))
 		return WEIR_R_OK;
+	if (p.later_frag)
+		return WEIR_R_NOT_COUNTED; /* its first fragment counted the datagram */
 	remote = bpf_map_lookup_elem(&weir_ips, &remote_ip);
 	if (dir == WEIR_DIR_EGRESS) {
 		ret = tc_count(&p, local->wl_id, remote ? remote->wl_id : WEIR_ID_UNKNOWN);

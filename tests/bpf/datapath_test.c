@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1483,6 +1484,287 @@ static void test_datapath_flush_race(void **state)
 	expect_edge(&k, want_s, want_r, CONNS, CONNS);
 }
 
+/* ------------------------------------------------- reconnects and early closes */
+
+/* connect() of <fd> to <dst>:<port>, or AF_UNSPEC (a disconnect) when <dst> is NULL. */
+static int connect_to(int fd, const char *dst, uint16_t port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+
+	if (!dst)
+		sin.sin_family = AF_UNSPEC;
+	else
+		sin.sin_addr.s_addr = ip(dst);
+	sin.sin_port = htons(port);
+	return connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+/*
+ * A UDP socket connected to a Service VIP and then re-connected to a plain address (DNS
+ * clients do this): getpeername must show the new peer, not the VIP of the first connect.
+ */
+static void test_datapath_udp_reconnect(void **state)
+{
+	static const struct be_spec be[] = {{IP_B3, WL_B3, 5370, 1, 0}};
+	struct sockaddr_in sin;
+	int c;
+
+	(void)state;
+	need_setup();
+	svc_set_proto("198.19.0.70", 53, IPPROTO_UDP, 70, WEIR_MODE_KERNEL, be, 1);
+	c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	assert_int_equal(connect_to(c, "198.19.0.70", 53), 0);
+	peer_of(c, &sin, true);
+	assert_int_equal(sin.sin_addr.s_addr, ip("198.19.0.70"));
+	assert_int_equal(connect_to(c, IP_B2, 5371), 0);
+	peer_of(c, &sin, true);
+	assert_int_equal(sin.sin_addr.s_addr, ip(IP_B2));
+	assert_int_equal(ntohs(sin.sin_port), 5371);
+	/* Disconnected and connected again elsewhere: still the real peer. */
+	assert_int_equal(connect_to(c, NULL, 0), 0);
+	assert_int_equal(connect_to(c, IP_B3, 5372), 0);
+	peer_of(c, &sin, true);
+	assert_int_equal(sin.sin_addr.s_addr, ip(IP_B3));
+	assert_int_equal(ntohs(sin.sin_port), 5372);
+	close(c);
+}
+
+/*
+ * One TCP socket, two connections: to a Service VIP, disconnected with connect(AF_UNSPEC),
+ * then straight to a Pod. Each connection counts on its own edge with its own bytes, and
+ * the second one's getpeername is its real peer.
+ */
+static void test_datapath_tcp_reconnect(void **state)
+{
+	static const struct be_spec be[] = {{IP_B2, WL_B2, 8070, 1, 0}};
+	struct weir_edge_key ks =
+	    probe_ekey(WL_POD, WL_B2, 71, 8070, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge_key kd =
+	    probe_ekey(WL_POD, WL_B3, WEIR_ID_UNKNOWN, 8071, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct weir_edge e;
+	int l1, l2, c, a, w;
+
+	(void)state;
+	need_setup();
+	svc_set("198.19.0.71", 80, 71, WEIR_MODE_KERNEL, be, 1);
+	l1 = tcp_listen(IP_B2, 8070);
+	l2 = tcp_listen(IP_B3, 8071);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	sin.sin_addr.s_addr = ip(IP_POD);
+	assert_int_equal(bind(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+
+	assert_int_equal(connect_to(c, "198.19.0.71", 80), 0);
+	a = accept_any(&l1, 1, &w);
+	assert_true(a >= 0);
+	pump(c, a, 30000, 20000);
+	assert_int_equal(connect_to(c, NULL, 0), 0);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &ks, 1, 2000, &e), 0);
+
+	assert_int_equal(connect_to(c, IP_B3, 8071), 0);
+	a = accept_any(&l2, 1, &w);
+	assert_true(a >= 0);
+	peer_of(c, &sin, true);
+	assert_int_equal(sin.sin_addr.s_addr, ip(IP_B3));
+	assert_int_equal(ntohs(sin.sin_port), 8071);
+	pump(c, a, 5000, 7000);
+	close(c);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &kd, 1, 2000, &e), 0);
+	assert_int_equal(e.conns_opened, 1);
+	assert_int_equal(e.conns_active, 0);
+	assert_int_equal(e.bytes_sent, 5000);
+	assert_int_equal(e.bytes_rcvd, 7000);
+	probe_edge(fd_of(DP_MAP_EDGES), &ks, &e);
+	assert_int_equal(e.conns_opened, 1);
+	assert_int_equal(e.conns_closed, 1);
+	assert_int_equal(e.conns_active, 0);
+	assert_int_equal(e.bytes_sent, 30000);
+	assert_int_equal(e.bytes_rcvd, 20000);
+	close(l1);
+	close(l2);
+}
+
+/*
+ * A client that connects to an agent-mode VIP, writes and closes at once (a log shipper):
+ * its side is settled as soon as the agent's kernel acks the FIN, usually before the
+ * agent's accept(). The agent must still learn the VIP.
+ */
+static void test_datapath_agent_origdst_early_close(void **state)
+{
+	static const struct be_spec be[] = {{IP_B2, WL_B2, 8072, 1, 0}};
+	struct sockaddr_in sin, local;
+	struct weir_origdst od;
+	struct weir_tuple t = {0};
+	socklen_t len = sizeof(sin);
+	char buf[8];
+	int lfd, c, a, w, i;
+
+	(void)state;
+	need_setup();
+	svc_set("198.19.0.72", 443, 72, WEIR_MODE_AGENT, be, 1);
+	lfd = tcp_listen(IP_AGENT, AGENT_PORT);
+	c = tcp_connect(IP_POD, "198.19.0.72", 443);
+	assert_true(c >= 0);
+	peer_of(c, &local, false);
+	assert_int_equal(send(c, "log", 3, 0), 3);
+	close(c);
+	usleep(200000); /* the orphan reaches FIN_WAIT2 -> time-wait: TCP_CLOSE on 6.18 */
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	memset(&sin, 0, sizeof(sin));
+	assert_int_equal(getsockopt(a, SOL_IP, WEIR_SO_ORIGINAL_DST, &sin, &len), 0);
+	assert_int_equal(sin.sin_addr.s_addr, ip("198.19.0.72"));
+	assert_int_equal(ntohs(sin.sin_port), 443);
+	assert_int_equal(recv(a, buf, sizeof(buf), 0), 3);
+	/* Once the agent's socket closed too, the entry goes. */
+	close(a);
+	close(lfd);
+	t.saddr = local.sin_addr.s_addr;
+	t.daddr = ip(IP_AGENT);
+	t.sport = local.sin_port;
+	t.dport = htons(AGENT_PORT);
+	for (i = 0; i < 200 && !bpf_map_lookup_elem(fd_of(DP_MAP_ORIGDST), &t, &od); i++)
+		usleep(10000);
+	assert_int_equal(bpf_map_lookup_elem(fd_of(DP_MAP_ORIGDST), &t, &od), -ENOENT);
+}
+
+/*
+ * A connect to an agent-mode VIP that the agent refuses leaves no weir_origdst entry
+ * (runs before test_datapath_pin_reuse reopens the datapath without an agent).
+ */
+static void test_datapath_agent_origdst_refused(void **state)
+{
+	static const struct be_spec be[] = {{IP_B2, WL_B2, 8073, 1, 0}};
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct weir_origdst od;
+	struct weir_tuple t = {0};
+	int c, i;
+
+	(void)state;
+	need_setup();
+	svc_set("198.19.0.73", 443, 73, WEIR_MODE_AGENT, be, 1);
+	/* Nothing listens on the agent port now: the SYN is answered by a RST. */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	/* A fixed port: a failed connect gives an automatic one back (getsockname: 0). */
+	sin.sin_addr.s_addr = ip(IP_POD);
+	sin.sin_port = htons(40073);
+	assert_int_equal(bind(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(connect_to(c, "198.19.0.73", 443), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	t.saddr = ip(IP_POD);
+	t.daddr = ip(IP_AGENT);
+	t.sport = htons(40073);
+	t.dport = htons(AGENT_PORT);
+	for (i = 0; i < 200 && !bpf_map_lookup_elem(fd_of(DP_MAP_ORIGDST), &t, &od); i++)
+		usleep(10000);
+	assert_int_equal(bpf_map_lookup_elem(fd_of(DP_MAP_ORIGDST), &t, &od), -ENOENT);
+	close(c);
+}
+
+/*
+ * sendfile() on a spliced socket: the kernel hands the pages to sendmsg with
+ * MSG_SPLICE_PAGES; every byte must arrive in order and count once on the edge.
+ */
+static void test_datapath_splice_sendfile(void **state)
+{
+	struct weir_edge_key k =
+	    probe_ekey(WL_POD, WL_LOCAL, 0, 8095, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	char path[] = "/tmp/weirtest-rtdp-sendfile-XXXXXX";
+	static uint8_t buf[65536];
+	size_t n = 200003, got = 0, i;
+	struct weir_edge e;
+	uint64_t s0;
+	long deadline;
+	off_t off = 0;
+	ssize_t r;
+	int f, lfd, c, a, w;
+
+	(void)state;
+	need_setup();
+	f = mkstemp(path);
+	assert_true(f >= 0);
+	unlink(path);
+	for (i = 0; i < n; i++) {
+		uint8_t b = pattern(i, 9);
+
+		assert_int_equal(write(f, &b, 1), 1);
+	}
+	lfd = tcp_listen(IP_LOCAL, 8095);
+	c = tcp_connect(IP_POD, IP_LOCAL, 8095);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	s0 = probe_reason(fd_of(DP_MAP_REASONS), WEIR_HOOK_SK_MSG, WEIR_R_SPLICED);
+	deadline = now_ms() + IO_MS;
+	while (got < n) {
+		assert_true(now_ms() < deadline);
+		if ((size_t)off < n) {
+			r = sendfile(c, f, &off, n - off);
+			assert_true(r > 0 || (r < 0 && errno == EAGAIN));
+		}
+		r = recv(a, buf, sizeof(buf), MSG_DONTWAIT);
+		assert_true(r > 0 || (r < 0 && errno == EAGAIN));
+		for (i = 0; r > 0 && i < (size_t)r; i++)
+			assert_int_equal(buf[i], pattern(got + i, 9));
+		if (r > 0)
+			got += r;
+	}
+	/* It went through sk_msg, not around it. */
+	assert_true(probe_reason(fd_of(DP_MAP_REASONS), WEIR_HOOK_SK_MSG, WEIR_R_SPLICED) > s0);
+	close(f);
+	close(c);
+	wait_eof(a);
+	close(a);
+	assert_int_equal(probe_edge_wait_closed(fd_of(DP_MAP_EDGES), &k, 1, 2000, &e), 0);
+	print_message("sendfile: edge sent %llu of %zu\n", (unsigned long long)e.bytes_sent, n);
+	assert_int_equal(e.bytes_sent, n);
+	assert_int_equal(e.bytes_rcvd, 0);
+}
+
+/*
+ * A connection over 127.0.0.1 inside a Pod (an app and its metrics port, two containers of
+ * one Pod) never leaves the Pod: it is no edge of the mesh, and above all not two (the
+ * client side as "to outside", the server side as "from outside").
+ */
+static void test_datapath_loopback_not_counted(void **state)
+{
+	struct weir_edge_key kc =
+	    probe_ekey(WL_POD, WEIR_ID_UNKNOWN, 0, 8096, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge_key ks =
+	    probe_ekey(WEIR_ID_UNKNOWN, WL_POD, 0, 8096, IPPROTO_TCP, WEIR_PATH_KERNEL);
+	struct weir_edge e;
+	int lfd, c, a, w;
+
+	(void)state;
+	need_setup();
+	assert_int_equal(scratch_sh("ip link set lo up"), 0);
+	lfd = tcp_listen("127.0.0.1", 8096);
+	c = tcp_connect("127.0.0.1", "127.0.0.1", 8096);
+	assert_true(c >= 0);
+	a = accept_any(&lfd, 1, &w);
+	assert_true(a >= 0);
+	close(lfd);
+	pump(c, a, 1000, 2000);
+	close(c);
+	wait_eof(a);
+	close(a);
+	usleep(100000); /* a CLOSE callback, if any, has run */
+	probe_edge(fd_of(DP_MAP_EDGES), &kc, &e);
+	assert_int_equal(e.conns_opened, 0);
+	assert_int_equal(e.bytes_sent, 0);
+	probe_edge(fd_of(DP_MAP_EDGES), &ks, &e);
+	assert_int_equal(e.conns_opened, 0);
+	assert_int_equal(e.bytes_sent, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1491,6 +1773,8 @@ int main(void)
 	    cmocka_unit_test(test_datapath_not_enrolled),
 	    cmocka_unit_test(test_datapath_getpeername),
 	    cmocka_unit_test(test_datapath_agent_origdst),
+	    cmocka_unit_test(test_datapath_agent_origdst_early_close),
+	    cmocka_unit_test(test_datapath_agent_origdst_refused),
 	    cmocka_unit_test(test_datapath_bytes_client_first),
 	    cmocka_unit_test(test_datapath_bytes_server_first),
 	    cmocka_unit_test(test_datapath_bytes_client_rst),
@@ -1509,6 +1793,10 @@ int main(void)
 	    cmocka_unit_test(test_datapath_pin_reuse),
 	    cmocka_unit_test(test_datapath_udp_connect),
 	    cmocka_unit_test(test_datapath_edge_add),
+	    cmocka_unit_test(test_datapath_splice_sendfile),
+	    cmocka_unit_test(test_datapath_loopback_not_counted),
+	    cmocka_unit_test(test_datapath_udp_reconnect),
+	    cmocka_unit_test(test_datapath_tcp_reconnect),
 	    cmocka_unit_test(test_datapath_pin_open_map),
 	    cmocka_unit_test(test_datapath_open_not_bpffs),
 	    cmocka_unit_test(test_datapath_cgroup_move),

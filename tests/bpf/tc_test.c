@@ -42,6 +42,10 @@
 #define WL_A  11
 #define WL_B  12
 
+#ifndef IP_MF
+#define IP_MF 0x2000 /* more fragments (netinet/ip.h clashes with linux/ip.h) */
+#endif
+
 static struct {
 	char dir[PATH_MAX / 2];
 	char cg[PATH_MAX / 2];
@@ -389,12 +393,49 @@ static void test_tc_attach_detach(void **state)
 	assert_int_equal(datapath_tc_detach(T.dp, 999999), 0);
 }
 
+/*
+ * A UDP datagram larger than the MTU leaves a Pod in fragments; only the first carries
+ * the ports. The whole datagram counts once on its flow's edge (its length as the UDP
+ * header gives it), and the later fragments make no port-0 edge of their own.
+ */
+static void test_tc_fragments(void **state)
+{
+	struct weir_edge e0, e, z0, z;
+	struct pkt p;
+	size_t len;
+
+	(void)state;
+	need_setup();
+	e0 = edge(WL_A, WL_B, 5060, IPPROTO_UDP);
+	z0 = edge(WL_A, WL_B, 0, IPPROTO_UDP);
+	/* 3000 payload bytes: 1480 + 1528 of UDP header and payload, the MTU's split. */
+	len = pkt_build(&p, IPPROTO_UDP, POD_A, 40060, POD_B, 5060, 64);
+	p.udp.len = htons(8 + 3000);
+	p.ip.id = htons(0x4242);
+	p.ip.tot_len = htons(20 + 1480);
+	p.ip.frag_off = htons(IP_MF);
+	assert_int_equal(run(T.prog_egress, &p, len), TC_ACT_OK);
+	/* The second and last fragment: offset 1480 bytes, its first bytes are payload. */
+	memset(&p.udp, 0x35, sizeof(p.udp));
+	p.ip.tot_len = htons(20 + 1528);
+	p.ip.frag_off = htons(1480 / 8);
+	assert_int_equal(run(T.prog_egress, &p, len), TC_ACT_OK);
+	e = edge(WL_A, WL_B, 5060, IPPROTO_UDP);
+	z = edge(WL_A, WL_B, 0, IPPROTO_UDP);
+	assert_int_equal(e.pkts_sent - e0.pkts_sent, 1);
+	assert_int_equal(e.bytes_sent - e0.bytes_sent, 20 + 8 + 3000);
+	assert_int_equal(z.pkts_sent - z0.pkts_sent, 0);
+	assert_int_equal(z.bytes_sent - z0.bytes_sent, 0);
+	assert_int_equal(z.pkts_rcvd - z0.pkts_rcvd, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tc_count_egress),    cmocka_unit_test(test_tc_count_ingress),
 	    cmocka_unit_test(test_tc_tcp_not_counted), cmocka_unit_test(test_tc_deny),
 	    cmocka_unit_test(test_tc_bad_packets),     cmocka_unit_test(test_tc_attach_detach),
+	    cmocka_unit_test(test_tc_fragments),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
