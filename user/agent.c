@@ -134,6 +134,20 @@ static uint32_t *agent_node_ips(const struct agent *a, const struct model *m, si
 	return ips;
 }
 
+static uint32_t agent_wl_id(const struct model_pod *pod, void *arg)
+{
+	const struct agent *a = arg;
+
+	return pod->workload ? ids_find_workload(&a->ids, pod->ns, pod->workload) : 0;
+}
+
+static uint32_t agent_svc_id(const struct model_service *svc, void *arg)
+{
+	const struct agent *a = arg;
+
+	return ids_find_service(&a->ids, svc->ns, svc->name);
+}
+
 /* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
 static void agent_apply(struct agent *a, struct model *m)
 {
@@ -152,6 +166,7 @@ static void agent_apply(struct agent *a, struct model *m)
 	err = enroll_sync(&a->enroll, m, &a->ids, &a->pending);
 	if (err < 0)
 		log_err("agent", "enrolment: %s", strerror(-err));
+	model_set_ids(m, agent_wl_id, agent_svc_id, a);
 	/* The relay's workers see the new snapshot from their next callback on; the old one
 	 * is freed by snap_reclaim() once every worker has moved past it. */
 	if (snap_publish(a->snap, m) < 0) {
@@ -203,24 +218,17 @@ static void agent_on_store(evutil_socket_t fd, short what, void *arg)
 
 /* --- relay flows -> weir_edges ----------------------------------------------------- */
 
-static uint32_t agent_wl_of_ip(struct agent *a, uint32_t ip)
-{
-	const struct model_pod *pod = model_find_pod_by_ip(a->model, ip);
-
-	return pod ? ids_find_workload(&a->ids, pod->ns, pod->workload) : WEIR_ID_UNKNOWN;
-}
-
 static void agent_on_flow(const struct relay_flow *f, void *arg)
 {
 	struct agent *a = arg;
-	const struct model_service *svc = NULL;
 	struct weir_edge_key key = {0};
 	struct weir_edge delta = {0};
 
-	key.src_wl = agent_wl_of_ip(a, f->client_ip);
-	key.dst_wl = agent_wl_of_ip(a, f->backend_ip);
-	if (model_find_svc_port(a->model, f->orig_ip, htons(f->orig_port), f->proto, &svc) && svc)
-		key.svc_id = ids_find_service(&a->ids, svc->ns, svc->name);
+	/* Named by the snapshot the connection was opened under, not the current one: a
+	 * Service or Pod deleted since then keeps its own edge, opens and closes together. */
+	key.src_wl = f->src_wl;
+	key.dst_wl = f->dst_wl;
+	key.svc_id = f->svc_id;
 	key.dport = f->backend_port;
 	key.proto = f->proto;
 	key.path = WEIR_PATH_AGENT;

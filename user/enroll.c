@@ -114,10 +114,14 @@ int enroll_hint(struct enroll *e, const char *ns, const char *name, const char *
 		return -ENOMEM;
 	}
 	free(old);
-	/* The plugin just said where the Pod is: look now, not when the backoff ends. */
+	/* The plugin just said where the Pod is: look now, not when the backoff ends. An ADD
+	 * after a DEL is a new sandbox (a restarted Pod, maybe at the same address): what the
+	 * DEL withdrew no longer holds it back. */
 	p = strmap_get(&e->pods, key);
-	if (p)
+	if (p) {
 		p->retry_ns = 0;
+		p->gone = false;
+	}
 	return 0;
 }
 
@@ -269,6 +273,28 @@ static int enroll_one(struct enroll *e, const char *key, const struct model_pod 
 	return 0;
 }
 
+/*
+ * Removes the tc filters of stale pinned entry <r> (key <k>) from its host veth: the
+ * pins record no interface, so the netns holding its address with its cookie is looked
+ * for. A netns that is gone took its veth, and the filters, with it.
+ */
+static void enroll_stale_detach(struct enroll *e, const char *k, const struct enroll_pod *r)
+{
+	struct netns_match *m = NULL;
+	size_t n = 0, i;
+
+	if (!r->ip || netns_find_all_by_ip(r->ip, &m, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (m[i].info.cookie != r->cookie || !m[i].info.peer_ifindex)
+			continue;
+		datapath_tc_detach(e->dp, m[i].info.peer_ifindex);
+		log_info("enroll", "stale weir_netns entry %s: tc removed from ifindex %d", k,
+			 m[i].info.peer_ifindex);
+	}
+	free(m);
+}
+
 int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, unsigned *pending)
 {
 	struct strmap seen;
@@ -358,6 +384,7 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 				break;
 		}
 		if (!keep) {
+			enroll_stale_detach(e, k, r);
 			err = datapath_pod_del(e->dp, r->cookie);
 			if (err < 0 && err != -ENOENT)
 				log_warn("enroll", "stale weir_netns entry %s: %s", k,

@@ -37,7 +37,8 @@ struct enroll_pod {
 	bool enrolled;
 	bool gone;		    /* CNI DEL said its sandbox is gone: not enrolled again at this
 				     * address (which may already be a new Pod's) until the config
-				     * drops the Pod or gives it another address */
+				     * drops the Pod or gives it another address, or a new CNI
+				     * ADD names its new sandbox */
 	unsigned attempts;	    /* failed lookups so far (pending Pods) */
 	uint64_t retry_ns;	    /* a pending Pod is not looked for again before this
 				     * (CLOCK_MONOTONIC): each lookup scans every netns */

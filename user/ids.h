@@ -19,6 +19,9 @@
 struct ids {
 	struct strmap wl;  /* "ns/workload" -> (void *)(uintptr_t)id */
 	struct strmap svc; /* "ns/name" -> id */
+	/* Restored names that filled their info field, so may be truncated: "ns/name" as the
+	 * pins print it -> id, claimed by the first longer name they are a prefix of. */
+	struct strmap wl_trunc, svc_trunc;
 	uint32_t next_wl;  /* next unused workload id (ids start at 1) */
 	uint32_t next_svc; /* next unused service id */
 	uint32_t max_wl;   /* capacity of weir_wl_info */

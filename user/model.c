@@ -210,7 +210,9 @@ static int pod_fill(struct arena *a, const struct k8s_object *o, struct model_po
 	    (kp->ip_str && !(p->ip_str = arena_strdup(a, kp->ip_str))))
 		return -ENOMEM;
 	p->nlabels = o->meta.nlabels;
-	p->ip = kp->ip;
+	/* A finished Pod (Succeeded, Failed) keeps podIP in its status, but the address is
+	 * free for a new Pod on the node: it names no one and no netns is enrolled for it. */
+	p->ip = kp->terminal ? 0 : kp->ip;
 	p->host_ip = kp->host_ip;
 	v = label_first(&o->meta, app_keys, 3);
 	p->app = v ? arena_strdup(a, v) : p->workload;
@@ -221,7 +223,7 @@ static int pod_fill(struct arena *a, const struct k8s_object *o, struct model_po
 	p->weight = kp->weight;
 	p->ready = kp->ready;
 	p->host_network = kp->host_network;
-	p->mesh = !kp->host_network && !kp->mesh_off;
+	p->mesh = !kp->host_network && !kp->mesh_off && !kp->terminal;
 	return 0;
 }
 
@@ -736,4 +738,18 @@ void model_free(struct model *m)
 		return;
 	mp = m->arena;
 	arena_free(mp->a); /* m itself lives in the arena */
+}
+
+void model_set_ids(struct model *m, uint32_t (*wl_id)(const struct model_pod *, void *),
+		   uint32_t (*svc_id)(const struct model_service *, void *), void *arg)
+{
+	/* The arrays are the arena's, writable; the model's const is for its readers. */
+	struct model_service *svcs = (struct model_service *)m->services;
+	struct model_pod *pods = (struct model_pod *)m->pods;
+	size_t i;
+
+	for (i = 0; i < m->npods; i++)
+		pods[i].wl_id = wl_id(&pods[i], arg);
+	for (i = 0; i < m->nservices; i++)
+		svcs[i].id = svc_id(&svcs[i], arg);
 }

@@ -26,7 +26,7 @@ struct model_pod {
 	const char *name;     /* metadata.name */
 	const char *node;     /* spec.nodeName; NULL when unscheduled */
 	const char *ip_str;   /* status.podIP; NULL when none yet */
-	uint32_t ip;	      /* the same, network order; 0 when none */
+	uint32_t ip;	      /* the same, network order; 0 when none or finished */
 	uint32_t host_ip;     /* status.hostIP: its node's address, network order; 0 when none */
 	const char *workload; /* owning workload: Deployment from the ReplicaSet owner, else
 			       * StatefulSet/DaemonSet/Job owner, else the Pod name */
@@ -40,10 +40,11 @@ struct model_pod {
 	bool host_network;    /* spec.hostNetwork: never enrolled */
 	bool mesh;	      /* enrolled when on this node: false for hostNetwork Pods, the
 			       * label istio.io/dataplane-mode=none or the annotation
-			       * weir.dev/mesh=off */
+			       * weir.dev/mesh=off, and finished Pods */
 	const struct model_kv *labels; /* metadata.labels */
 	size_t nlabels;
 	const char *source; /* where it came from, for messages ("dir/file.yaml") */
+	uint32_t wl_id;	    /* its workload's weir id, set by model_set_ids(); 0 when none */
 };
 
 /* One backend of a Service port. */
@@ -75,6 +76,7 @@ struct model_service {
 	const struct model_kv *selector;
 	size_t nselector;
 	const char *source;
+	uint32_t id; /* its weir service id, set by model_set_ids(); 0 when none */
 };
 
 struct model {
@@ -113,5 +115,14 @@ struct model *model_build(const struct k8s_object *const *objs, size_t n, uint64
 
 /* Frees a snapshot and everything it owns. Accepts NULL. */
 void model_free(struct model *m);
+
+/*
+ * Records the weir ids of <m>'s workloads and services in it (model_pod.wl_id and
+ * model_service.id), asking <wl_id> and <svc_id> (with <arg>) for each: the relay reads
+ * them at connect() so that a connection's counts keep the names it was opened with even
+ * after the snapshot that had them is gone. Only before <m> is published.
+ */
+void model_set_ids(struct model *m, uint32_t (*wl_id)(const struct model_pod *, void *),
+		   uint32_t (*svc_id)(const struct model_service *, void *), void *arg);
 
 #endif /* WEIR_USER_MODEL_H */

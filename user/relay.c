@@ -200,7 +200,7 @@ static uint64_t flows_hash(const struct relay_flow *f)
 	uint64_t h = ((uint64_t)f->client_ip << 32) ^ f->backend_ip;
 
 	h ^= ((uint64_t)f->orig_ip << 24) ^ ((uint64_t)f->orig_port << 8) ^
-	     ((uint64_t)f->backend_port << 40) ^ f->proto;
+	     ((uint64_t)f->backend_port << 40) ^ f->proto ^ ((uint64_t)f->svc_id << 16);
 	h *= 0x9e3779b97f4a7c15ULL;
 	return h ^ (h >> 29);
 }
@@ -209,7 +209,8 @@ static bool flows_same(const struct relay_flow *a, const struct relay_flow *b)
 {
 	return a->client_ip == b->client_ip && a->backend_ip == b->backend_ip &&
 	       a->orig_ip == b->orig_ip && a->orig_port == b->orig_port &&
-	       a->backend_port == b->backend_port && a->proto == b->proto;
+	       a->backend_port == b->backend_port && a->proto == b->proto &&
+	       a->src_wl == b->src_wl && a->dst_wl == b->dst_wl && a->svc_id == b->svc_id;
 }
 
 static struct relay_flow *flows_slot(struct relay_flow *slots, size_t cap,
@@ -653,6 +654,14 @@ static void worker_reject(struct relay_worker *w, int fd, enum relay_ctr why)
 	close_rst(fd);
 }
 
+/* The workload id of the Pod at <ip> in snapshot <m> (may be NULL), or 0. */
+static uint32_t relay_wl_of(const struct model *m, uint32_t ip)
+{
+	const struct model_pod *pod = m ? model_find_pod_by_ip(m, ip) : NULL;
+
+	return pod ? pod->wl_id : 0;
+}
+
 /* Takes accepted socket <fd> from <peer> through resolution to its handler's start. */
 static void worker_conn_new(struct relay_worker *w, int fd, const struct sockaddr_in *peer)
 {
@@ -712,6 +721,9 @@ static void worker_conn_new(struct relay_worker *w, int fd, const struct sockadd
 	c->key.orig_port = ntohs(orig.sin_port);
 	c->key.backend_port = ntohs(target.sin_port);
 	c->key.proto = IPPROTO_TCP;
+	c->key.svc_id = svc ? svc->id : 0;
+	c->key.src_wl = relay_wl_of(m, peer->sin_addr.s_addr);
+	c->key.dst_wl = sp && ep->pod ? ep->pod->wl_id : relay_wl_of(m, target.sin_addr.s_addr);
 	conn_assign(c, SIDE_CLIENT);
 	conn_assign(c, SIDE_BACKEND); /* fd -1 until connect: keeps event_del() valid */
 	event_assign(&c->cev, w->base, -1, 0, conn_connect_cb, c);

@@ -80,7 +80,12 @@ struct relay_flow {
 	uint32_t orig_ip;    /* what the client connected to (a Service VIP, or a Pod IP) */
 	uint16_t orig_port;
 	uint16_t backend_port;
-	uint8_t proto;	     /* IPPROTO_TCP */
+	uint8_t proto; /* IPPROTO_TCP */
+	/* Who, as the snapshot in force at connect() named them (model_set_ids(); 0 when
+	 * unknown): a flow's counts stay with its edge after the model forgets them. */
+	uint32_t src_wl;
+	uint32_t dst_wl;
+	uint32_t svc_id;
 	uint64_t opened;     /* backend connections established */
 	uint64_t closed;     /* of those, closed */
 	uint64_t bytes_up;   /* payload bytes delivered client -> backend */

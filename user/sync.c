@@ -341,6 +341,11 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			}
 			h = sync_hash(entry, sizeof(*entry));
 			sync_svc_keystr(&key, ks, sizeof(ks));
+			/* Services come in namespace/name order: of two claiming one VIP and
+			 * port the first is the model's (model.c warned), and the entry must be
+			 * the same one, not whichever was written last. */
+			if (strmap_get(&want, ks))
+				continue;
 			if (strmap_put(&want, ks, (void *)(uintptr_t)h, NULL) < 0) {
 				stats->errors++;
 				continue;
@@ -351,7 +356,9 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			}
 			if (datapath_svc_set(dp, &key, entry) < 0) {
 				stats->errors++;
-				strmap_del(&want, ks); /* retried on the next sync */
+				/* Content unknown: rewritten on the next sync. Kept in <want> so
+				 * the old entry is not deleted and no other Service claims it. */
+				strmap_put(&want, ks, (void *)(uintptr_t)1, NULL);
 				continue;
 			}
 			stats->svc_written++;

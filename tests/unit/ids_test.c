@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -60,6 +61,52 @@ static void test_ids_restore_keeps_ids(void **state)
 	ids_fini(&ids);
 }
 
+/* A name longer than weir_wl_info holds comes back truncated from the pins: after a restart
+ * the full name must still map to its id (edges keyed by it stay its own). */
+static void test_ids_restore_long_name(void **state)
+{
+	char name[200], other[200];
+	struct weir_wl_info info;
+	struct weir_svc_info sinfo;
+	struct ids ids;
+	uint32_t id, sid, oid;
+	bool is_new;
+
+	memset(name, 'w', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ids_init(&ids, 100, 100);
+	ids_workload(&ids, "default", "first", NULL);
+	id = ids_workload(&ids, "default", name, NULL);
+	sid = ids_service(&ids, "default", name, NULL);
+	ids_fini(&ids);
+
+	/* What the pins hold: the printed names, truncated to the fields. */
+	memset(&info, 0, sizeof(info));
+	snprintf(info.ns, sizeof(info.ns), "%s", "default");
+	memcpy(info.name, name, sizeof(info.name) - 1); /* as snprintf truncates */
+	memset(&sinfo, 0, sizeof(sinfo));
+	snprintf(sinfo.ns, sizeof(sinfo.ns), "%s", "default");
+	memcpy(sinfo.name, name, sizeof(sinfo.name) - 1);
+
+	ids_init(&ids, 100, 100);
+	assert_int_equal(ids_restore_wl(&ids, id, &info), 0);
+	assert_int_equal(ids_restore_svc(&ids, sid, &sinfo), 0);
+	assert_int_equal(ids_find_workload(&ids, "default", name), id);
+	assert_int_equal(ids_workload(&ids, "default", name, &is_new), id);
+	assert_false(is_new);
+	assert_int_equal(ids_find_workload(&ids, "default", name), id);
+	assert_int_equal(ids_service(&ids, "default", name, &is_new), sid);
+	assert_false(is_new);
+	/* Another long name with the same first 127 characters is another workload. */
+	memcpy(other, name, sizeof(other));
+	other[150] = 'x';
+	oid = ids_workload(&ids, "default", other, &is_new);
+	assert_true(is_new);
+	assert_int_not_equal(oid, id);
+	assert_int_equal(ids_workload(&ids, "default", name, NULL), id);
+	ids_fini(&ids);
+}
+
 static void test_ids_exhaustion(void **state)
 {
 	struct ids ids;
@@ -78,6 +125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ids_stable_and_distinct),
 	    cmocka_unit_test(test_ids_restore_keeps_ids),
+	    cmocka_unit_test(test_ids_restore_long_name),
 	    cmocka_unit_test(test_ids_exhaustion),
 	};
 
