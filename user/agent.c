@@ -258,7 +258,10 @@ static void agent_flush_live(struct agent *a)
 	size_t i;
 	int err;
 
-	if (a->opts->flush_interval <= 0 || !a->opts->flow_counters || now < a->flush_due_ns)
+	/* Half a tick of slack: the tick that comes a hair before the flush is due must not
+	 * push it a whole tick later (a 1 s interval became 2 s). */
+	if (a->opts->flush_interval <= 0 || !a->opts->flow_counters ||
+	    now + AGENT_TICK_MS * 500000ULL < a->flush_due_ns)
 		return;
 	a->flush_due_ns = now + (uint64_t)a->opts->flush_interval * 1000000000ULL;
 	for (i = 0; (i = strmap_next(&a->enroll.pods, i, &k, &v)) != 0;) {
