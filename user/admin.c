@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "admin.h"
 #include "graph.h"
 #include "log.h"
@@ -53,62 +54,6 @@ struct admin {
 };
 
 static const char *const admin_srv_names[] = {"metrics", "health", "admin"};
-
-int admin_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *h = s;
-	size_t hlen;
-	char *end;
-	unsigned long port;
-
-	if (!s)
-		return -EINVAL;
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hlen = rb - h;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || strchr(s, ':') != colon)
-			return -EINVAL; /* a bare IPv6 address needs brackets */
-		hlen = colon - s;
-	}
-	if (!hlen || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port > 65535)
-		return -EINVAL;
-
-	if (*s == '[') {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
 
 const char *admin_call_param(const struct admin_call *call, const char *name)
 {
@@ -576,7 +521,7 @@ static int admin_srv_open(struct admin_srv *srv, struct event_base *base, const 
 	socklen_t len;
 	int fd, one = 1, err;
 
-	if (admin_parse_addr(addr, &ss, &len)) {
+	if (addr_parse(addr, &ss, &len)) {
 		log_err("admin", "%s address \"%s\": want ip:port or [ip6]:port", name, addr);
 		return -EINVAL;
 	}

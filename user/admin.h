@@ -106,10 +106,4 @@ int admin_port(const struct admin *a, enum admin_server which);
 /* The edge sampler behind /graph, for callers that want rates too. */
 struct telemetry *admin_telemetry(const struct admin *a);
 
-/*
- * Parses "a.b.c.d:port" or "[v6]:port" (port 0..65535, numeric only) into <ss>/<len>.
- * Returns 0 or -EINVAL.
- */
-int admin_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
-
 #endif /* WEIR_USER_ADMIN_H */

@@ -26,6 +26,7 @@
 
 #include <weir/maps.h>
 
+#include "addr.h"
 #include "admin.h"
 #include "agent.h"
 #include "cgroup.h"
@@ -711,18 +712,17 @@ static void agent_model_free(void *obj, void *arg)
 	model_free(obj);
 }
 
-static int agent_parse_port(const char *addr)
+/* The port of IPv4 listen address <s> (1..65535: it goes into the datapath's config). */
+static int agent_parse_port(const char *s)
 {
-	const char *colon = strrchr(addr, ':');
-	char *end;
-	long port;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int port;
 
-	if (!colon)
+	if (addr_parse(s, &ss, &len) || ss.ss_family != AF_INET)
 		return -EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return -EINVAL;
-	return (int)port;
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return port ? port : -EINVAL;
 }
 
 static int agent_start(struct agent *a)

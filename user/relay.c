@@ -32,6 +32,7 @@
 #include "lb.h"
 #include "log.h"
 #include "model.h"
+#include "addr.h"
 #include "relay.h"
 
 #define RELAY_BUF_SIZE	   (64 * 1024) /* per direction while data is in flight */
@@ -837,26 +838,15 @@ static void *worker_main(void *arg)
 
 /* ---- setup and teardown ---- */
 
+/* <s> as an IPv4 listen address: the relay's sockets and weir's hooks are IPv4. */
 static int relay_parse_addr(const char *s, struct sockaddr_in *out)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	unsigned long port;
-	char *end;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
+	if (addr_parse(s, &ss, &len) || ss.ss_family != AF_INET)
 		return -EINVAL;
-	memcpy(host, s, colon - s);
-	host[colon - s] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || port > 65535)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &out->sin_addr) != 1)
-		return -EINVAL;
+	memcpy(out, &ss, sizeof(*out));
 	return 0;
 }
 

@@ -490,51 +490,6 @@ static void test_admin_admin_routes(void **state)
 	resp_free(&r);
 }
 
-static void test_admin_parse_addr(void **state)
-{
-	static const struct {
-		const char *in;
-		int err, family, port;
-	} cases[] = {
-	    {"127.0.0.1:15000", 0, AF_INET, 15000},
-	    {"0.0.0.0:0", 0, AF_INET, 0},
-	    {"[::1]:15020", 0, AF_INET6, 15020},
-	    {"[::]:65535", 0, AF_INET6, 65535},
-	    {"127.0.0.1", -EINVAL, 0, 0},
-	    {"127.0.0.1:", -EINVAL, 0, 0},
-	    {"127.0.0.1:65536", -EINVAL, 0, 0},
-	    {"127.0.0.1:-1", -EINVAL, 0, 0},
-	    {"127.0.0.1:80x", -EINVAL, 0, 0},
-	    {"127.0.0.1:+80", -EINVAL, 0, 0},
-	    {"localhost:80", -EINVAL, 0, 0},
-	    {"::1:80", -EINVAL, 0, 0},
-	    {"[::1]80", -EINVAL, 0, 0},
-	    {"[::1:80", -EINVAL, 0, 0},
-	    {"[127.0.0.1]:80", -EINVAL, 0, 0},
-	    {":80", -EINVAL, 0, 0},
-	    {"", -EINVAL, 0, 0},
-	    {"1.2.3.4.5:80", -EINVAL, 0, 0},
-	};
-	struct sockaddr_storage ss;
-	socklen_t len;
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int err = admin_parse_addr(cases[i].in, &ss, &len);
-		int p;
-
-		if (err != cases[i].err)
-			fail_msg("\"%s\": %d want %d", cases[i].in, err, cases[i].err);
-		if (err)
-			continue;
-		assert_int_equal(ss.ss_family, cases[i].family);
-		p = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-						  : ((struct sockaddr_in6 *)&ss)->sin6_port);
-		assert_int_equal(p, cases[i].port);
-	}
-	assert_int_equal(admin_parse_addr(NULL, &ss, &len), -EINVAL);
-}
-
 static void test_admin_new_errors(void **state)
 {
 	struct event_base *b = event_base_new();
@@ -581,7 +536,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_metrics),      cmocka_unit_test(test_admin_graph),
 	    cmocka_unit_test(test_admin_bad_requests), cmocka_unit_test(test_admin_garbage),
 	    cmocka_unit_test(test_admin_health),       cmocka_unit_test(test_admin_admin_routes),
-	    cmocka_unit_test(test_admin_parse_addr),   cmocka_unit_test(test_admin_new_errors),
+	    cmocka_unit_test(test_admin_new_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
