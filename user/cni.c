@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "cni.h"
+#include "path.h"
 #include "log.h"
 
 /* Open connections beyond this are closed at once: a runtime runs a handful of plugins at a
@@ -746,17 +747,7 @@ static int mkdir_parent(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return path_mkdirs(dir, 0755);
 }
 
 /* Removes a socket left by a dead agent. Returns 0 (nothing there or removed), -EADDRINUSE

@@ -26,6 +26,7 @@
 #include <weir/maps.h>
 
 #include "datapath.h"
+#include "path.h"
 #include "log.h"
 #include "netns.h"
 #include "weir.skel.h"
@@ -108,27 +109,6 @@ static int dp_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
-/* Creates <path> and its missing parents (mode 0700). Returns 0 or -errno. */
-static int dp_mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /*
  * Makes sure <dir> exists on a bpf filesystem: pins elsewhere fail with EPERM deep in
  * libbpf, which says nothing useful to an operator. The nearest existing ancestor is
@@ -163,7 +143,7 @@ static int dp_prepare_dir(const char *dir)
 			dir, probe);
 		return -ENOTSUP;
 	}
-	err = dp_mkdir_p(dir);
+	err = path_mkdirs(dir, 0700);
 	if (err) {
 		log_err(MOD, "cannot create pin directory %s: %s", dir, strerror(-err));
 		return err;
