@@ -30,6 +30,7 @@
 #include "admin.h"
 #include "agent.h"
 #include "cgroup.h"
+#include "clock.h"
 #include "cni.h"
 #include "datapath.h"
 #include "enroll.h"
@@ -89,14 +90,6 @@ void agent_opts_default(struct agent_opts *opts)
 	opts->flush_interval = 5;
 	opts->splice = true;
 	opts->flow_counters = true;
-}
-
-static uint64_t agent_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* --- applying snapshots ------------------------------------------------------------ */
@@ -238,7 +231,7 @@ static void agent_on_flow(const struct relay_flow *f, void *arg)
 	delta.conns_active = (int64_t)f->opened - (int64_t)f->closed;
 	delta.bytes_sent = f->bytes_up;
 	delta.bytes_rcvd = f->bytes_down;
-	delta.last_ns = agent_mono_ns();
+	delta.last_ns = clock_mono_ns();
 	if (datapath_edge_add(a->dp, &key, &delta) < 0)
 		a->edge_errors++;
 }
@@ -252,7 +245,7 @@ static void agent_on_flow(const struct relay_flow *f, void *arg)
 static void agent_flush_live(struct agent *a)
 {
 	struct datapath_flush_stats st, sum = {0};
-	uint64_t now = agent_mono_ns();
+	uint64_t now = clock_mono_ns();
 	const struct enroll_pod *p;
 	const char *k;
 	void *v;

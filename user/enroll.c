@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "datapath.h"
 #include "enroll.h"
 #include "log.h"
@@ -26,14 +26,6 @@ struct enroll_hint {
 /* Backoff of a pending Pod's netns lookups: 1 s doubling to 30 s. */
 #define ENROLL_RETRY_MIN_NS 1000000000ULL
 #define ENROLL_RETRY_MAX_NS 30000000000ULL
-
-static uint64_t enroll_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t enroll_backoff_ns(unsigned attempts)
 {
@@ -335,7 +327,7 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 		if (p->gone && p->ip == ip)
 			continue;
 		p->gone = false;
-		if (!p->enrolled && p->ip == ip && enroll_now_ns() < p->retry_ns) {
+		if (!p->enrolled && p->ip == ip && clock_mono_ns() < p->retry_ns) {
 			(*pending)++; /* looked for recently, in vain: wait out the backoff */
 			continue;
 		}
@@ -352,7 +344,7 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 			/* Remembered while pending too: a restored entry with this address is
 			 * kept for it, and a new address is looked for at once. */
 			p->ip = ip;
-			p->retry_ns = enroll_now_ns() + enroll_backoff_ns(p->attempts);
+			p->retry_ns = clock_mono_ns() + enroll_backoff_ns(p->attempts);
 			p->attempts++;
 			(*pending)++;
 		}

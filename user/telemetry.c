@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "clock.h"
 #include "telemetry.h"
 
 /* Counter values of one edge in one slot; an edge absent at that sample holds zeros. */
@@ -52,10 +53,7 @@ struct telemetry {
 
 uint64_t telemetry_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ns() / 1000000;
 }
 
 static int tel_key_cmp(const struct weir_edge_key *a, const struct weir_edge_key *b)
