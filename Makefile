@@ -5,7 +5,7 @@
 #   -> bpftool gen skeleton -> build/weir.skel.h -> user/*.c -> build/libweir.a
 #   -> build/weir-agent, build/weirctl, build/weir-cni, tests.
 # Quiet by default; V=1 prints the commands. SAN=1 builds with ASan/UBSan.
-# New files are picked up by wildcard: user/<module>.c joins libweir.a,
+# New files are picked up by wildcard: user/<subsystem>/<module>.c joins libweir.a,
 # tests/unit/<module>_test.c and tests/bpf/<name>_test.c become test binaries.
 
 BUILD     ?= build
@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 PKGS      := libbpf libelf zlib libevent libevent_pthreads openssl libnghttp2 jansson \
-             yaml-0.1 libnl-3.0 libnl-route-3.0 libcurl
+             yaml-0.1 libnl-3.0 libnl-route-3.0 libcurl re2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,9 +32,15 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) \
              -Iinclude -I$(BUILD) -Iuser -I/usr/share/include $(PKG_CFLAGS)
-LDLIBS    += $(PKG_LIBS) -lpthread
+LDLIBS    += $(PKG_LIBS) -lstdc++ -lpthread
+# C++ only where a C++ library has no C interface (RE2): a small shim with a C API.
+CXX       ?= g++
+CXXFLAGS  ?= -O2 -g
+CXXFLAGS  += -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser \
+             $(shell pkg-config --cflags re2 2>/dev/null)
 ifeq ($(SAN),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CXXFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=address,undefined
 endif
 
@@ -53,10 +59,11 @@ LLHTTP_OBJS := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,$(LLHTTP_SRCS))
 # A variable, because a literal comma would split the $(if ...) below.
 LLHTTP_SAN  := -fsanitize=address,undefined
 
-LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
-LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/*/*.c))
+LIB_CXX   := $(wildcard user/*/*.cc)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(patsubst %.cc,$(BUILD)/%.o,$(LIB_CXX))
 LIB       := $(BUILD)/libweir.a
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/weir/*.h) $(wildcard tools/*/*.h) \
+USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/weir/*.h) $(wildcard tools/*/*.h) \
              $(wildcard deploy/samples/bookinfo/app/*.h) $(wildcard bench/load/*.h)
 
 CTL_SRCS  := $(wildcard tools/weirctl/*.c)
@@ -72,6 +79,15 @@ UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/*_test.c)
 BPFT_BINS := $(patsubst %.c,$(BUILD)/%,$(BPFT_SRCS))
+# libFuzzer targets: tests/fuzz/<name>_fuzz.c, built by clang over the library's sources
+# compiled again with coverage instrumentation and ASan/UBSan into $(BUILD)/fuzz/.
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = $(filter-out -Wformat=2,$(CFLAGS)) -Wno-unknown-warning-option $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) $(LLHTTP_SRCS:$(LLHTTP_DIR)/%=llhttp/%)) \
+                 $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(LIB_CXX))
+FUZZ_SECONDS ?= 60
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 
@@ -86,7 +102,8 @@ ifneq ($(LOAD_SRCS),)
 BINS += $(BUILD)/weir-load
 endif
 
-.PHONY: all deps help test test-unit test-bpf test-e2e tests demo bench bench-quick lint clean
+.PHONY: all deps help test test-unit test-bpf test-e2e test-fuzz tests demo bench bench-quick lint \
+        clean fuzz
 .DEFAULT_GOAL := all
 
 all: deps-build $(BINS)
@@ -100,6 +117,7 @@ help:
 	@echo '  test-bpf     BPF tests on the production skeleton (root)'
 	@echo '  test-e2e     end-to-end tests in network namespaces (root)'
 	@echo '  tests        build every test binary without running them'
+	@echo '  test-fuzz    every libFuzzer target briefly (FUZZ_SECONDS=5 each); fuzz: longer (60 s)'
 	@echo '  demo         simulated node with the bookinfo sample, meshed by weir (root)'
 	@echo '  bench        the benchmark suite; bench-quick: a one-minute smoke run'
 	@echo '  lint         clang-format check and cppcheck'
@@ -136,6 +154,30 @@ $(BUILD)/%.o: %.c $(USER_HDRS) $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/%.o: %.cc $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) -O1 -g -I/usr/share/include/llhttp $(FUZZ_SAN) -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(USER_HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -O1 -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.cc $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CXX-FUZZ,$@)
+	$(Q)clang++ $(CXXFLAGS) $(FUZZ_SAN) -O1 -c $< -o $@
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)clang++ -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+
 $(LIB): $(LIB_OBJS) $(LLHTTP_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -171,7 +213,7 @@ $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJS) $(LIB)
 $(BUILD)/bpf $(BUILD)/llhttp:
 	$(Q)mkdir -p $@
 
-tests: all $(UNIT_BINS) $(BPFT_BINS)
+tests: all $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
 
 test-unit: deps-build $(UNIT_BINS)
 	$(Q)BUILD=$(BUILD) tests/run.sh unit
@@ -181,6 +223,12 @@ test-bpf: deps-build $(BINS) $(BPFT_BINS)
 
 test-e2e: deps $(BINS)
 	$(Q)BUILD=$(BUILD) tests/run.sh e2e
+
+test-fuzz: deps-build $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-5} tests/run.sh fuzz
+
+fuzz: deps-build $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh fuzz
 
 # The README's test command: everything, one summary line at the end.
 test: deps
@@ -200,7 +248,8 @@ bench-quick: deps
 	$(Q)BUILD=$(BUILD) bench/run.sh quick
 
 lint:
-	$(Q)clang-format --dry-run --Werror $(wildcard user/*.[ch] tools/*/*.[ch] tests/*/*.[ch] include/weir/*.h)
+	$(Q)tools/check-layers.sh
+	$(Q)clang-format --dry-run --Werror $(wildcard user/*.[ch] user/*/*.[ch] tools/*/*.[ch] tests/*/*.[ch] include/weir/*.h)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -Iinclude -Iuser user tools
 

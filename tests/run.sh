@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Runs weir's tests and ends with one line "N passed, N failed, N skipped".
-#   tests/run.sh unit|bpf|e2e|all [filter]
+#   tests/run.sh unit|bpf|e2e|fuzz|all [filter]
 # unit: every build/tests/unit/* binary (cmocka); bpf: every build/tests/bpf/* binary
 # (root; attaches to scratch cgroups in scratch netns); e2e: every tests/e2e/*_test.sh.
 # cmocka's own summary lines give the counts per binary; an e2e script is one test whose
@@ -70,12 +70,39 @@ run_e2e() {
 	done
 }
 
+# Each libFuzzer target runs FUZZ_SECONDS (default 5) from its seed corpus in tests/fuzz/<name>/
+# (copied, so the repo's seeds stay as committed); a crash, leak or sanitizer report fails it.
+run_fuzz() {
+	local b name log rc corpus
+	for b in "$BUILD"/fuzz/*_fuzz; do
+		[ -x "$b" ] && [ -f "$b" ] || continue
+		name=$(basename "$b")
+		[ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+		log=$logdir/fuzz-$name.log
+		printf '== fuzz/%s\n' "$name"
+		corpus=$(mktemp -d)
+		[ -d "tests/fuzz/${name%_fuzz}" ] && cp -r "tests/fuzz/${name%_fuzz}/." "$corpus/"
+		timeout -k 10 $((${FUZZ_SECONDS:-5} + 60)) "$b" -max_total_time="${FUZZ_SECONDS:-5}" \
+			-rss_limit_mb=2048 -artifact_prefix="$logdir/$name-" "$corpus" >"$log" 2>&1
+		rc=$?
+		rm -rf "$corpus"
+		if [ "$rc" -eq 0 ]; then
+			pass=$((pass + 1))
+			echo "   ok ($(grep -o 'Done [0-9]* runs' "$log" | tail -1))"
+		else
+			fail=$((fail + 1)); failed+=("fuzz/$name")
+			echo "   FAILED (exit $rc)"; grep -m5 -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | sed 's/^/   | /'
+		fi
+	done
+}
+
 case $what in
 unit) run_cmocka unit ;;
 bpf) run_cmocka bpf ;;
 e2e) run_e2e ;;
-all) run_cmocka unit; run_cmocka bpf; run_e2e ;;
-*) echo "usage: $0 unit|bpf|e2e|all [filter]" >&2; exit 2 ;;
+fuzz) run_fuzz ;;
+all) run_cmocka unit; run_cmocka bpf; run_fuzz; run_e2e ;;
+*) echo "usage: $0 unit|bpf|e2e|fuzz|all [filter]" >&2; exit 2 ;;
 esac
 
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"

@@ -26,23 +26,23 @@
 
 #include <weir/maps.h>
 
-#include "addr.h"
-#include "admin.h"
+#include "lib/addr.h"
+#include "admin/admin.h"
 #include "agent.h"
-#include "cgroup.h"
-#include "clock.h"
-#include "cni.h"
-#include "datapath.h"
-#include "enroll.h"
-#include "ids.h"
-#include "log.h"
-#include "model.h"
-#include "relay.h"
-#include "snap.h"
-#include "store.h"
-#include "strbuf.h"
-#include "sync.h"
-#include "telemetry.h"
+#include "datapath/cgroup.h"
+#include "lib/clock.h"
+#include "cni/cni.h"
+#include "datapath/datapath.h"
+#include "datapath/enroll.h"
+#include "model/ids.h"
+#include "lib/log.h"
+#include "model/model.h"
+#include "proxy/relay.h"
+#include "model/snap.h"
+#include "config/store.h"
+#include "lib/strbuf.h"
+#include "datapath/sync.h"
+#include "telemetry/telemetry.h"
 
 #define AGENT_TICK_MS	  1000 /* relay flow flush, enrolment retries, snapshot reclaim */
 #define AGENT_DEBOUNCE_MS 100  /* a burst of file events -> one rebuild */
@@ -181,7 +181,7 @@ static void agent_apply(struct agent *a, struct model *m)
 
 static void agent_rebuild(struct agent *a)
 {
-	struct model *m = store_build_model(a->store);
+	struct model *m = model_from_store(a->store);
 
 	if (!m) {
 		log_err("agent", "building a snapshot: %s; the last one stays in force",

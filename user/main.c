@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "agent.h"
-#include "log.h"
+#include "lib/log.h"
 
 static void usage(FILE *f)
 {

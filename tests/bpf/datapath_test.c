@@ -33,10 +33,10 @@
 #include <bpf/bpf.h>
 #include <weir/maps.h>
 
-#include "datapath.h"
-#include "netns.h"
-#include "log.h"
-#include "pin.h"
+#include "datapath/datapath.h"
+#include "datapath/netns.h"
+#include "lib/log.h"
+#include "datapath/pin.h"
 #include "../lib/probe.h"
 #include "../lib/scratch.h"
 

@@ -31,8 +31,8 @@
 
 #include <weir/maps.h>
 
-#include "datapath.h"
-#include "log.h"
+#include "datapath/datapath.h"
+#include "lib/log.h"
 #include "../lib/probe.h"
 #include "../lib/scratch.h"
 

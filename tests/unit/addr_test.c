@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 static void test_addr_parse(void **state)
 {

@@ -26,7 +26,7 @@
 #include <event2/thread.h>
 #include <jansson.h>
 
-#include "admin.h"
+#include "admin/admin.h"
 
 /* ---- the agent side, as plain data ---- */
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "cgroup.h"
+#include "datapath/cgroup.h"
 
 static int cgroup_try(const char *content, char *buf, size_t len)
 {

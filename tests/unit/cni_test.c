@@ -30,8 +30,8 @@
 #include <event2/thread.h>
 #include <jansson.h>
 
-#include "cni.h"
-#include "log.h"
+#include "cni/cni.h"
+#include "lib/log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "graph.h"
+#include "telemetry/graph.h"
 
 /* The bookinfo cast, plus names built to break writers. */
 static const struct {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
+#include "model/ids.h"
 
 static void test_ids_stable_and_distinct(void **state)
 {

@@ -17,9 +17,9 @@
 
 #include <weir/service.h>
 
-#include "arena.h"
-#include "k8s.h"
-#include "log.h"
+#include "lib/arena.h"
+#include "config/k8s.h"
+#include "lib/log.h"
 
 #define SRC "config/reviews.yaml"
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "lb.h"
+#include "model/lb.h"
 
 /* Pods with weights 0..3 (0 drains). */
 static const struct model_pod pods[4] = {

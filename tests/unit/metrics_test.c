@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "telemetry/metrics.h"
 
 static int wl_info(void *ctx, uint32_t id, struct weir_wl_info *out)
 {

@@ -19,10 +19,10 @@
 
 #include <weir/service.h>
 
-#include "arena.h"
-#include "k8s.h"
-#include "log.h"
-#include "model.h"
+#include "lib/arena.h"
+#include "config/k8s.h"
+#include "lib/log.h"
+#include "model/model.h"
 
 #define MAX_DOCS 8
 

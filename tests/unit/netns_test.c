@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "netns.h"
+#include "datapath/netns.h"
 
 #define NS "weirtest-netns-unit"
 

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "model.h"
-#include "relay.h"
-#include "snap.h"
+#include "model/model.h"
+#include "proxy/relay.h"
+#include "model/snap.h"
 
 #define VIP	  "127.19.0.10"
 #define NBACKENDS 3

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "snap.h"
+#include "model/snap.h"
 
 #define OBJ_MAGIC 0x5eedf00dU
 

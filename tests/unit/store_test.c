@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "k8s.h"
-#include "log.h"
-#include "model.h"
-#include "store.h"
+#include "lib/arena.h"
+#include "config/k8s.h"
+#include "lib/log.h"
+#include "model/model.h"
+#include "config/store.h"
 
 struct fixture {
 	char dir[64];
@@ -102,7 +102,7 @@ static void del(struct fixture *f, const char *name)
 static const struct model *snapshot(struct fixture *f)
 {
 	model_free(f->m);
-	f->m = store_build_model(f->s);
+	f->m = model_from_store(f->s);
 	assert_non_null(f->m);
 	return f->m;
 }

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 static void test_strbuf_grow(void **state)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "strmap.h"
+#include "lib/strmap.h"
 
 static void test_strmap_basic(void **state)
 {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sync.h"
+#include "datapath/sync.h"
 
 static uint32_t ip4(const char *s)
 {

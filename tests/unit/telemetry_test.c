@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "telemetry.h"
+#include "telemetry/telemetry.h"
 
 /* cmocka 1.1.5 compares only floats; rates want doubles. */
 #define assert_near(a, b, eps)                                                                     \

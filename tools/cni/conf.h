@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 
 /* The CNI spec's well-known error codes (SPEC.md "Error"), and weir-cni's own from 100. */
 enum conf_code {

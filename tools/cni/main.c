@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 #include "conf.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* Network configs are a few hundred bytes; a megabyte is garbage or an attack. */
 #define MAIN_STDIN_MAX (1 << 20)

@@ -19,8 +19,8 @@
 #include <curl/curl.h>
 
 #include "ctl.h"
-#include "pin.h"
-#include "strbuf.h"
+#include "datapath/pin.h"
+#include "lib/strbuf.h"
 
 /*
  * The admin API answers small documents; /pods and /services grow with the cluster, so

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "pin.h"
+#include "datapath/pin.h"
 
 #include <weir/edge.h>
 #include <weir/policy.h>
@@ -23,7 +23,7 @@
 #include <weir/sock.h>
 #include <weir/workload.h>
 
-#include "telemetry.h"
+#include "telemetry/telemetry.h"
 
 /* Exit statuses: what a do_<noun>() returns and main() exits with. */
 enum ctl_exit {

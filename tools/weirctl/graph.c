@@ -16,8 +16,8 @@
 #include <bpf/bpf.h>
 
 #include "ctl.h"
-#include "graph.h"
-#include "strbuf.h"
+#include "telemetry/graph.h"
+#include "lib/strbuf.h"
 
 #define GRAPH_CMD_WINDOW_DEFAULT_MS 1000
 #define GRAPH_CMD_WINDOW_MAX_MS	    60000

@@ -11,7 +11,7 @@
 #include <weir/maps.h>
 
 #include "ctl.h"
-#include "log.h"
+#include "lib/log.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
     {"status", do_status,

@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "bookinfo.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* The headers an application must copy from its inbound request to its outbound calls so that
  * a mesh can stitch one trace together (Istio's list for bookinfo). */

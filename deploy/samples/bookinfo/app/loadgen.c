@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "bookinfo.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct loadgen {
 	const struct loadgen_opts *o;

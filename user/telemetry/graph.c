@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The service graph builder and its JSON and DOT writers (graph.h). Rows are first named
+ * into fixed-size records, sorted, and runs of equal (source, target, version) summed: the
+ * same sort gives the deterministic order both writers print in.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "telemetry/graph.h"
+
+/* One row after naming, before aggregation. */
+struct graph_rec {
+	char source[WEIR_NAME_LEN];
+	char target[WEIR_NAME_LEN];
+	char version[WEIR_LABEL_LEN];
+	double qps, bps;
+	uint64_t conns;
+	unsigned protos;
+};
+
+/* Below this a qps prints as "0.000000": filter_empty drops what a reader would see as 0. */
+#define GRAPH_QPS_EPSILON 5e-7
+
+static void graph_copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
+/* A workload's node name: canonical service, else workload name, else "unknown". */
+static void graph_node_name(const struct weir_wl_info *wl, bool known, char *dst, size_t size)
+{
+	if (known && wl->app[0])
+		graph_copy(dst, size, wl->app);
+	else if (known && wl->name[0])
+		graph_copy(dst, size, wl->name);
+	else
+		graph_copy(dst, size, GRAPH_UNKNOWN);
+}
+
+static void graph_name_row(const struct telemetry_row *row, const struct telemetry_names *names,
+			   const struct graph_opts *opts, struct graph_rec *r)
+{
+	struct weir_wl_info wl;
+	struct weir_svc_info svc;
+	struct telemetry_rate rate;
+	bool known;
+
+	memset(r, 0, sizeof(*r));
+	known = telemetry_wl(names, row->key.src_wl, &wl);
+	graph_node_name(&wl, known, r->source, sizeof(r->source));
+
+	known = telemetry_wl(names, row->key.dst_wl, &wl);
+	if (!known && telemetry_svc(names, row->key.svc_id, &svc) && svc.name[0])
+		graph_copy(r->target, sizeof(r->target), svc.name); /* backend not in the mesh */
+	else
+		graph_node_name(&wl, known, r->target, sizeof(r->target));
+	graph_copy(r->version, sizeof(r->version),
+		   known && wl.version[0] ? wl.version : GRAPH_UNKNOWN);
+
+	telemetry_rate(opts->tel, row, opts->now_ms, opts->horizon_ms, &rate);
+	r->qps = rate.conns_per_sec;
+	r->bps = rate.bytes_per_sec;
+	r->conns = row->val.conns_opened;
+	r->protos = row->key.proto == IPPROTO_TCP   ? GRAPH_P_TCP
+		    : row->key.proto == IPPROTO_UDP ? GRAPH_P_UDP
+						    : GRAPH_P_OTHER;
+}
+
+static int graph_rec_cmp(const void *pa, const void *pb)
+{
+	const struct graph_rec *a = pa, *b = pb;
+	int c = strcmp(a->source, b->source);
+
+	if (!c)
+		c = strcmp(a->target, b->target);
+	if (!c)
+		c = strcmp(a->version, b->version);
+	return c;
+}
+
+static int graph_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the nodes of <r> to <names> (room for 2 per record; deduplicated later). */
+static int graph_add_nodes(struct graph *g, const struct graph_rec *r)
+{
+	g->nodes[g->nnodes] = strdup(r->source);
+	if (!g->nodes[g->nnodes])
+		return -ENOMEM;
+	g->nnodes++;
+	g->nodes[g->nnodes] = strdup(r->target);
+	if (!g->nodes[g->nnodes])
+		return -ENOMEM;
+	g->nnodes++;
+	return 0;
+}
+
+int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
+		const struct telemetry_names *names, const struct graph_opts *opts)
+{
+	struct graph_opts none = {0};
+	struct graph_rec *recs = NULL;
+	size_t i, j, m = 0;
+	int err = -ENOMEM;
+
+	memset(g, 0, sizeof(*g));
+	if (!opts)
+		opts = &none;
+	if (!n)
+		return 0;
+	recs = calloc(n, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		graph_name_row(&rows[i], names, opts, &recs[i]);
+	qsort(recs, n, sizeof(*recs), graph_rec_cmp);
+
+	/* Fold runs of equal (source, target, version) into recs[0..m). */
+	for (i = 0; i < n; i = j) {
+		struct graph_rec acc = recs[i];
+
+		for (j = i + 1; j < n && !graph_rec_cmp(&recs[i], &recs[j]); j++) {
+			acc.qps += recs[j].qps;
+			acc.bps += recs[j].bps;
+			acc.conns += recs[j].conns;
+			acc.protos |= recs[j].protos;
+		}
+		recs[m++] = acc;
+	}
+
+	g->edges = calloc(m, sizeof(*g->edges));
+	g->nodes = calloc(2 * m, sizeof(*g->nodes));
+	if (!g->edges || !g->nodes)
+		goto out_free;
+	for (i = 0; i < m; i++) {
+		struct graph_edge *e;
+
+		/* Without filter_empty every named endpoint is a node, edge or not. */
+		if (!opts->filter_empty || recs[i].qps >= GRAPH_QPS_EPSILON) {
+			err = graph_add_nodes(g, &recs[i]);
+			if (err)
+				goto out_free;
+			err = -ENOMEM;
+		}
+		if (opts->filter_empty && recs[i].qps < GRAPH_QPS_EPSILON)
+			continue;
+		e = &g->edges[g->nedges];
+		e->source = strdup(recs[i].source);
+		e->target = strdup(recs[i].target);
+		e->version = strdup(recs[i].version);
+		g->nedges++;
+		if (!e->source || !e->target || !e->version)
+			goto out_free;
+		e->qps = recs[i].qps;
+		e->bytes_per_sec = recs[i].bps;
+		e->conns = recs[i].conns;
+		e->protos = recs[i].protos;
+	}
+
+	qsort(g->nodes, g->nnodes, sizeof(*g->nodes), graph_str_cmp);
+	for (i = 0, j = 0; i < g->nnodes; i++) {
+		if (j && !strcmp(g->nodes[j - 1], g->nodes[i]))
+			free(g->nodes[i]);
+		else
+			g->nodes[j++] = g->nodes[i];
+	}
+	g->nnodes = j;
+	err = 0;
+out_free:
+	free(recs);
+	return err;
+}
+
+void graph_fini(struct graph *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nnodes; i++)
+		free(g->nodes[i]);
+	for (i = 0; i < g->nedges; i++) {
+		free(g->edges[i].source);
+		free(g->edges[i].target);
+		free(g->edges[i].version);
+	}
+	free(g->nodes);
+	free(g->edges);
+	memset(g, 0, sizeof(*g));
+}
+
+const char *graph_protocol(unsigned protos)
+{
+	switch (protos) {
+	case GRAPH_P_TCP:
+		return "tcp";
+	case GRAPH_P_UDP:
+		return "udp";
+	case GRAPH_P_OTHER:
+		return "other";
+	default:
+		return "mixed";
+	}
+}
+
+/* Appends "<s>" JSON-quoted. */
+static void graph_json_str(struct strbuf *out, const char *s)
+{
+	strbuf_puts(out, "\"");
+	strbuf_append_esc(out, s, STRBUF_ESC_JSON);
+	strbuf_puts(out, "\"");
+}
+
+int graph_write_json(const struct graph *g, struct strbuf *out)
+{
+	size_t i;
+
+	strbuf_puts(out, "{\"nodes\": {");
+	for (i = 0; i < g->nnodes; i++) {
+		if (i)
+			strbuf_puts(out, ", ");
+		graph_json_str(out, g->nodes[i]);
+		strbuf_puts(out, ": {}");
+	}
+	strbuf_puts(out, "},\n \"edges\": [");
+	for (i = 0; i < g->nedges; i++) {
+		const struct graph_edge *e = &g->edges[i];
+
+		strbuf_puts(out, i ? ",\n  " : "\n  ");
+		strbuf_puts(out, "{\"source\": ");
+		graph_json_str(out, e->source);
+		strbuf_puts(out, ", \"target\": ");
+		graph_json_str(out, e->target);
+		strbuf_printf(out, ", \"labels\": {\"qps\": \"%.6f\", \"version\": ", e->qps);
+		graph_json_str(out, e->version);
+		strbuf_printf(out, ", \"protocol\": \"%s\", \"bytes_per_sec\": \"%.6f\"}}",
+			      graph_protocol(e->protos), e->bytes_per_sec);
+	}
+	strbuf_puts(out, g->nedges ? "\n ]}\n" : "]}\n");
+	return out->err;
+}
+
+/* Appends "<s>" quoted as a DOT ID. */
+static void graph_dot_str(struct strbuf *out, const char *s)
+{
+	strbuf_puts(out, "\"");
+	strbuf_append_esc(out, s, STRBUF_ESC_DOT);
+	strbuf_puts(out, "\"");
+}
+
+int graph_write_dot(const struct graph *g, struct strbuf *out)
+{
+	size_t i;
+
+	strbuf_puts(out, "digraph \"weir\" {\n"
+			 "\tgraph [rankdir=LR];\n"
+			 "\tnode [shape=box, fontname=\"Helvetica\"];\n"
+			 "\tedge [fontname=\"Helvetica\", fontsize=10];\n");
+	for (i = 0; i < g->nnodes; i++) {
+		strbuf_puts(out, "\t");
+		graph_dot_str(out, g->nodes[i]);
+		strbuf_puts(out, ";\n");
+	}
+	for (i = 0; i < g->nedges; i++) {
+		const struct graph_edge *e = &g->edges[i];
+
+		strbuf_puts(out, "\t");
+		graph_dot_str(out, e->source);
+		strbuf_puts(out, " -> ");
+		graph_dot_str(out, e->target);
+		/* "\n" stays two characters: DOT's line break inside a label. */
+		strbuf_printf(out, " [label=\"qps: %.6f\\nversion: ", e->qps);
+		strbuf_append_esc(out, e->version, STRBUF_ESC_DOT);
+		strbuf_puts(out, "\"];\n");
+	}
+	strbuf_puts(out, "}\n");
+	return out->err;
+}

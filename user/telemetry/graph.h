@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The service graph: weir_edges rows plus the names behind their ids, folded into one
+ * node per canonical service and one edge per (source, target, target version), and
+ * written as Istio servicegraph JSON (/graph) or Graphviz DOT (/dotviz). The builder takes
+ * plain data, so the agent (fresh map read + telemetry history) and weirctl (pinned maps,
+ * its own two-point sample) share it.
+ *
+ * weirctl without an agent: take rates from a two-point sample with a caller-driven
+ * telemetry (no event base):
+ *	t = telemetry_new(NULL, NULL, NULL, NULL);
+ *	telemetry_sample_rows(t, t0, rows0, n0);   ... wait ...   read rows1 at t1
+ *	opts.tel = t, opts.now_ms = t1, opts.horizon_ms = t1 - t0;
+ *	graph_build(&g, rows1, n1, &names, &opts);
+ * or pass opts.tel = NULL for a graph of edges without rates (qps "0.000000").
+ */
+#ifndef WEIR_USER_GRAPH_H
+#define WEIR_USER_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/strbuf.h"
+#include "telemetry/telemetry.h"
+
+/* Node name for id 0 and for ids the name lookup does not know. */
+#define GRAPH_UNKNOWN "unknown"
+
+/* One aggregated edge. Strings are owned by the graph. */
+struct graph_edge {
+	char *source;	      /* source canonical service (app, else workload, else "unknown") */
+	char *target;	      /* destination canonical service; the Service name when only the
+			       * Service is known; "unknown" */
+	char *version;	      /* destination canonical revision, "unknown" when not known */
+	double qps;	      /* connections (TCP) or flows opened per second over the horizon */
+	double bytes_per_sec; /* bytes in both directions per second over the horizon */
+	uint64_t conns;	      /* connections opened since the counters began (all time) */
+	unsigned protos;      /* GRAPH_P_* bits of the protocols folded into this edge */
+};
+
+#define GRAPH_P_TCP   1U
+#define GRAPH_P_UDP   2U
+#define GRAPH_P_OTHER 4U
+
+struct graph {
+	char **nodes; /* sorted, unique node names */
+	size_t nnodes;
+	struct graph_edge *edges; /* sorted by source, target, version */
+	size_t nedges;
+};
+
+struct graph_opts {
+	const struct telemetry *tel; /* history for rates; NULL: every rate is 0 */
+	uint64_t now_ms;	     /* when the rows were read (telemetry_now_ms() clock) */
+	uint64_t horizon_ms;	     /* rate window (Istio's time_horizon) */
+	bool filter_empty;	     /* drop edges whose qps prints as 0, and nodes left bare */
+};
+
+/*
+ * Builds <g> (caller's storage, graph_fini() afterwards, also after a failure) from
+ * <rows>[0..<n>) read at <opts>->now_ms, naming ids through <names> and taking rates from
+ * <opts>->tel. Nothing is kept of <rows> or <names>. Returns 0 or -errno (-ENOMEM).
+ */
+int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
+		const struct telemetry_names *names, const struct graph_opts *opts);
+/* Frees what <g> holds. Accepts a zeroed or failed graph. */
+void graph_fini(struct graph *g);
+
+/*
+ * Appends <g> to <out> as servicegraph JSON: {"nodes": {"<name>": {}, ...}, "edges":
+ * [{"source", "target", "labels": {"qps", "version", "protocol", "bytes_per_sec"}}]},
+ * numbers in labels as strings with 6 decimals, as Istio printed them. Returns 0 or -ENOMEM.
+ */
+int graph_write_json(const struct graph *g, struct strbuf *out);
+/* Appends <g> to <out> as a Graphviz digraph with qps and version on each edge.
+ * Returns 0 or -ENOMEM. */
+int graph_write_dot(const struct graph *g, struct strbuf *out);
+
+/* The protocol label of an edge: "tcp", "udp", "other" or "mixed". */
+const char *graph_protocol(unsigned protos);
+
+#endif /* WEIR_USER_GRAPH_H */
