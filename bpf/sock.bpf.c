@@ -64,7 +64,7 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 	pod = bpf_map_lookup_elem(&weir_netns, &cookie);
 	if (!pod)
 		return WEIR_R_NOT_ENROLLED;
-	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
+	if (!decide_l4(ctx->protocol))
 		return WEIR_R_NOT_SERVICE;
 	key.vip = ctx->user_ip4;
 	/* user_port is a u32 whose low 16 bits hold the __be16. */
@@ -79,7 +79,9 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 	if (!sk)
 		return WEIR_R_NO_STORAGE;
 
-	if (svc->mode == WEIR_MODE_AGENT && weir_cfg.agent_ip) {
+	/* decide.h: the same rule weirctl explain predicts with. */
+	reason = decide_svc_path(svc->mode, weir_cfg.agent_ip);
+	if (reason == WEIR_R_TO_AGENT) {
 		ctx->user_ip4 = weir_cfg.agent_ip;
 		ctx->user_port = weir_cfg.agent_port;
 		sk->edge.src_wl = pod->wl_id;
@@ -89,7 +91,6 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 		sk->edge.proto = key.proto;
 		sk->edge.path = WEIR_PATH_AGENT;
 		sk->flags = WEIR_SK_REWRITTEN | WEIR_SK_TO_AGENT;
-		reason = WEIR_R_TO_AGENT;
 	} else {
 		ret = sock4_to_backend(ctx, svc, pod, sk);
 		if (ret < 0) {
@@ -98,7 +99,6 @@ static __always_inline __u32 sock4_connect(struct bpf_sock_addr *ctx)
 			return reason_of(ret, WEIR_R_OK);
 		}
 		sk->flags = WEIR_SK_REWRITTEN;
-		reason = svc->mode == WEIR_MODE_AGENT ? WEIR_R_NO_AGENT : WEIR_R_LB_KERNEL;
 	}
 	sk->orig_ip = key.vip;
 	sk->orig_port = key.port;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * What the datapath does with the connection `weirctl explain` asks about: connect4's
- * verdict and backend odds (bpf/sock.bpf.c, bpf/lib/lb.h), tc's deny checks on each path
+ * verdict and backend odds (bpf/sock.bpf.c, by the rules of weir/decide.h that the kernel
+ * runs too, not a copy of them), tc's deny checks on each path
  * (bpf/tc.bpf.c) and the matching weir_edges counters, computed over the pinned maps.
  */
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <netinet/in.h>
 
 #include <bpf/bpf.h>
+
+#include <weir/decide.h>
 
 #include "ctl.h"
 #include "explain.h"
@@ -27,37 +30,40 @@ static const char *verdict_ipstr(uint32_t ip, char *buf)
 /* ---- the verdict: what connect4 does ---- */
 
 /*
- * Mirrors sock4_connect() (bpf/sock.bpf.c) and lb_pick() (bpf/lib/lb.h): returns the reason
- * the hook will count for the Pod's connect() to <x>->key, and puts in <x>->prob each
- * backend's chance (weight / sum of usable weights; unhealthy counts 0). Socket storage
- * failing (no_storage) depends on the kernel's memory at that moment and is not predicted.
+ * Predicts sock4_connect() (bpf/sock.bpf.c) by the rules it runs, from weir/decide.h:
+ * returns the reason the hook will count for the Pod's connect() to <x>->key, and puts in
+ * <x>->prob each backend's chance (decide_be_weight() / the sum decide_pick_sum() makes,
+ * so unhealthy and drained count 0). Socket storage failing (no_storage) depends on the
+ * kernel's memory at that moment and is not predicted.
  */
 enum weir_reason verdict_connect4(struct explain *x)
 {
 	const struct weir_svc *svc = x->svc;
-	uint64_t total = 0;
+	struct decide_pick p;
 	unsigned i, n;
+	uint32_t path;
 
 	memset(x->prob, 0, sizeof(x->prob));
 	if (!x->in_netns)
 		return WEIR_R_NOT_ENROLLED;
-	if (x->key.proto != IPPROTO_TCP && x->key.proto != IPPROTO_UDP)
+	if (!decide_l4(x->key.proto))
 		return WEIR_R_NOT_SERVICE;
 	if (!svc)
 		return WEIR_R_NOT_SERVICE;
-	n = svc->count < WEIR_MAX_BACKENDS ? svc->count : WEIR_MAX_BACKENDS;
+	n = decide_count(svc);
+	decide_pick_init(&p);
 	for (i = 0; i < n; i++)
-		total += (svc->backends[i].flags & WEIR_BE_UNHEALTHY) ? 0 : svc->backends[i].weight;
-	for (i = 0; i < n && total; i++)
-		x->prob[i] = (svc->backends[i].flags & WEIR_BE_UNHEALTHY)
-				 ? 0.0
-				 : (double)svc->backends[i].weight / (double)total;
+		decide_pick_sum(&p, decide_be_weight(&svc->backends[i]));
+	for (i = 0; i < n && p.total; i++)
+		x->prob[i] = (double)decide_be_weight(&svc->backends[i]) / (double)p.total;
 	/* An unknown config block is taken as the agent path being on: the agent's default. */
-	if (svc->mode == WEIR_MODE_AGENT && (x->cfg.agent_ip || x->cfg_src == EXPLAIN_CFG_NONE))
+	path = decide_svc_path(svc->mode,
+			       x->cfg_src == EXPLAIN_CFG_NONE ? UINT32_MAX : x->cfg.agent_ip);
+	if (path == WEIR_R_TO_AGENT)
 		return WEIR_R_TO_AGENT;
-	if (!total)
+	if (!p.total)
 		return WEIR_R_NO_BACKEND;
-	return svc->mode == WEIR_MODE_AGENT ? WEIR_R_NO_AGENT : WEIR_R_LB_KERNEL;
+	return (enum weir_reason)path;
 }
 
 /* {"ip", "port", "probability", "workload"} of backend <i>. */
@@ -86,9 +92,7 @@ json_t *verdict_json(struct explain *x)
 			 x->reason == WEIR_R_NO_AGENT;
 	char why[512], ip[INET_ADDRSTRLEN], vip[INET_ADDRSTRLEN];
 	const json_t *apod_local = json_object_get(x->apod, "local");
-	unsigned i,
-	    n = x->svc ? (x->svc->count < WEIR_MAX_BACKENDS ? x->svc->count : WEIR_MAX_BACKENDS)
-		       : 0;
+	unsigned i, n = x->svc ? decide_count(x->svc) : 0;
 
 	if (!o || !bes) {
 		json_decref(o);
@@ -336,8 +340,7 @@ json_t *verdict_policy(struct explain *x)
 	json_t *o = json_object(), *paths = json_array(), *p, *first = NULL;
 	double denied = 0;
 	size_t npaths, ndeny = 0, i;
-	unsigned n =
-	    x->svc ? (x->svc->count < WEIR_MAX_BACKENDS ? x->svc->count : WEIR_MAX_BACKENDS) : 0;
+	unsigned n = x->svc ? decide_count(x->svc) : 0;
 	bool any = false;
 
 	if (!o || !paths) {

@@ -15,6 +15,7 @@
 
 #include "datapath/datapath.h"
 #include "lib/log.h"
+#include "model/lb.h"
 #include "datapath/sync.h"
 
 void sync_init(struct sync_state *st)
@@ -68,7 +69,7 @@ unsigned sync_svc_build(const struct model_svc_port *sp, uint32_t svc_id, uint16
 		be = &out->backends[out->count++];
 		be->ip = ep->ip;
 		be->port = htons(ep->port);
-		be->weight = ep->pod ? ep->pod->weight : 1;
+		be->weight = lb_ep_weight(ep); /* the agent's pick reads the same weight */
 		be->wl_id = ep->pod ? ids_find_workload(ids, ep->pod->ns, ep->pod->workload) : 0;
 	}
 	return dropped;

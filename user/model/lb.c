@@ -1,38 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The weighted backend pick declared in lb.h. Two passes over the endpoints (sum, then
- * scan) rather than a precomputed table: Service ports hold at most a few hundred
+ * The weighted backend pick declared in lb.h, as the user-space driver of weir/decide.h:
+ * endpoints are mapped to the datapath's (flags, weight) and the two passes (sum, then
+ * scan) run in plain loops. No precomputed table: Service ports hold at most a few hundred
  * endpoints, the snapshot is immutable, and the pick then needs no per-snapshot state.
  */
+#include <weir/decide.h>
+
 #include "model/lb.h"
+
+uint16_t lb_ep_weight(const struct model_endpoint *ep)
+{
+	return ep->pod ? ep->pod->weight : 1;
+}
 
 uint32_t lb_weight(const struct model_endpoint *ep)
 {
-	if (!ep->ready)
-		return 0;
-	return ep->pod ? ep->pod->weight : 1;
+	/* A not-ready endpoint is what the kernel calls unhealthy: the one health rule. */
+	return decide_weight(ep->ready ? 0 : WEIR_BE_UNHEALTHY, lb_ep_weight(ep));
 }
 
 const struct model_endpoint *lb_pick(const struct model_svc_port *sp, uint32_t rnd)
 {
-	uint64_t total = 0, r;
+	struct decide_pick p;
 	size_t i;
 
 	if (!sp)
 		return NULL;
+	decide_pick_init(&p);
 	for (i = 0; i < sp->neps; i++)
-		total += lb_weight(&sp->eps[i]);
-	if (!total)
+		decide_pick_sum(&p, lb_weight(&sp->eps[i]));
+	if (decide_pick_start(&p, rnd) < 0)
 		return NULL;
-	r = rnd % total;
-	for (i = 0; i < sp->neps; i++) {
-		uint32_t w = lb_weight(&sp->eps[i]);
-
-		if (r < w)
-			return &sp->eps[i];
-		r -= w;
-	}
-	return NULL; /* not reached: r < total */
+	for (i = 0; i < sp->neps; i++)
+		if (decide_pick_step(&p, (uint32_t)i, lb_weight(&sp->eps[i])))
+			break;
+	return decide_pick_end(&p) < 0 ? NULL : &sp->eps[p.pick];
 }
 
 uint32_t lb_rand(uint64_t *state)
