@@ -39,7 +39,7 @@ void enroll_init(struct enroll *e, struct datapath *dp, const char *node, bool s
 	memset(e, 0, sizeof(*e));
 	strmap_init(&e->pods);
 	strmap_init(&e->hints);
-	strmap_init(&e->restored);
+	keymap_init(&e->restored, sizeof(uint64_t));
 	e->dp = dp;
 	e->node = node;
 	e->splice = splice;
@@ -49,7 +49,7 @@ void enroll_fini(struct enroll *e)
 {
 	strmap_fini(&e->pods, free);
 	strmap_fini(&e->hints, free);
-	strmap_fini(&e->restored, free);
+	keymap_fini(&e->restored, free);
 }
 
 int enroll_restore(struct enroll *e)
@@ -60,7 +60,6 @@ int enroll_restore(struct enroll *e)
 	for (; fd >= 0 && bpf_map_get_next_key(fd, prev, &cookie) == 0; prev = &cookie) {
 		struct enroll_pod *p;
 		struct weir_pod val;
-		char key[32];
 
 		if (bpf_map_lookup_elem(fd, &cookie, &val) < 0)
 			continue;
@@ -70,8 +69,7 @@ int enroll_restore(struct enroll *e)
 		p->ip = val.ip;
 		p->wl_id = val.wl_id;
 		p->cookie = cookie;
-		snprintf(key, sizeof(key), "%016" PRIx64, cookie);
-		if (strmap_put(&e->restored, key, p, NULL) < 0) {
+		if (keymap_put(&e->restored, &cookie, p, NULL) < 0) {
 			free(p);
 			return -ENOMEM;
 		}
@@ -159,11 +157,11 @@ void enroll_forget(struct enroll *e, const char *ns, const char *name)
 /* The cookie pinned for address <ip> by an earlier run, or 0. */
 static uint64_t enroll_restored_cookie(const struct enroll *e, uint32_t ip)
 {
-	const char *k;
+	const void *k;
 	void *v;
 	size_t i;
 
-	for (i = 0; (i = strmap_next(&e->restored, i, &k, &v)) != 0;)
+	for (i = 0; (i = keymap_next(&e->restored, i, &k, &v)) != 0;)
 		if (((struct enroll_pod *)v)->ip == ip)
 			return ((struct enroll_pod *)v)->cookie;
 	return 0;
@@ -266,11 +264,11 @@ static int enroll_one(struct enroll *e, const char *key, const struct model_pod 
 }
 
 /*
- * Removes the tc filters of stale pinned entry <r> (key <k>) from its host veth: the
- * pins record no interface, so the netns holding its address with its cookie is looked
- * for. A netns that is gone took its veth, and the filters, with it.
+ * Removes the tc filters of stale pinned entry <r> from its host veth: the pins record no
+ * interface, so the netns holding its address with its cookie is looked for. A netns that
+ * is gone took its veth, and the filters, with it.
  */
-static void enroll_stale_detach(struct enroll *e, const char *k, const struct enroll_pod *r)
+static void enroll_stale_detach(struct enroll *e, const struct enroll_pod *r)
 {
 	struct netns_match *m = NULL;
 	size_t n = 0, i;
@@ -281,8 +279,9 @@ static void enroll_stale_detach(struct enroll *e, const char *k, const struct en
 		if (m[i].info.cookie != r->cookie || !m[i].info.peer_ifindex)
 			continue;
 		datapath_tc_detach(e->dp, m[i].info.peer_ifindex);
-		log_info("enroll", "stale weir_netns entry %s: tc removed from ifindex %d", k,
-			 m[i].info.peer_ifindex);
+		log_info("enroll",
+			 "stale weir_netns entry %016" PRIx64 ": tc removed from ifindex %d",
+			 r->cookie, m[i].info.peer_ifindex);
 	}
 	free(m);
 }
@@ -291,6 +290,7 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 {
 	struct strmap seen;
 	const char *k;
+	const void *ck;
 	void *v;
 	size_t i;
 	int err;
@@ -358,7 +358,7 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 	}
 	/* Pinned entries from an earlier run that no Pod claimed: stale unless a pending Pod
 	 * still has that address (its netns is probably just not found yet). */
-	for (i = 0; (i = strmap_next(&e->restored, i, &k, &v)) != 0;) {
+	for (i = 0; (i = keymap_next(&e->restored, i, &ck, &v)) != 0;) {
 		struct enroll_pod *r = v, *p;
 		const char *pk;
 		void *pv;
@@ -371,17 +371,17 @@ int enroll_sync(struct enroll *e, const struct model *m, const struct ids *ids, 
 			    (!p->enrolled && p->ip == r->ip))
 				keep = true;
 			if (p->enrolled && p->cookie == r->cookie)
-				free(strmap_del(&e->restored, k)); /* adopted */
+				free(keymap_del(&e->restored, ck)); /* adopted */
 			if (keep)
 				break;
 		}
 		if (!keep) {
-			enroll_stale_detach(e, k, r);
+			enroll_stale_detach(e, r);
 			err = datapath_pod_del(e->dp, r->cookie);
 			if (err < 0 && err != -ENOENT)
-				log_warn("enroll", "stale weir_netns entry %s: %s", k,
-					 strerror(-err));
-			free(strmap_del(&e->restored, k));
+				log_warn("enroll", "stale weir_netns entry %016" PRIx64 ": %s",
+					 r->cookie, strerror(-err));
+			free(keymap_del(&e->restored, ck));
 		}
 	}
 	strmap_fini(&seen, NULL);

@@ -15,6 +15,7 @@
 #include "model/ids.h"
 #include "model/model.h"
 #include "datapath/netns.h"
+#include "lib/keymap.h"
 #include "lib/strmap.h"
 
 struct datapath;
@@ -22,7 +23,7 @@ struct datapath;
 struct enroll {
 	struct strmap pods;	/* "ns/name" -> struct enroll_pod * (enrolled or pending) */
 	struct strmap hints;	/* "ns/name" -> struct enroll_hint * (from CNI ADD) */
-	struct strmap restored; /* "%016llx" cookie -> struct enroll_pod * read from pins */
+	struct keymap restored; /* __u64 netns cookie -> struct enroll_pod * read from pins */
 	struct datapath *dp;
 	const char *node; /* this node's name (spec.nodeName of its Pods) */
 	bool splice;	  /* allow sk_msg splicing for the Pods enrolled here */

@@ -21,15 +21,15 @@
 void sync_init(struct sync_state *st)
 {
 	strmap_init(&st->wl_info);
-	strmap_init(&st->svcs);
-	strmap_init(&st->ips);
+	keymap_init(&st->svcs, sizeof(struct weir_svc_key));
+	keymap_init(&st->ips, sizeof(uint32_t));
 }
 
 void sync_fini(struct sync_state *st)
 {
 	strmap_fini(&st->wl_info, free);
-	strmap_fini(&st->svcs, NULL);
-	strmap_fini(&st->ips, NULL);
+	keymap_fini(&st->svcs, NULL);
+	keymap_fini(&st->ips, NULL);
 }
 
 static void sync_copy(char *dst, size_t len, const char *src)
@@ -87,24 +87,6 @@ static uint64_t sync_hash(const void *p, size_t len)
 	return h ? h : 1; /* 0 means "present in the map, content unknown" */
 }
 
-static void sync_svc_keystr(const struct weir_svc_key *k, char *buf, size_t len)
-{
-	snprintf(buf, len, "%08x:%04x:%u", ntohl(k->vip), ntohs(k->port), k->proto);
-}
-
-static int sync_svc_keyparse(const char *s, struct weir_svc_key *k)
-{
-	unsigned vip, port, proto;
-
-	if (sscanf(s, "%8x:%4x:%u", &vip, &port, &proto) != 3)
-		return -EINVAL;
-	memset(k, 0, sizeof(*k));
-	k->vip = htonl(vip);
-	k->port = htons((uint16_t)port);
-	k->proto = (uint8_t)proto;
-	return 0;
-}
-
 int sync_restore(struct sync_state *st, struct ids *ids, struct datapath *dp)
 {
 	int fd, err;
@@ -145,28 +127,23 @@ int sync_restore(struct sync_state *st, struct ids *ids, struct datapath *dp)
 		if (err < 0)
 			return err;
 	}
-	/* Entries present but of unknown content: hash 1 never matches a real entry's. */
+	/* Entries present but of unknown content: hash 1 never matches a real entry's. The
+	 * keys are kept as the map holds them, so a later delete names exactly that entry. */
 	fd = datapath_map_fd(dp, DP_MAP_SERVICES);
 	{
 		struct weir_svc_key k, *pk = NULL;
-		char ks[64];
 
-		for (; fd >= 0 && bpf_map_get_next_key(fd, pk, &k) == 0; pk = &k) {
-			sync_svc_keystr(&k, ks, sizeof(ks));
-			if (strmap_put(&st->svcs, ks, (void *)(uintptr_t)1, NULL) < 0)
+		for (; fd >= 0 && bpf_map_get_next_key(fd, pk, &k) == 0; pk = &k)
+			if (keymap_put(&st->svcs, &k, (void *)(uintptr_t)1, NULL) < 0)
 				return -ENOMEM;
-		}
 	}
 	fd = datapath_map_fd(dp, DP_MAP_IPS);
 	{
 		uint32_t ip, *pip = NULL;
-		char ks[INET_ADDRSTRLEN];
 
-		for (; fd >= 0 && bpf_map_get_next_key(fd, pip, &ip) == 0; pip = &ip) {
-			inet_ntop(AF_INET, &ip, ks, sizeof(ks));
-			if (strmap_put(&st->ips, ks, (void *)(uintptr_t)1, NULL) < 0)
+		for (; fd >= 0 && bpf_map_get_next_key(fd, pip, &ip) == 0; pip = &ip)
+			if (keymap_put(&st->ips, &ip, (void *)(uintptr_t)1, NULL) < 0)
 				return -ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -220,18 +197,16 @@ static uintptr_t sync_ip_pack(const struct weir_ip *v)
 	return ((uintptr_t)v->wl_id << 8 | v->flags) << 1 | 1;
 }
 
-static int sync_ip_set(struct sync_state *st, struct strmap *want, struct datapath *dp, uint32_t ip,
+static int sync_ip_set(struct sync_state *st, struct keymap *want, struct datapath *dp, uint32_t ip,
 		       const struct weir_ip *v, struct sync_stats *stats)
 {
-	char ks[INET_ADDRSTRLEN];
 	uintptr_t packed = sync_ip_pack(v);
 
-	inet_ntop(AF_INET, &ip, ks, sizeof(ks));
-	if (strmap_get(want, ks))
+	if (keymap_get(want, &ip))
 		return 0; /* first writer wins: agents before Pods, local before remote */
-	if (strmap_put(want, ks, (void *)packed, NULL) < 0)
+	if (keymap_put(want, &ip, (void *)packed, NULL) < 0)
 		return -ENOMEM;
-	if ((uintptr_t)strmap_get(&st->ips, ks) == packed)
+	if ((uintptr_t)keymap_get(&st->ips, &ip) == packed)
 		return 0;
 	if (datapath_ip_set(dp, ip, v) < 0) {
 		stats->errors++;
@@ -245,12 +220,12 @@ static void sync_ips(struct sync_state *st, struct ids *ids, struct datapath *dp
 		     const struct model *m, int (*is_local)(const struct model_pod *, void *),
 		     void *arg, const uint32_t *agent_ips, size_t nagent, struct sync_stats *stats)
 {
-	struct strmap want;
-	const char *k;
+	struct keymap want;
+	const void *k;
 	void *v;
 	size_t i;
 
-	strmap_init(&want);
+	keymap_init(&want, sizeof(uint32_t));
 	for (i = 0; i < nagent; i++) {
 		struct weir_ip val = {.wl_id = WEIR_ID_UNKNOWN, .flags = WEIR_IP_AGENT};
 
@@ -270,19 +245,20 @@ static void sync_ips(struct sync_state *st, struct ids *ids, struct datapath *dp
 		sync_ip_set(st, &want, dp, pod->ip, &val, stats);
 	}
 	/* Whatever was written before and is not wanted now goes. */
-	for (i = 0; (i = strmap_next(&st->ips, i, &k, &v)) != 0;) {
-		struct in_addr a;
+	for (i = 0; (i = keymap_next(&st->ips, i, &k, &v)) != 0;) {
+		uint32_t ip;
+		int err;
 
-		if (strmap_get(&want, k) || inet_pton(AF_INET, k, &a) != 1)
+		if (keymap_get(&want, k))
 			continue;
-		int err = datapath_ip_del(dp, a.s_addr);
-
+		memcpy(&ip, k, sizeof(ip));
+		err = datapath_ip_del(dp, ip);
 		if (err < 0 && err != -ENOENT)
 			stats->errors++;
 		else
 			stats->ips_deleted++;
 	}
-	strmap_fini(&st->ips, NULL);
+	keymap_fini(&st->ips, NULL);
 	st->ips = want;
 }
 
@@ -290,8 +266,8 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			  const struct model *m, struct sync_stats *stats)
 {
 	struct weir_svc *entry;
-	struct strmap want;
-	const char *k;
+	struct keymap want;
+	const void *k;
 	void *v;
 	size_t i, j;
 
@@ -300,7 +276,7 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 		stats->errors++;
 		return;
 	}
-	strmap_init(&want);
+	keymap_init(&want, sizeof(struct weir_svc_key));
 	for (i = 0; i < m->nservices; i++) {
 		const struct model_service *svc = &m->services[i];
 		struct weir_svc_info info;
@@ -329,7 +305,6 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			    .vip = svc->vip, .port = htons(sp->port), .proto = sp->proto};
 			unsigned dropped;
 			uint64_t h;
-			char ks[64];
 
 			dropped = sync_svc_build(sp, id, svc->mode, ids, entry);
 			if (dropped) {
@@ -341,17 +316,16 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 					 sp->port, dropped, WEIR_MAX_BACKENDS);
 			}
 			h = sync_hash(entry, sizeof(*entry));
-			sync_svc_keystr(&key, ks, sizeof(ks));
 			/* Services come in namespace/name order: of two claiming one VIP and
 			 * port the first is the model's (model.c warned), and the entry must be
 			 * the same one, not whichever was written last. */
-			if (strmap_get(&want, ks))
+			if (keymap_get(&want, &key))
 				continue;
-			if (strmap_put(&want, ks, (void *)(uintptr_t)h, NULL) < 0) {
+			if (keymap_put(&want, &key, (void *)(uintptr_t)h, NULL) < 0) {
 				stats->errors++;
 				continue;
 			}
-			if ((uint64_t)(uintptr_t)strmap_get(&st->svcs, ks) == h) {
+			if ((uint64_t)(uintptr_t)keymap_get(&st->svcs, &key) == h) {
 				stats->svc_unchanged++;
 				continue;
 			}
@@ -359,26 +333,26 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 				stats->errors++;
 				/* Content unknown: rewritten on the next sync. Kept in <want> so
 				 * the old entry is not deleted and no other Service claims it. */
-				strmap_put(&want, ks, (void *)(uintptr_t)1, NULL);
+				keymap_put(&want, &key, (void *)(uintptr_t)1, NULL);
 				continue;
 			}
 			stats->svc_written++;
 		}
 	}
-	for (i = 0; (i = strmap_next(&st->svcs, i, &k, &v)) != 0;) {
+	for (i = 0; (i = keymap_next(&st->svcs, i, &k, &v)) != 0;) {
 		struct weir_svc_key key;
-
 		int err;
 
-		if (strmap_get(&want, k) || sync_svc_keyparse(k, &key) < 0)
+		if (keymap_get(&want, k))
 			continue;
+		memcpy(&key, k, sizeof(key)); /* keys in the table need not be aligned */
 		err = datapath_svc_del(dp, &key);
 		if (err < 0 && err != -ENOENT)
 			stats->errors++;
 		else
 			stats->svc_deleted++;
 	}
-	strmap_fini(&st->svcs, NULL);
+	keymap_fini(&st->svcs, NULL);
 	st->svcs = want;
 	free(entry);
 }

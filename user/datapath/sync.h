@@ -16,14 +16,15 @@
 
 #include "model/ids.h"
 #include "model/model.h"
+#include "lib/keymap.h"
 #include "lib/strmap.h"
 
 struct datapath;
 
 struct sync_state {
 	struct strmap wl_info; /* "ns/workload" -> last written struct weir_wl_info */
-	struct strmap svcs;    /* hex(weir_svc_key) -> (void *)content hash */
-	struct strmap ips;     /* dotted ip -> (void *)packed weir_ip */
+	struct keymap svcs;    /* struct weir_svc_key -> (void *)content hash */
+	struct keymap ips;     /* __be32 address -> (void *)packed weir_ip */
 };
 
 /* What one sync did, for logs and /metrics. */
