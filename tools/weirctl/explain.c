@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 
 #include <bpf/bpf.h>
+
+#include <weir/decide.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -637,11 +639,11 @@ static int explain_svc_pins(struct explain *x, const struct explain_target *t)
 /* Bit names of weir_backend.flags, as `weirctl services` prints them. */
 static const char *const explain_be_flags[] = {"unhealthy"};
 
-/* The weir_services entry with the pick probability of each backend (lb.h's arithmetic). */
+/* The weir_services entry with the pick probability of each backend (weir/decide.h's). */
 static json_t *explain_entry_json(struct explain *x)
 {
 	const struct weir_svc *svc = x->svc;
-	unsigned i, count = svc->count < WEIR_MAX_BACKENDS ? svc->count : WEIR_MAX_BACKENDS;
+	unsigned i, count = decide_count(svc);
 	json_t *o = json_object(), *a = json_array(), *b;
 
 	if (!o || !a) {

@@ -72,7 +72,8 @@ struct explain {
 void explain_note(json_t *arr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Mirrors connect4 (bpf/sock.bpf.c) for the Pod's connect() to <x>->key: returns the reason
+ * Predicts connect4 (bpf/sock.bpf.c) for the Pod's connect() to <x>->key by the rules it
+ * runs (weir/decide.h): returns the reason
  * the hook will count, and fills <x>->prob with each backend's pick probability. Needs the
  * Pod, the Service entry and, for agent mode, the config block resolved in <x>.
  */
