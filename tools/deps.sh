@@ -13,7 +13,8 @@ BUILD_PKGS=(
 	linux-libc-dev libcap-dev
 )
 TEST_PKGS=(
-	iproute2 containernetworking-plugins curl nghttp2-client python3 python3-yaml
+	iproute2 containernetworking-plugins curl nghttp2-client nghttp2-server python3 python3-yaml
+	python3-grpcio python3-grpc-tools
 	haproxy graphviz prometheus wrk iperf3 openssl procps psmisc util-linux jq
 	iptables
 )

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,8 @@
 #include <weir/maps.h>
 
 #include "lib/addr.h"
+#include "lib/fdpass.h"
+#include "lib/path.h"
 #include "admin/admin.h"
 #include "agent.h"
 #include "datapath/cgroup.h"
@@ -75,6 +79,14 @@ struct agent {
 	uint64_t flush_open;   /* open counted connections seen by the last flush */
 	uint64_t flush_failed; /* connections whose bytes could not reach their edge, total */
 	uint64_t flush_errors; /* Pod netns that could not be flushed, total */
+	/* Upgrades (agent_handoff_*): the listener a successor connects to, the connection
+	 * to a predecessor while taking over, and this agent's own drain. */
+	int ho_lfd;
+	int ho_fd;
+	int ho_peer;
+	struct event *ev_ho_accept, *ev_ho;
+	bool draining;
+	uint64_t drain_deadline_ms;
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -90,6 +102,8 @@ void agent_opts_default(struct agent_opts *opts)
 	opts->flush_interval = 5;
 	opts->splice = true;
 	opts->flow_counters = true;
+	opts->handoff_socket = "/run/weir/handoff.sock";
+	opts->drain_seconds = 10;
 }
 
 /* --- applying snapshots ------------------------------------------------------------ */
@@ -296,6 +310,21 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 
 	if (a->relay)
 		relay_collect(a->relay, agent_on_flow, a);
+	if (a->draining) {
+		/* Handed over: only the requests in flight are ours. The datapath, the
+		 * config and the Pods are the successor's now. */
+		struct relay_stats rs;
+
+		relay_stats(a->relay, &rs);
+		if (!rs.active || clock_mono_ns() / 1000000 >= a->drain_deadline_ms) {
+			log_info("agent", "drained (%" PRIu64 " connections left): exiting",
+				 rs.active);
+			event_base_loopbreak(a->base);
+			return;
+		}
+		evtimer_add(a->ev_tick, &tv);
+		return;
+	}
 	if (a->pending && a->model) {
 		int err = enroll_sync(&a->enroll, a->model, &a->ids, &a->pending);
 
@@ -571,6 +600,27 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     "Relayed connections reset: backend unreachable "
 	     "or too slow.",
 	     METRICS_COUNTER, rs.connect_failed + rs.connect_timeout},
+	    {"weir_proxy_http_sessions_total", "Downstream HTTP connections the proxy accepted.",
+	     METRICS_COUNTER, rs.http_sessions},
+	    {"weir_proxy_http_requests_total", "HTTP requests the proxy received.",
+	     METRICS_COUNTER, rs.http_requests},
+	    {"weir_proxy_http_responses_total", "HTTP responses the proxy completed downstream.",
+	     METRICS_COUNTER, rs.http_responses},
+	    {"weir_proxy_http_local_replies_total",
+	     "HTTP requests the agent answered itself (no route, no upstream, fault, timeout).",
+	     METRICS_COUNTER, rs.http_local},
+	    {"weir_proxy_http_retries_total", "HTTP upstream attempts beyond the first.",
+	     METRICS_COUNTER, rs.http_retries},
+	    {"weir_proxy_http_timeouts_total", "HTTP route and per-try timeouts.",
+	     METRICS_COUNTER, rs.http_timeouts},
+	    {"weir_proxy_http_protocol_errors_total",
+	     "Downstream HTTP protocol errors (malformed, over limits, abuse).", METRICS_COUNTER,
+	     rs.http_proto_err},
+	    {"weir_proxy_upstream_connections_total", "Upstream HTTP connections opened.",
+	     METRICS_COUNTER, rs.up_conns},
+	    {"weir_proxy_upstream_reused_total",
+	     "HTTP requests sent on a kept-alive or multiplexed upstream connection.",
+	     METRICS_COUNTER, rs.up_reused},
 	};
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -718,12 +768,178 @@ static int agent_parse_port(const char *s)
 	return port ? port : -EINVAL;
 }
 
+/* --- upgrades: handing the listeners over ----------------------------------------- */
+
+/* The successor asked for the listeners and then for the drain. */
+static void agent_on_handoff_msg(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	char msg[64];
+	int err = fdpass_recv(fd, msg, sizeof(msg), NULL, NULL, 0, 0);
+
+	if (err) {
+		/* The successor went away before it took over: carry on as before. */
+		log_warn("agent", "upgrade: successor gone (%s); staying in service", strerror(-err));
+		event_free(a->ev_ho);
+		a->ev_ho = NULL;
+		close(a->ho_fd);
+		a->ho_fd = -1;
+		return;
+	}
+	if (!strcmp(msg, "takeover")) {
+		int fds[FDPASS_MAX_FDS];
+		int n = relay_listen_fds(a->relay, fds, FDPASS_MAX_FDS);
+
+		err = fdpass_send(fd, "listeners", fds, n);
+		log_info("agent", "upgrade: %d listening sockets handed to the successor%s%s", n,
+			 err ? ": " : "", err ? strerror(-err) : "");
+		return;
+	}
+	if (strcmp(msg, "go")) {
+		log_warn("agent", "upgrade: unknown message '%.32s' ignored", msg);
+		return;
+	}
+	/* Drain: no more accepts; close what the successor binds anew. */
+	relay_drain(a->relay);
+	admin_free(a->admin);
+	a->admin = NULL;
+	cni_server_free(a->cni);
+	a->cni = NULL;
+	if (a->ev_store)
+		event_del(a->ev_store);
+	event_del(a->ev_ho_accept);
+	close(a->ho_lfd); /* not unlinked: the path is the successor's now */
+	a->ho_lfd = -1;
+	a->draining = true;
+	a->ready = false;
+	a->not_ready = "draining";
+	a->drain_deadline_ms = clock_mono_ns() / 1000000 + (uint64_t)a->opts->drain_seconds * 1000;
+	log_info("agent", "upgrade: draining for at most %d s", a->opts->drain_seconds);
+	fdpass_send(fd, "done", NULL, 0);
+	event_free(a->ev_ho);
+	a->ev_ho = NULL;
+	close(a->ho_fd);
+	a->ho_fd = -1;
+}
+
+static void agent_on_handoff_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct agent *a = arg;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (a->ho_fd >= 0 || a->draining) {
+		close(fd); /* one successor at a time */
+		return;
+	}
+	a->ho_fd = fd;
+	a->ev_ho = event_new(a->base, fd, EV_READ | EV_PERSIST, agent_on_handoff_msg, a);
+	if (!a->ev_ho || event_add(a->ev_ho, NULL)) {
+		close(fd);
+		a->ho_fd = -1;
+	}
+}
+
+/* Offers this agent's listeners to its successor at --handoff-socket. */
+static int agent_handoff_listen(struct agent *a)
+{
+	const char *path = a->opts->handoff_socket;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+
+	if (!path || !*path)
+		return 0;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		path_mkdirs(dir, 0700);
+	}
+	a->ho_lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->ho_lfd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(a->ho_lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(a->ho_lfd, 1))
+		return -errno;
+	chmod(path, 0600);
+	a->ev_ho_accept =
+	    event_new(a->base, a->ho_lfd, EV_READ | EV_PERSIST, agent_on_handoff_accept, a);
+	if (!a->ev_ho_accept || event_add(a->ev_ho_accept, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Asks a running predecessor at --handoff-socket for its listening sockets into <fds>
+ * (their count in *<n>; 0 when there is no predecessor). Returns 0 or -errno.
+ */
+static int agent_takeover(struct agent *a, int *fds, int *n)
+{
+	const char *path = a->opts->handoff_socket;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char msg[64];
+	int fd, err;
+
+	*n = 0;
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return 0; /* nobody there (ENOENT, ECONNREFUSED): a fresh start */
+	}
+	err = fdpass_send(fd, "takeover", NULL, 0);
+	if (!err)
+		err = fdpass_recv(fd, msg, sizeof(msg), fds, n, FDPASS_MAX_FDS, 5000);
+	if (!err && strcmp(msg, "listeners"))
+		err = -EPROTO;
+	if (err) {
+		log_err("agent", "upgrade: predecessor at %s did not hand over: %s", path,
+			strerror(-err));
+		close(fd);
+		return err;
+	}
+	log_info("agent", "upgrade: took %d listening sockets over from the running agent", *n);
+	a->ho_peer = fd;
+	return 0;
+}
+
+/* Tells the predecessor to drain, and waits until it let go of the ports we bind next. */
+static int agent_takeover_finish(struct agent *a)
+{
+	char msg[64];
+	int err;
+
+	if (a->ho_peer < 0)
+		return 0;
+	err = fdpass_send(a->ho_peer, "go", NULL, 0);
+	if (!err)
+		err = fdpass_recv(a->ho_peer, msg, sizeof(msg), NULL, NULL, 0, 5000);
+	if (!err && strcmp(msg, "done"))
+		err = -EPROTO;
+	close(a->ho_peer);
+	a->ho_peer = -1;
+	if (err)
+		log_err("agent", "upgrade: predecessor did not confirm its drain: %s",
+			strerror(-err));
+	return err;
+}
+
 static int agent_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
 	struct datapath_opts dpo = {0};
 	struct relay_opts ro = {0};
 	char ipstr[INET_ADDRSTRLEN];
+	int inherit[FDPASS_MAX_FDS], ninherit = 0;
 	int err, port;
 
 	if (o->node_name) {
@@ -804,9 +1020,15 @@ static int agent_start(struct agent *a)
 		return -EIO;
 	}
 
+	err = agent_takeover(a, inherit, &ninherit);
+	if (err < 0)
+		return err;
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
 	ro.source_ip = a->node_ip;
+	ro.l4_only = o->l4_only;
+	ro.inherit_fds = inherit;
+	ro.ninherit = ninherit;
 	a->relay = relay_new(&ro, a->snap);
 	if (!a->relay) {
 		err = -errno;
@@ -814,6 +1036,10 @@ static int agent_start(struct agent *a)
 		return err;
 	}
 	err = relay_start(a->relay);
+	if (err < 0)
+		return err;
+	/* The predecessor stops accepting and frees the ports bound below. */
+	err = agent_takeover_finish(a);
 	if (err < 0)
 		return err;
 
@@ -845,6 +1071,11 @@ static int agent_start(struct agent *a)
 	err = agent_admin_start(a);
 	if (err < 0)
 		return err;
+	err = agent_handoff_listen(a);
+	if (err < 0) {
+		log_err("agent", "--handoff-socket %s: %s", o->handoff_socket, strerror(-err));
+		return err;
+	}
 	a->ready = true;
 	a->not_ready = NULL;
 	log_info("agent", "ready");
@@ -860,6 +1091,18 @@ static void agent_stop(struct agent *a)
 	}
 	admin_free(a->admin);
 	cni_server_free(a->cni);
+	if (a->ev_ho)
+		event_free(a->ev_ho);
+	if (a->ev_ho_accept)
+		event_free(a->ev_ho_accept);
+	if (a->ho_fd >= 0)
+		close(a->ho_fd);
+	if (a->ho_lfd >= 0) {
+		close(a->ho_lfd);
+		unlink(a->opts->handoff_socket); /* ours still: nobody took over */
+	}
+	if (a->ho_peer >= 0)
+		close(a->ho_peer);
 	if (a->ev_store)
 		event_free(a->ev_store);
 	if (a->ev_debounce)
@@ -888,6 +1131,7 @@ int agent_run(const struct agent_opts *opts)
 		return -ENOMEM;
 	a->opts = opts;
 	a->not_ready = "starting";
+	a->ho_lfd = a->ho_fd = a->ho_peer = -1;
 	/* A peer closing a relayed connection must not kill the agent. */
 	signal(SIGPIPE, SIG_IGN);
 	a->base = event_base_new();

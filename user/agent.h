@@ -24,7 +24,12 @@ struct agent_opts {
 	int flush_interval;	   /* --flush-interval: seconds between flushes of open
 				    * connections' bytes to their edges (default 5; 0: at close) */
 	bool splice;		   /* --no-splice turns sk_msg splicing off */
+	bool l4_only;		   /* --l4-only: the relay does no HTTP (TCP pass-through) */
 	bool flow_counters;	   /* --no-flow-counters turns edge counting off */
+	const char *handoff_socket; /* --handoff-socket: where a successor binary asks for the
+				     * listeners ("" = no upgrades; /run/weir/handoff.sock) */
+	int drain_seconds;	   /* --drain-seconds: how long a replaced agent finishes
+				    * requests in flight (default 10) */
 	int verbosity;		   /* -v: 0 info, 1 debug */
 };
 

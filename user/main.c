@@ -30,6 +30,10 @@ static void usage(FILE *f)
 	    "  --flush-interval S    seconds between flushes of open connections' bytes to\n"
 	    "                        the graph (default 5; 0: only when they close)\n"
 	    "  --no-splice           no same-node sk_msg splicing\n"
+	    "  --l4-only             relay agent-path traffic as TCP only (no HTTP routing)\n"
+	    "  --handoff-socket PATH upgrades: a new agent takes the listeners over from the\n"
+	    "                        running one here (default /run/weir/handoff.sock; \"\" off)\n"
+	    "  --drain-seconds N     how long a replaced agent finishes requests (default 10)\n"
 	    "  --no-flow-counters    no per-edge counting in the kernel\n"
 	    "  --uninstall           remove the pins under --bpffs-dir and exit\n"
 	    "  -v, --verbose         debug logging\n");
@@ -51,6 +55,9 @@ int main(int argc, char **argv)
 		O_WORKERS,
 		O_FLUSH,
 		O_NOSPLICE,
+		O_L4ONLY,
+		O_HANDOFF,
+		O_DRAIN,
 		O_NOFLOW,
 		O_UNINSTALL
 	};
@@ -68,6 +75,9 @@ int main(int argc, char **argv)
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"flush-interval", required_argument, NULL, O_FLUSH},
 	    {"no-splice", no_argument, NULL, O_NOSPLICE},
+	    {"l4-only", no_argument, NULL, O_L4ONLY},
+	    {"handoff-socket", required_argument, NULL, O_HANDOFF},
+	    {"drain-seconds", required_argument, NULL, O_DRAIN},
 	    {"no-flow-counters", no_argument, NULL, O_NOFLOW},
 	    {"uninstall", no_argument, NULL, O_UNINSTALL},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -133,6 +143,21 @@ int main(int argc, char **argv)
 			break;
 		case O_NOSPLICE:
 			opts.splice = false;
+			break;
+		case O_L4ONLY:
+			opts.l4_only = true;
+			break;
+		case O_HANDOFF:
+			opts.handoff_socket = optarg;
+			break;
+		case O_DRAIN:
+			flush = strtol(optarg, &end, 10);
+			if (!*optarg || *end || flush < 0 || flush > 3600) {
+				fprintf(stderr, "weir-agent: --drain-seconds: '%s' is not 0..3600\n",
+					optarg);
+				return 2;
+			}
+			opts.drain_seconds = (int)flush;
 			break;
 		case O_NOFLOW:
 			opts.flow_counters = false;

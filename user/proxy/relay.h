@@ -30,6 +30,11 @@ struct relay_opts {
 	unsigned flush_ms;	     /* how often workers hand flow deltas over; 0: 1000 */
 	relay_orig_dst_fn orig_dst;  /* NULL: relay_orig_dst_sockopt (weir's getsockopt hook) */
 	void *orig_dst_arg;	     /* passed to <orig_dst> */
+	const int *inherit_fds;	     /* listening sockets handed over by the agent this one
+				      * replaces (one per worker; more workers if more fds) */
+	int ninherit;
+	bool l4_only;		     /* every connection as TCP pass-through: no HTTP sessions
+				      * (the agent's --l4-only, and the L4 relay's own tests) */
 	uint32_t source_ip;	     /* upstream connections leave from this address (network
 				      * order; 0: the kernel's choice). The agent sets its node
 				      * address, which every node knows as an agent's, so a
@@ -65,6 +70,21 @@ int relay_start(struct relay *r);
  * and joins the threads. Idempotent; relay_collect() still works afterwards.
  */
 void relay_stop(struct relay *r);
+
+/*
+ * The listening sockets of <r> (one per worker, still accepting) into <fds>, at most <max>.
+ * Returns how many. For a handover to a new agent (SCM_RIGHTS): call before relay_drain().
+ */
+int relay_listen_fds(const struct relay *r, int *fds, int max);
+
+/*
+ * Starts a graceful drain of <r>: the workers stop accepting and close their reference to
+ * the listening sockets; HTTP sessions finish their requests in flight (HTTP/1.1 answers
+ * with Connection: close and closes idle connections, HTTP/2 sends GOAWAY); TCP sessions
+ * go on until they end. relay_stats().active tells when all is done; relay_stop() ends the
+ * rest. Returns at once.
+ */
+void relay_drain(struct relay *r);
 
 /* Stops <r> when running and frees it. Accepts NULL. */
 void relay_free(struct relay *r);
@@ -119,6 +139,15 @@ struct relay_stats {
 	uint64_t bytes_up;	  /* payload bytes delivered client -> backend */
 	uint64_t bytes_down;	  /* payload bytes delivered backend -> client */
 	uint64_t buffers;	  /* relay buffers allocated now (in use or pooled) */
+	uint64_t http_sessions;	  /* downstream HTTP connections accepted */
+	uint64_t http_requests;	  /* HTTP requests received */
+	uint64_t http_responses;  /* HTTP responses completed downstream */
+	uint64_t http_local;	  /* answered by the agent itself (no route, fault, overflow) */
+	uint64_t http_retries;	  /* upstream attempts beyond the first */
+	uint64_t http_timeouts;	  /* route and per-try timeouts */
+	uint64_t http_proto_err;  /* downstream protocol errors (400, 431, GOAWAY) */
+	uint64_t up_conns;	  /* upstream HTTP connections opened */
+	uint64_t up_reused;	  /* requests sent on a kept-alive or multiplexed connection */
 };
 
 /* Sums the counters of <r> into <out>. */
