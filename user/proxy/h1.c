@@ -46,6 +46,20 @@ enum h1_phase {
 	H1_P_OPAQUE = 4,  /* upgraded: bytes are data of the tunnel stream */
 };
 
+/*
+ * Where a chunked body is. llhttp 8's loose mode does not insist on the CRLF after chunk
+ * data ("3\r\nabcdef\r\n" would read "def" as the next chunk size), so chunk data is fed
+ * to it exactly, and the framing between chunks is checked here first.
+ */
+enum h1_chunk {
+	H1_CK_SIZE = 0, /* a chunk-size line (with extensions): scanned like a head line */
+	H1_CK_DATA = 1, /* chunk_left bytes of data */
+	H1_CK_CRLF = 2, /* the CRLF after chunk data */
+};
+
+/* Longest chunk-size line (size and extensions) taken. */
+#define H1_CHUNK_LINE_MAX 4096
+
 /* The head scanner's state across input calls (one head or trailer block). */
 struct h1_scan {
 	bool prev_cr;
@@ -112,6 +126,10 @@ struct h1 {
 	bool tunnel_out_end; /* opaque: our side of the tunnel ended */
 	bool tunnel_in_end;  /* opaque: the peer's side ended */
 	int last_err;	     /* the -errno input() returns once broken by bad framing */
+	bool chunked;	     /* the body being parsed is chunked */
+	uint8_t ck;	     /* enum h1_chunk */
+	uint8_t crlf_left;   /* H1_CK_CRLF: bytes of it still expected */
+	uint64_t chunk_left; /* H1_CK_DATA: bytes of the chunk still to come */
 };
 
 static struct h1 *h1_of(const struct codec *c)
@@ -300,6 +318,10 @@ static int h1_field(struct h1 *c, const char *n, size_t nlen, const char *v, siz
 	struct http_head *h = c->phase == H1_P_TRAILER ? &m->trl : &m->head;
 	int err;
 
+	/* llhttp's loose mode lets SP and other non-token bytes into a name. */
+	if (!h1_wire_token(n, nlen))
+		return h1_fail(c, 400);
+
 	if (c->phase == H1_P_TRAILER) {
 		/* Framing has no business in trailers (RFC 9110 6.5.1). */
 		if (http_str_ieq(n, nlen, "content-length") ||
@@ -487,6 +509,9 @@ static int h1_on_headers_complete(llhttp_t *p)
 	struct h1 *c = p->data;
 
 	c->phase = H1_P_BODY;
+	c->chunked = (p->flags & F_CHUNKED) != 0;
+	c->ck = H1_CK_SIZE;
+	memset(&c->scan, 0, sizeof(c->scan));
 	if (c->base.role == CODEC_SERVER)
 		return h1_on_headers_complete_server(c, p);
 	return h1_on_headers_complete_client(c, p);
@@ -503,6 +528,13 @@ static int h1_on_body(llhttp_t *p, const char *at, size_t len)
 	struct h1_stream *s = h1_in_stream(c);
 
 	c->unconsumed += len;
+	if (c->chunked) {
+		c->chunk_left -= len < c->chunk_left ? len : c->chunk_left;
+		if (!c->chunk_left) {
+			c->ck = H1_CK_CRLF;
+			c->crlf_left = 2;
+		}
+	}
 	if (s && c->ev->data)
 		c->ev->data(c->arg, s->sid, (const uint8_t *)at, len, false);
 	return 0;
@@ -512,8 +544,12 @@ static int h1_on_chunk_header(llhttp_t *p)
 {
 	struct h1 *c = p->data;
 
-	if (p->content_length)
+	memset(&c->scan, 0, sizeof(c->scan));
+	if (p->content_length) {
+		c->ck = H1_CK_DATA;
+		c->chunk_left = p->content_length;
 		return 0;
+	}
 	/* The last chunk: its trailer block is a head, scanned like one. */
 	c->phase = H1_P_TRAILER;
 	memset(&c->scan, 0, sizeof(c->scan));
@@ -623,6 +659,54 @@ static int h1_scan_head(struct h1 *c, const uint8_t *b, size_t len, size_t *ok, 
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return 400;
 		sc->line_len++;
+	}
+	*ok = len;
+	return 0;
+}
+
+/*
+ * Of the chunked body bytes <b> (<len>), how many may go to llhttp now (*<ok>): a chunk-size
+ * line up to its LF once it proved clean, chunk data exactly, then its CRLF. Returns 0 or
+ * 400.
+ */
+static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *ok)
+{
+	struct h1_scan *sc = &c->scan;
+	size_t i;
+
+	switch (c->ck) {
+	case H1_CK_DATA:
+		*ok = len < c->chunk_left ? len : (size_t)c->chunk_left;
+		return 0;
+	case H1_CK_CRLF:
+		if (b[0] != (c->crlf_left == 2 ? '\r' : '\n'))
+			return 400;
+		if (--c->crlf_left == 0)
+			c->ck = H1_CK_SIZE;
+		*ok = 1;
+		return 0;
+	default:
+		break;
+	}
+	for (i = 0; i < len; i++) {
+		uint8_t ch = b[i];
+
+		if (++sc->bytes > H1_CHUNK_LINE_MAX)
+			return 400;
+		if (sc->prev_cr) {
+			if (ch != '\n')
+				return 400;
+			/* llhttp's on_chunk_header resets the scanner at this LF. */
+			*ok = i + 1;
+			return 0;
+		}
+		if (ch == '\r') {
+			sc->prev_cr = true;
+			continue;
+		}
+		/* No bare LF, no control bytes in a size or an extension. */
+		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
+			return 400;
 	}
 	*ok = len;
 	return 0;
@@ -782,6 +866,14 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			room = H1_FLOW_MAX - c->unconsumed;
 			if (c->unconsumed >= H1_FLOW_MAX)
 				return (ssize_t)done;
+			if (c->chunked) {
+				st = h1_chunk_framing(c, p, n < room ? n : room, &ok);
+				if (st) {
+					h1_error(c, c->base.role == CODEC_SERVER ? st : 502);
+					return c->last_err;
+				}
+				n = ok;
+			}
 			used = h1_exec(c, p, n < room ? n : room);
 			break;
 		}

@@ -136,7 +136,7 @@ static bool h1_is_tchar(unsigned char ch)
 	return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
-static bool h1_is_token(const char *s, size_t len)
+bool h1_wire_token(const char *s, size_t len)
 {
 	if (!len)
 		return false;
@@ -163,7 +163,7 @@ int h1_wire_check(const struct http_head *h)
 	for (uint32_t i = 0; i < h->nhdrs; i++) {
 		const struct http_hdr *e = &h->hdrs[i];
 
-		if (!h1_is_token(h->buf + e->name.off, e->name.len) ||
+		if (!h1_wire_token(h->buf + e->name.off, e->name.len) ||
 		    !h1_is_value(http_str_ptr(h, e->value), e->value.len))
 			return -EINVAL;
 	}
@@ -171,7 +171,7 @@ int h1_wire_check(const struct http_head *h)
 		return h->status >= 100 && h->status <= 599 ? 0 : -EINVAL;
 	if (h->kind != HTTP_REQUEST)
 		return 0;
-	if (!h1_is_token(http_str_ptr(h, h->method), h->method.len))
+	if (!h1_wire_token(http_str_ptr(h, h->method), h->method.len))
 		return -EINVAL;
 	/* SP would end the request target early; CTLs split it. */
 	for (uint32_t i = 0; i < h->path.len; i++) {

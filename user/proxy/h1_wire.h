@@ -81,6 +81,9 @@ int h1_wire_chunk(struct h1_obuf *o, const uint8_t *buf, size_t len);
 /* Writes the last chunk, with trailer block <trl> (NULL: none). Returns 0 or -errno. */
 int h1_wire_last_chunk(struct h1_obuf *o, const struct http_head *trl);
 
+/* Whether <s> (<len> bytes) is a non-empty RFC 9110 token (a method, a field name). */
+bool h1_wire_token(const char *s, size_t len);
+
 /* Whether lower-case <name> (<len> bytes) is hop-by-hop (never forwarded as is). */
 bool h1_wire_hop_by_hop(const char *name, size_t len);
 
