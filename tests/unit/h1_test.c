@@ -399,11 +399,308 @@ static void test_h1_server_requests(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- client role: response parsing ---- */
+
+/* A request head for the client role: <method> <path>, Host a. */
+static void req_head(struct http_head *h, const char *method, const char *path)
+{
+	http_head_init(h, HTTP_REQUEST, 0);
+	assert_int_equal(http_head_str(h, method, strlen(method), &h->method), 0);
+	assert_int_equal(http_head_str(h, path, strlen(path), &h->path), 0);
+	assert_int_equal(http_head_str(h, "a", 1, &h->authority), 0);
+}
+
+struct cli_case {
+	const char *name;
+	const char *method; /* of the request it answers */
+	const char *in;
+	const char *log;
+	const char *body;
+	ssize_t ret;   /* 0: everything consumed */
+	bool can_open; /* reusable afterwards */
+};
+
+static const struct cli_case cli_cases[] = {
+    {"length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "H1 200 cl=5 e0|E1|",
+     "hello", 0, true},
+    {"chunked grpc trailers", "POST",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n"
+     "grpc-status: 0\r\n\r\n",
+     "H1 200 cl=-1 e0|T1 n=1|", "abcd", 0, true},
+    {"204", "DELETE", "HTTP/1.1 204 No Content\r\n\r\n", "H1 204 cl=-1 e1|", "", 0, true},
+    {"304 with length", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+     "H1 304 cl=10 e1|", "", 0, true},
+    {"head", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "H1 200 cl=10 e1|", "", 0,
+     true},
+    {"100 then 200", "POST",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+     "Content-Length: 0\r\n\r\n",
+     "H1 100 cl=-1 e0|H1 200 cl=0 e1|", "", 0, true},
+    {"close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+     "H1 200 cl=1 e0|E1|", "x", 0, false},
+    {"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "H1 200 cl=1 e0|E1|", "x",
+     0, false},
+    {"http/1.0 keep-alive", "GET",
+     "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+     "H1 200 cl=1 e0|E1|", "x", 0, true},
+    {"cl.te", "GET",
+     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "R1:1|",
+     "", -EPROTO, false},
+    {"two lengths", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+     "R1:1|", "", -EPROTO, false},
+    {"bare lf", "GET", "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", "R1:1|", "", -EPROTO, false},
+    {"obs-fold", "GET", "HTTP/1.1 200 OK\r\nX: 1\r\n 2\r\nContent-Length: 0\r\n\r\n", "R1:1|", "",
+     -EPROTO, false},
+    {"te gzip", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx", "R1:1|", "", -EPROTO,
+     false},
+    {"unsolicited 101", "GET",
+     "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n"
+     "Upgrade: websocket\r\n\r\n",
+     "R1:1|", "", -EPROTO, false},
+    {"garbage", "GET", "SSH-2.0-OpenSSH\r\n\r\n", "R1:1|", "", -EPROTO, false},
+    {"after the response", "GET",
+     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", "H1 200 cl=0 e1|", "",
+     -EPROTO, false},
+};
+
+static int cli_case_run(const struct cli_case *tc, size_t split)
+{
+	size_t len = strlen(tc->in);
+	ssize_t want = tc->ret ? tc->ret : (ssize_t)len;
+	struct http_head req;
+	struct strbuf out;
+	uint32_t sid = 0;
+	struct rec r;
+	ssize_t ret;
+	int bad = 0;
+
+	rec_open(&r, CODEC_CLIENT, NULL);
+	strbuf_init(&out);
+	req_head(&req, tc->method, "/");
+	assert_true(codec_can_open(r.c));
+	assert_int_equal(codec_submit_head(r.c, &sid, &req, true), 0);
+	assert_int_equal(sid, 1);
+	assert_false(codec_can_open(r.c));
+	drain(r.c, &out);
+	ret = feed(r.c, tc->in, len, split);
+	if (ret != want || strcmp(strbuf_str(&r.log), tc->log) ||
+	    strcmp(strbuf_str(&r.body), tc->body) || codec_can_open(r.c) != tc->can_open) {
+		print_error("%s (split %zu): ret %zd log '%s' body '%s' can_open %d\n", tc->name,
+			    split, ret, strbuf_str(&r.log), strbuf_str(&r.body),
+			    codec_can_open(r.c));
+		bad = 1;
+	}
+	http_head_fini(&req);
+	strbuf_fini(&out);
+	rec_close(&r);
+	return bad;
+}
+
+static void test_h1_client_responses(void **state)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(cli_cases) / sizeof(cli_cases[0]); i++) {
+		for (size_t split = 0; split < strlen(cli_cases[i].in); split++)
+			if (cli_case_run(&cli_cases[i], split)) {
+				bad++;
+				break;
+			}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* The request line and framing the client role writes. */
+static void test_h1_client_request_wire(void **state)
+{
+	static const struct {
+		const char *method;
+		int64_t cl;
+		bool end;
+		const char *out;
+	} rows[] = {
+	    {"GET", -1, true, "GET /p HTTP/1.1\r\nhost: a\r\nx-a: 1\r\n\r\n"},
+	    {"POST", -1, true,
+	     "POST /p HTTP/1.1\r\nhost: a\r\nx-a: 1\r\ncontent-length: 0\r\n\r\n"},
+	    {"POST", 3, false,
+	     "POST /p HTTP/1.1\r\nhost: a\r\nx-a: 1\r\ncontent-length: 3\r\n\r\n"},
+	    {"PUT", -1, false,
+	     "PUT /p HTTP/1.1\r\nhost: a\r\nx-a: 1\r\n"
+	     "transfer-encoding: chunked\r\n\r\n"},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct http_head req;
+		struct strbuf out;
+		uint32_t sid;
+		struct rec r;
+
+		rec_open(&r, CODEC_CLIENT, NULL);
+		strbuf_init(&out);
+		req_head(&req, rows[i].method, "/p");
+		req.content_length = rows[i].cl;
+		/* Hop-by-hop fields from the downstream side never reach the upstream. */
+		assert_int_equal(http_head_add(&req, "connection", 10, "close", 5), 0);
+		assert_int_equal(http_head_add(&req, "x-a", 3, "1", 1), 0);
+		assert_int_equal(http_head_add(&req, "keep-alive", 10, "5", 1), 0);
+		assert_int_equal(http_head_add(&req, "transfer-encoding", 17, "chunked", 7), 0);
+		assert_int_equal(codec_submit_head(r.c, &sid, &req, rows[i].end), 0);
+		/* One request at a time upstream. */
+		assert_int_equal(codec_submit_head(r.c, &sid, &req, true), -EAGAIN);
+		drain(r.c, &out);
+		assert_string_equal(strbuf_str(&out), rows[i].out);
+		http_head_fini(&req);
+		strbuf_fini(&out);
+		rec_close(&r);
+	}
+}
+
+/* A connection that ends before the response: refused (retry) only if nothing went out. */
+static void test_h1_client_eof(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t written; /* bytes of the request acknowledged written */
+		const char *in; /* response bytes before EOF */
+		const char *log;
+	} rows[] = {
+	    {"nothing written", 0, "", "R1:7|"},
+	    {"some written", 5, "", "R1:8|"},
+	    {"all written", 1000, "", "R1:8|"},
+	    {"mid head", 1000, "HTTP/1.1 200 OK\r\n", "R1:8|"},
+	    {"mid body", 1000, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
+	     "H1 200 cl=5 e0|R1:8|"},
+	    {"mid chunks", 1000, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab",
+	     "H1 200 cl=-1 e0|R1:8|"},
+	    {"close-delimited", 1000, "HTTP/1.1 200 OK\r\n\r\nabc", "H1 200 cl=-1 e0|E1|"},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct http_head req;
+		const uint8_t *p;
+		uint32_t sid;
+		struct rec r;
+		size_t n;
+
+		rec_open(&r, CODEC_CLIENT, NULL);
+		req_head(&req, "GET", "/");
+		assert_int_equal(codec_submit_head(r.c, &sid, &req, true), 0);
+		n = codec_output(r.c, &p);
+		codec_output_done(r.c, rows[i].written < n ? rows[i].written : n);
+		assert_int_equal(feed(r.c, rows[i].in, strlen(rows[i].in), 0),
+				 (ssize_t)strlen(rows[i].in));
+		h1_input_eof(r.c);
+		if (strcmp(strbuf_str(&r.log), rows[i].log))
+			fail_msg("%s: log '%s'", rows[i].name, strbuf_str(&r.log));
+		assert_false(codec_can_open(r.c));
+		assert_true(codec_done(r.c) || codec_output(r.c, &p));
+		http_head_fini(&req);
+		rec_close(&r);
+	}
+}
+
+/* ---- round trips: one codec's output is the other's input ---- */
+
+/* Moves everything <from> queued into <to>; returns what input() said last. */
+static ssize_t pump(struct codec *from, struct codec *to)
+{
+	const uint8_t *p;
+	ssize_t r = 0;
+	size_t n;
+
+	while ((n = codec_output(from, &p)) > 0) {
+		r = codec_input(to, p, n);
+		if (r < 0)
+			return r;
+		codec_output_done(from, (size_t)r);
+		if (!r)
+			break;
+	}
+	return r;
+}
+
+static void test_h1_round_trip(void **state)
+{
+	static const char big[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	struct http_head req, resp, trl;
+	struct rec cli, srv;
+	uint32_t sid, ssid = 1;
+
+	for (int round = 0; round < 3; round++) {
+		rec_open(&cli, CODEC_CLIENT, NULL);
+		rec_open(&srv, CODEC_SERVER, NULL);
+		for (int k = 0; k < 2; k++) {
+			/* Request: chunked (round 0), length (1), chunked with trailers (2). */
+			strbuf_reset(&cli.log);
+			strbuf_reset(&srv.log);
+			strbuf_reset(&cli.body);
+			strbuf_reset(&srv.body);
+			req_head(&req, "POST", "/rt");
+			if (round == 1)
+				req.content_length = 2 * (int64_t)strlen(big);
+			assert_int_equal(http_head_add(&req, "x-k", 3, "v", 1), 0);
+			assert_int_equal(codec_submit_head(cli.c, &sid, &req, false), 0);
+			assert_int_equal(sid, 1 + 2 * (uint32_t)k);
+			assert_int_equal(
+			    codec_submit_data(cli.c, sid, (const uint8_t *)big, strlen(big), false),
+			    (ssize_t)strlen(big));
+			if (round == 2) {
+				assert_int_equal(codec_submit_data(cli.c, sid, (const uint8_t *)big,
+								   strlen(big), false),
+						 (ssize_t)strlen(big));
+				http_head_init(&trl, HTTP_TRAILERS, 0);
+				assert_int_equal(http_head_add(&trl, "x-sum", 5, "42", 2), 0);
+				assert_int_equal(codec_submit_trailers(cli.c, sid, &trl), 0);
+				http_head_fini(&trl);
+			} else {
+				assert_int_equal(codec_submit_data(cli.c, sid, (const uint8_t *)big,
+								   strlen(big), true),
+						 (ssize_t)strlen(big));
+			}
+			assert_true(pump(cli.c, srv.c) > 0);
+			ssid = 1 + 2 * (uint32_t)k;
+			assert_int_equal(srv.body.len, 2 * strlen(big));
+			assert_string_equal(http_str_ptr(&srv.last, srv.last.kind == HTTP_TRAILERS
+									? srv.last.hdrs[0].value
+									: srv.last.path),
+					    round == 2 ? "42" : "/rt");
+			/* Response: chunked with trailers, back the other way. */
+			http_head_init(&resp, HTTP_RESPONSE, 0);
+			resp.status = 200;
+			assert_int_equal(codec_submit_head(srv.c, &ssid, &resp, false), 0);
+			assert_int_equal(
+			    codec_submit_data(srv.c, ssid, (const uint8_t *)"pong", 4, false), 4);
+			http_head_init(&trl, HTTP_TRAILERS, 0);
+			assert_int_equal(http_head_add(&trl, "grpc-status", 11, "0", 1), 0);
+			assert_int_equal(codec_submit_trailers(srv.c, ssid, &trl), 0);
+			assert_true(pump(srv.c, cli.c) > 0);
+			char want[64];
+
+			snprintf(want, sizeof(want), "H%u 200 cl=-1 e0|T%u n=1|", sid, sid);
+			assert_string_equal(strbuf_str(&cli.log), want);
+			assert_string_equal(strbuf_str(&cli.body), "pong");
+			assert_string_equal(http_head_get(&cli.last, "grpc-status", 11, NULL), "0");
+			/* Keep-alive both ways: the next exchange reuses the connection. */
+			assert_true(codec_can_open(cli.c));
+			assert_false(codec_done(srv.c));
+			http_head_fini(&trl);
+			http_head_fini(&resp);
+			http_head_fini(&req);
+		}
+		rec_close(&cli);
+		rec_close(&srv);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_h1_server_basic),
 	    cmocka_unit_test(test_h1_server_requests),
+	    cmocka_unit_test(test_h1_client_responses),
+	    cmocka_unit_test(test_h1_client_request_wire),
+	    cmocka_unit_test(test_h1_client_eof),
+	    cmocka_unit_test(test_h1_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -499,7 +499,8 @@ static int h1_on_headers_complete_client(struct h1 *c, llhttp_t *p)
 			    !m->body && !(s->connect && h->status / 100 == 2) && h->status != 101);
 	if (s->connect && h->status / 100 == 2)
 		return 2; /* a tunnel from here: llhttp returns HPE_PAUSED_UPGRADE */
-	if (s->head_req)
+	/* llhttp would read a 304's content-length as a body: these have none (RFC 9110 6.4.1). */
+	if (s->head_req || h->status == 204 || h->status == 304)
 		return 1;
 	return 0;
 }
