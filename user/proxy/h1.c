@@ -717,6 +717,7 @@ static void h1_raise_upgraded(struct h1 *c, struct h1_stream *s)
 {
 	s->tunnel = true;
 	s->in_done = false;
+	s->out_done = false; /* an upgrade request's end_stream ended its HTTP part only */
 	s->out_frame = H1_F_RAW;
 	c->phase = H1_P_OPAQUE;
 	if (c->ev->upgraded)
@@ -1060,7 +1061,8 @@ static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head
 			c->phase = H1_P_HEAD;
 			memset(&c->scan, 0, sizeof(c->scan));
 		}
-		if (s->out_frame == H1_F_NONE || end)
+		/* A bodiless message still waits for its end_stream (data or trailers). */
+		if (end)
 			h1_out_end(c, s);
 		if (end && s->out_frame == H1_F_CHUNKED && h1_wire_last_chunk(h1_sink(c, s), NULL))
 			return -ENOMEM;
@@ -1119,7 +1121,7 @@ static int h1_submit_request(struct h1 *c, uint32_t *sid, const struct http_head
 		return -ENOMEM;
 	}
 	s->out_started = s->out_final = true;
-	if (!s->connect && (s->out_frame == H1_F_NONE || end)) {
+	if (!s->connect && end) {
 		if (end && s->out_frame == H1_F_CHUNKED && h1_wire_last_chunk(&c->out, NULL))
 			return -ENOMEM;
 		h1_out_end(c, s);
@@ -1299,7 +1301,7 @@ static bool h1_done(const struct codec *cc)
 
 	if (h1_obuf_pending(&c->out))
 		return false;
-	return c->broken || c->last_err || (c->closing && !c->nst);
+	return c->broken || (c->closing && !c->nst);
 }
 
 static unsigned h1_streams(const struct codec *cc)

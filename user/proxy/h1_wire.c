@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proxy/h1_wire.h"
 
@@ -194,7 +195,7 @@ bool h1_wire_hop_by_hop(const char *name, size_t len)
 	};
 
 	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strlen(hop[i]) == len && memcmp(hop[i], name, len) == 0)
+		if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)
 			return true;
 	return false;
 }

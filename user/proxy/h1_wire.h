@@ -84,7 +84,7 @@ int h1_wire_last_chunk(struct h1_obuf *o, const struct http_head *trl);
 /* Whether <s> (<len> bytes) is a non-empty RFC 9110 token (a method, a field name). */
 bool h1_wire_token(const char *s, size_t len);
 
-/* Whether lower-case <name> (<len> bytes) is hop-by-hop (never forwarded as is). */
+/* Whether <name> (<len> bytes, any case) is hop-by-hop (never forwarded as is). */
 bool h1_wire_hop_by_hop(const char *name, size_t len);
 
 #endif /* WEIR_PROXY_H1_WIRE_H */
