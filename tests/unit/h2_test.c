@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Unit tests for proxy/h2 (the HTTP/2 codec): a client codec and a server codec wired back to
+ * back in memory for exchanges, trailers, concurrency, resets, flow control and shutdown; and
+ * a server codec fed hand-built frames for each abuse case, asserting what it writes back
+ * (RST_STREAM and GOAWAY codes) and that it is done.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy/codec.h"
+
+#define MAXS 256
+
+/* What one codec raised, by stream. */
+struct rec {
+	struct codec *c;
+	unsigned heads[MAXS], ends[MAXS], trailers[MAXS], writable[MAXS];
+	int resets[MAXS]; /* last codec_err + 1, 0: none */
+	size_t bytes[MAXS];
+	uint16_t status[MAXS];
+	char path[MAXS][64], authority[MAXS][64], te[MAXS][16], trailer_val[MAXS][16];
+	uint32_t last_sid;
+	unsigned goaways, nheads;
+	bool auto_consume;
+	/* Server: answer every request with 431 from inside the reset event, if set. */
+};
+
+static struct rec *recs_of(void *arg)
+{
+	return arg;
+}
+
+static void copy_str(char *dst, size_t n, const struct http_head *h, struct http_str s)
+{
+	snprintf(dst, n, "%s", http_str_ptr(h, s));
+}
+
+static void ev_head(void *arg, uint32_t sid, struct http_head *h, bool end)
+{
+	struct rec *r = recs_of(arg);
+	const char *te;
+
+	sid %= MAXS; /* the abuse tests open more streams; only counts matter there */
+	r->heads[sid]++;
+	r->nheads++;
+	r->last_sid = sid;
+	r->status[sid] = h->status;
+	copy_str(r->path[sid], sizeof(r->path[sid]), h, h->path);
+	copy_str(r->authority[sid], sizeof(r->authority[sid]), h, h->authority);
+	te = http_head_get(h, "te", 2, NULL);
+	snprintf(r->te[sid], sizeof(r->te[sid]), "%s", te ? te : "");
+	if (end)
+		r->ends[sid]++;
+}
+
+static void ev_data(void *arg, uint32_t sid, const uint8_t *buf, size_t len, bool end)
+{
+	struct rec *r = recs_of(arg);
+
+	if (r->auto_consume && len)
+		codec_consume(r->c, sid, len);
+	r->bytes[sid % MAXS] += len;
+	if (end)
+		r->ends[sid % MAXS]++;
+}
+
+static void ev_trailers(void *arg, uint32_t sid, struct http_head *t)
+{
+	struct rec *r = recs_of(arg);
+	const char *v = http_head_get(t, "grpc-status", 11, NULL);
+
+	sid %= MAXS;
+	r->trailers[sid]++;
+	snprintf(r->trailer_val[sid], sizeof(r->trailer_val[sid]), "%s", v ? v : "");
+}
+
+static void ev_reset(void *arg, uint32_t sid, enum codec_err err)
+{
+	struct rec *r = recs_of(arg);
+
+	r->resets[sid % MAXS] = (int)err + 1;
+}
+
+static void ev_writable(void *arg, uint32_t sid)
+{
+	recs_of(arg)->writable[sid % MAXS]++;
+}
+
+static void ev_goaway(void *arg)
+{
+	recs_of(arg)->goaways++;
+}
+
+static const struct codec_events events = {
+    .head = ev_head,
+    .data = ev_data,
+    .trailers = ev_trailers,
+    .reset = ev_reset,
+    .writable = ev_writable,
+    .goaway = ev_goaway,
+};
+
+struct pair {
+	struct rec cli, srv;
+};
+
+static struct pair *pair_new(const struct codec_limits *cl, const struct codec_limits *sl)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->cli.c = codec_new(&codec_h2, CODEC_CLIENT, cl, &events, &p->cli);
+	p->srv.c = codec_new(&codec_h2, CODEC_SERVER, sl, &events, &p->srv);
+	assert_non_null(p->cli.c);
+	assert_non_null(p->srv.c);
+	p->cli.auto_consume = p->srv.auto_consume = true;
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	codec_free(p->cli.c);
+	codec_free(p->srv.c);
+	free(p);
+}
+
+/* Moves all output of <from> into <to>. Returns how many bytes moved. */
+static size_t xfer(struct codec *from, struct codec *to)
+{
+	const uint8_t *b;
+	size_t n, moved = 0;
+
+	while ((n = codec_output(from, &b)) > 0) {
+		ssize_t got = codec_input(to, b, n);
+
+		assert_true(got >= 0);
+		assert_int_equal((size_t)got, n);
+		codec_output_done(from, n);
+		moved += n;
+	}
+	return moved;
+}
+
+static void pump(struct pair *p)
+{
+	for (int i = 0; i < 1000; i++)
+		if (!xfer(p->cli.c, p->srv.c) && !xfer(p->srv.c, p->cli.c))
+			return;
+	fail_msg("pair never settled");
+}
+
+static void head_req(struct http_head *h, const char *method, const char *path)
+{
+	http_head_init(h, HTTP_REQUEST, 0);
+	assert_int_equal(http_head_str(h, method, strlen(method), &h->method), 0);
+	assert_int_equal(http_head_str(h, "http", 4, &h->scheme), 0);
+	assert_int_equal(http_head_str(h, "svc.ns", 6, &h->authority), 0);
+	assert_int_equal(http_head_str(h, path, strlen(path), &h->path), 0);
+}
+
+static void head_resp(struct http_head *h, uint16_t status)
+{
+	http_head_init(h, HTTP_RESPONSE, 0);
+	h->status = status;
+}
+
+static void test_h2_request_response(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req, resp;
+	uint32_t sid = 0;
+
+	head_req(&req, "POST", "/a?b=1");
+	assert_int_equal(http_head_add(&req, "Connection", 10, "keep-alive", 10), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, false), 0);
+	assert_int_equal(sid, 1);
+	assert_int_equal(codec_submit_data(p->cli.c, sid, (const uint8_t *)"hello", 5, true), 5);
+	pump(p);
+	assert_int_equal(p->srv.heads[1], 1);
+	assert_string_equal(p->srv.path[1], "/a?b=1");
+	assert_string_equal(p->srv.authority[1], "svc.ns");
+	assert_int_equal(p->srv.bytes[1], 5);
+	assert_int_equal(p->srv.ends[1], 1);
+	assert_int_equal(codec_streams(p->srv.c), 1);
+
+	head_resp(&resp, 200);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	assert_int_equal(codec_submit_data(p->srv.c, sid, (const uint8_t *)"worldwide", 9, true),
+			 9);
+	pump(p);
+	assert_int_equal(p->cli.heads[1], 1);
+	assert_int_equal(p->cli.status[1], 200);
+	assert_int_equal(p->cli.bytes[1], 9);
+	assert_int_equal(p->cli.ends[1], 1);
+	assert_int_equal(p->cli.resets[1], 0);
+	assert_int_equal(p->srv.resets[1], 0);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_int_equal(codec_streams(p->srv.c), 0);
+	/* A response to a stream that is gone. */
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, true), -ENOENT);
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+static void test_h2_informational_and_trailers(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req, resp, tr;
+	uint32_t sid = 0;
+
+	head_req(&req, "POST", "/pkg.Svc/Call");
+	assert_int_equal(http_head_add(&req, "te", 2, "trailers", 8), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, sid, (const uint8_t *)"\0\0\0\0\0", 5, false),
+			 5);
+	http_head_init(&tr, HTTP_TRAILERS, 0);
+	assert_int_equal(http_head_add(&tr, "grpc-status", 11, "3", 1), 0);
+	assert_int_equal(codec_submit_trailers(p->cli.c, sid, &tr), 0);
+	/* Nothing may follow trailers. */
+	assert_int_equal(codec_submit_data(p->cli.c, sid, (const uint8_t *)"x", 1, false), -EINVAL);
+	pump(p);
+	assert_string_equal(p->srv.te[1], "trailers");
+	assert_int_equal(p->srv.bytes[1], 5);
+	assert_int_equal(p->srv.trailers[1], 1);
+	assert_string_equal(p->srv.trailer_val[1], "3");
+
+	head_resp(&resp, 100);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	resp.status = 200;
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	assert_int_equal(codec_submit_data(p->srv.c, sid, (const uint8_t *)"abc", 3, false), 3);
+	http_head_reset(&tr, HTTP_TRAILERS);
+	assert_int_equal(http_head_add(&tr, "grpc-status", 11, "0", 1), 0);
+	assert_int_equal(codec_submit_trailers(p->srv.c, sid, &tr), 0);
+	pump(p);
+	assert_int_equal(p->cli.heads[1], 2); /* 100, then 200 */
+	assert_int_equal(p->cli.status[1], 200);
+	assert_int_equal(p->cli.bytes[1], 3);
+	assert_int_equal(p->cli.trailers[1], 1);
+	assert_string_equal(p->cli.trailer_val[1], "0");
+	assert_int_equal(p->cli.resets[1], 0);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	http_head_fini(&tr);
+	pair_free(p);
+}
+
+static void test_h2_many_streams(void **state)
+{
+	struct codec_limits sl = {.max_concurrent_streams = 40};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req, resp;
+	uint32_t sid;
+	int opened = 0;
+
+	head_req(&req, "GET", "/x");
+	head_resp(&resp, 204);
+	pump(p); /* SETTINGS exchanged: the client learns the limit of 40 */
+	while (codec_can_open(p->cli.c)) {
+		assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+		opened++;
+	}
+	assert_int_equal(opened, 40);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), -EAGAIN);
+	pump(p);
+	assert_int_equal(p->srv.nheads, 40);
+	assert_int_equal(codec_streams(p->srv.c), 40);
+	for (sid = 1; sid < 80; sid += 2)
+		assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, true), 0);
+	pump(p);
+	for (sid = 1; sid < 80; sid += 2) {
+		assert_int_equal(p->cli.status[sid], 204);
+		assert_int_equal(p->cli.ends[sid], 1);
+	}
+	assert_true(codec_can_open(p->cli.c));
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+static void test_h2_reset_both_ways(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	uint32_t a = 0, b = 0;
+
+	head_req(&req, "POST", "/r");
+	assert_int_equal(codec_submit_head(p->cli.c, &a, &req, false), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &b, &req, false), 0);
+	pump(p);
+	assert_int_equal(codec_reset(p->cli.c, a, CODEC_E_CANCEL), 0);
+	assert_int_equal(codec_reset(p->srv.c, b, CODEC_E_REFUSED), 0);
+	pump(p);
+	assert_int_equal(p->srv.resets[a], CODEC_E_CANCEL + 1);
+	assert_int_equal(p->cli.resets[b], CODEC_E_REFUSED + 1);
+	/* The side that reset hears nothing back. */
+	assert_int_equal(p->cli.resets[a], 0);
+	assert_int_equal(p->srv.resets[b], 0);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_int_equal(codec_streams(p->srv.c), 0);
+	assert_int_equal(codec_reset(p->cli.c, a, CODEC_E_CANCEL), -ENOENT);
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+static void test_h2_flow_control(void **state)
+{
+	static uint8_t body[300000];
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	size_t sent = 0;
+	ssize_t n;
+	uint32_t sid = 0;
+
+	p->srv.auto_consume = false; /* a receiver whose upstream is slow */
+	head_req(&req, "POST", "/upload");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, false), 0);
+	for (int i = 0; i < 100; i++) {
+		n = codec_submit_data(p->cli.c, sid, body + sent, sizeof(body) - sent, false);
+		assert_true(n >= 0);
+		sent += (size_t)n;
+		pump(p);
+	}
+	/* Stalled at the stream window (65535) plus the small queue, not at 300000. */
+	assert_int_equal(p->srv.bytes[sid], 65535);
+	assert_true(sent >= 65535 && sent <= 65535 + 4096);
+	assert_int_equal(codec_submit_data(p->cli.c, sid, body, 1, false), 0);
+	assert_int_equal(p->cli.writable[sid], 0);
+	codec_consume(p->srv.c, sid, 65535);
+	pump(p);
+	assert_int_equal(p->cli.writable[sid], 1);
+	n = codec_submit_data(p->cli.c, sid, body, 100000, false);
+	assert_true(n > 0);
+	pump(p);
+	assert_true(p->srv.bytes[sid] > 65535);
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+static void test_h2_shutdown(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req, resp;
+	uint32_t sid = 0, late = 0;
+
+	head_req(&req, "GET", "/s");
+	head_resp(&resp, 200);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	codec_shutdown(p->srv.c);
+	/* A request the server has not seen when it says GOAWAY (last-stream-id 1). */
+	assert_int_equal(codec_submit_head(p->cli.c, &late, &req, true), 0);
+	assert_false(codec_done(p->srv.c)); /* stream 1 is in flight */
+	pump(p);
+	assert_int_equal(p->cli.goaways, 1);
+	assert_false(codec_can_open(p->cli.c));
+	assert_int_equal(codec_submit_head(p->cli.c, &late, &req, true), -EAGAIN);
+	assert_int_equal(p->cli.resets[3], CODEC_E_REFUSED + 1);
+	assert_int_equal(p->srv.heads[3], 0);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, true), 0);
+	pump(p);
+	assert_int_equal(p->cli.status[1], 200);
+	assert_true(codec_done(p->srv.c));
+	assert_true(codec_done(p->cli.c));
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+static void test_h2_oversize_head_431(void **state)
+{
+	struct codec_limits sl = {.max_header_bytes = 1024};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	char big[3000];
+	uint32_t sid = 0;
+
+	memset(big, 'v', sizeof(big));
+	head_req(&req, "GET", "/big");
+	assert_int_equal(http_head_add(&req, "x-big", 5, big, sizeof(big)), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(p->srv.heads[sid], 0);
+	assert_int_equal(p->srv.resets[sid], CODEC_E_HEADER_SIZE + 1);
+	assert_int_equal(p->cli.status[sid], 431);
+	assert_int_equal(p->cli.ends[sid], 1);
+	assert_int_equal(codec_streams(p->srv.c), 0);
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* ---- raw frames against a server codec ---- */
+
+struct raw {
+	uint8_t b[1 << 20];
+	size_t n;
+};
+
+static void raw_frame(struct raw *r, uint8_t type, uint8_t flags, uint32_t sid, const void *pl,
+		      size_t len)
+{
+	uint8_t *f = r->b + r->n;
+
+	assert_true(r->n + 9 + len <= sizeof(r->b));
+	f[0] = (uint8_t)(len >> 16);
+	f[1] = (uint8_t)(len >> 8);
+	f[2] = (uint8_t)len;
+	f[3] = type;
+	f[4] = flags;
+	f[5] = (uint8_t)(sid >> 24);
+	f[6] = (uint8_t)(sid >> 16);
+	f[7] = (uint8_t)(sid >> 8);
+	f[8] = (uint8_t)sid;
+	if (len)
+		memcpy(f + 9, pl, len);
+	r->n += 9 + len;
+}
+
+/* HPACK integer with a <prefix>-bit prefix (RFC 7541 5.1). */
+static size_t hpack_int(uint8_t *o, uint8_t first, unsigned prefix, size_t v)
+{
+	size_t max = (1u << prefix) - 1, n = 0;
+
+	if (v < max) {
+		o[n++] = first | (uint8_t)v;
+		return n;
+	}
+	o[n++] = first | (uint8_t)max;
+	v -= max;
+	while (v >= 128) {
+		o[n++] = (uint8_t)(v % 128 + 128);
+		v /= 128;
+	}
+	o[n++] = (uint8_t)v;
+	return n;
+}
+
+/* A literal header field without indexing, no Huffman (RFC 7541 6.2.2). */
+static size_t hpack_lit(uint8_t *o, const char *name, const char *value)
+{
+	size_t n = 0, nl = strlen(name), vl = strlen(value);
+
+	o[n++] = 0;
+	n += hpack_int(o + n, 0, 7, nl);
+	memcpy(o + n, name, nl);
+	n += nl;
+	n += hpack_int(o + n, 0, 7, vl);
+	memcpy(o + n, value, vl);
+	return n + vl;
+}
+
+/* A header block of name/value pairs ending in NULL. */
+static size_t hpack_block(uint8_t *o, const char *const *nv)
+{
+	size_t n = 0;
+
+	for (; nv[0]; nv += 2)
+		n += hpack_lit(o + n, nv[0], nv[1]);
+	return n;
+}
+
+static const char *const get_req[] = {":method", "GET",	       ":scheme", "http", ":path",
+				      "/",	 ":authority", "a",	  NULL};
+
+static void raw_start(struct raw *r)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+	r->n = 0;
+	memcpy(r->b, preface, 24);
+	r->n = 24;
+	raw_frame(r, 0x4, 0, 0, NULL, 0); /* SETTINGS, empty */
+}
+
+static void raw_headers(struct raw *r, uint32_t sid, const char *const *nv, uint8_t flags)
+{
+	uint8_t blk[4096];
+	size_t n = hpack_block(blk, nv);
+
+	raw_frame(r, 0x1, flags, sid, blk, n);
+}
+
+/* Scans <out> for frames: the last GOAWAY code (-1 if none), RST_STREAM code of <sid>. */
+struct scan {
+	int goaway, rst, nrst, headers_of_sid;
+};
+
+static struct scan scan_out(struct codec *c, uint32_t sid)
+{
+	struct scan s = {-1, -1, 0, 0};
+	const uint8_t *b;
+	size_t n = codec_output(c, &b), off = 0;
+
+	while (off + 9 <= n) {
+		size_t len = (size_t)b[off] << 16 | (size_t)b[off + 1] << 8 | b[off + 2];
+		uint8_t type = b[off + 3];
+		uint32_t id = (uint32_t)(b[off + 5] & 0x7f) << 24 | (uint32_t)b[off + 6] << 16 |
+			      (uint32_t)b[off + 7] << 8 | b[off + 8];
+		const uint8_t *pl = b + off + 9;
+
+		assert_true(off + 9 + len <= n);
+		if (type == 0x7 && len >= 8)
+			s.goaway = (int)((uint32_t)pl[4] << 24 | (uint32_t)pl[5] << 16 |
+					 (uint32_t)pl[6] << 8 | pl[7]);
+		if (type == 0x3 && len == 4) {
+			s.nrst++;
+			if (id == sid)
+				s.rst = (int)((uint32_t)pl[0] << 24 | (uint32_t)pl[1] << 16 |
+					      (uint32_t)pl[2] << 8 | pl[3]);
+		}
+		if (type == 0x1 && id == sid)
+			s.headers_of_sid++;
+		off += 9 + len;
+	}
+	codec_output_done(c, n);
+	return s;
+}
+
+static struct codec *raw_server(struct rec *r, const struct codec_limits *lim)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = codec_new(&codec_h2, CODEC_SERVER, lim, &events, r);
+	assert_non_null(r->c);
+	return r->c;
+}
+
+static struct raw raw;
+
+static void test_h2_abuse_control_floods(void **state)
+{
+	static const uint8_t ping[8] = "weirweir";
+	struct rec r;
+
+	for (int kind = 0; kind < 2; kind++) {
+		struct codec *c = raw_server(&r, NULL);
+
+		raw_start(&raw);
+		/* The peer never reads: 2000 acks owed against a bound of 1000. */
+		for (int i = 0; i < 2000; i++) {
+			if (kind == 0)
+				raw_frame(&raw, 0x4, 0, 0, NULL, 0);
+			else
+				raw_frame(&raw, 0x6, 0, 0, ping, 8);
+		}
+		assert_true(codec_input(c, raw.b, raw.n) < 0);
+		assert_true(codec_done(c));
+		assert_int_equal(scan_out(c, 0).goaway, 11); /* ENHANCE_YOUR_CALM */
+		codec_free(c);
+	}
+	/* A peer that reads its acks may ping on: the bound is on what is owed. */
+	struct codec *c = raw_server(&r, NULL);
+
+	raw_start(&raw);
+	assert_int_equal(codec_input(c, raw.b, raw.n), (ssize_t)raw.n);
+	for (int i = 0; i < 30; i++) {
+		raw.n = 0;
+		for (int j = 0; j < 100; j++)
+			raw_frame(&raw, 0x6, 0, 0, ping, 8);
+		assert_int_equal(codec_input(c, raw.b, raw.n), (ssize_t)raw.n);
+		assert_int_equal(scan_out(c, 0).goaway, -1);
+	}
+	assert_false(codec_done(c));
+	codec_free(c);
+}
+
+static void test_h2_abuse_rapid_reset(void **state)
+{
+	static const uint8_t cancel[4] = {0, 0, 0, 8};
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+	uint32_t sid;
+
+	raw_start(&raw);
+	for (sid = 1; sid < 2 * 300; sid += 2) {
+		raw_headers(&raw, sid, get_req, 0x4 | 0x1);
+		raw_frame(&raw, 0x3, 0, sid, cancel, 4);
+	}
+	assert_true(codec_input(c, raw.b, raw.n) < 0);
+	assert_true(codec_done(c));
+	assert_int_equal(scan_out(c, 0).goaway, 11);
+	/* The first 200 were let through: the bound counts, it does not forbid resets. */
+	assert_true(r.nheads >= 200 && r.nheads <= 201);
+	codec_free(c);
+}
+
+static void test_h2_abuse_continuation_flood(void **state)
+{
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+	uint8_t blk[64];
+	size_t n;
+
+	raw_start(&raw);
+	n = hpack_block(blk, get_req);
+	raw_frame(&raw, 0x1, 0, 1, blk, n); /* HEADERS without END_HEADERS */
+	for (int i = 0; i < 40; i++) {
+		n = hpack_lit(blk, "x-pad", "p");
+		raw_frame(&raw, 0x9, 0, 1, blk, n);
+	}
+	assert_true(codec_input(c, raw.b, raw.n) < 0);
+	assert_true(codec_done(c));
+	assert_int_equal(scan_out(c, 0).goaway, 11);
+	assert_int_equal(r.nheads, 0);
+	codec_free(c);
+}
+
+static void test_h2_abuse_empty_data(void **state)
+{
+	static const char *const post[] = {":method", "POST",	    ":scheme", "http", ":path",
+					   "/",	      ":authority", "a",       NULL};
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+
+	raw_start(&raw);
+	raw_headers(&raw, 1, post, 0x4);
+	for (int i = 0; i < 500; i++)
+		raw_frame(&raw, 0x0, 0, 1, NULL, 0);
+	assert_true(codec_input(c, raw.b, raw.n) < 0);
+	assert_true(codec_done(c));
+	assert_int_equal(scan_out(c, 0).goaway, 11);
+	codec_free(c);
+}
+
+static void test_h2_abuse_too_many_streams(void **state)
+{
+	struct codec_limits lim = {.max_concurrent_streams = 10};
+	struct rec r;
+	struct codec *c = raw_server(&r, &lim);
+	struct scan s;
+
+	raw_start(&raw);
+	/* Our SETTINGS is not acked: only our own count holds the peer back. */
+	for (uint32_t sid = 1; sid <= 23; sid += 2)
+		raw_headers(&raw, sid, get_req, 0x4);
+	assert_int_equal(codec_input(c, raw.b, raw.n), (ssize_t)raw.n);
+	assert_int_equal(r.nheads, 10);
+	assert_int_equal(codec_streams(c), 10);
+	s = scan_out(c, 21);
+	assert_int_equal(s.rst, 7); /* REFUSED_STREAM */
+	assert_int_equal(s.goaway, -1);
+	assert_false(codec_done(c));
+	codec_free(c);
+}
+
+/* Each malformed request: a stream error (RST_STREAM PROTOCOL_ERROR), never a head event. */
+static void test_h2_malformed_requests(void **state)
+{
+	static const char *const cases[][12] = {
+	    {":method", "GET", ":scheme", "http", ":authority", "a", NULL},
+	    {":method", "GET", ":scheme", "http", ":path", "/", "connection", "close", NULL},
+	    {":method", "GET", ":scheme", "http", ":path", "/", "X-Upper", "1", NULL},
+	    {":method", "GET", ":path", "/", ":path", "/b", NULL},
+	    {":method", "GET", ":scheme", "http", ":path", "/", "te", "gzip", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rec r;
+		struct codec *c = raw_server(&r, NULL);
+
+		raw_start(&raw);
+		raw_headers(&raw, 1, cases[i], 0x4 | 0x1);
+		assert_int_equal(codec_input(c, raw.b, raw.n), (ssize_t)raw.n);
+		assert_int_equal(r.nheads, 0);
+		assert_int_equal(scan_out(c, 1).rst, 1);
+		assert_false(codec_done(c));
+		codec_free(c);
+	}
+}
+
+static void test_h2_host_is_authority(void **state)
+{
+	static const char *const nv[] = {":method", "GET",  ":scheme", "http", ":path",
+					 "/h",	    "host", "b.ns",    NULL};
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+
+	raw_start(&raw);
+	raw_headers(&raw, 1, nv, 0x4 | 0x1);
+	assert_int_equal(codec_input(c, raw.b, raw.n), (ssize_t)raw.n);
+	assert_int_equal(r.heads[1], 1);
+	assert_string_equal(r.authority[1], "b.ns");
+	assert_int_equal(r.ends[1], 1);
+	codec_free(c);
+}
+
+static void test_h2_bad_preface(void **state)
+{
+	static const char h1[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+
+	assert_true(codec_input(c, (const uint8_t *)h1, sizeof(h1) - 1) < 0);
+	assert_true(codec_done(c));
+	assert_int_equal(codec_submit_data(c, 1, (const uint8_t *)"x", 1, false), -EPIPE);
+	codec_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_h2_request_response),
+	    cmocka_unit_test(test_h2_informational_and_trailers),
+	    cmocka_unit_test(test_h2_many_streams),
+	    cmocka_unit_test(test_h2_reset_both_ways),
+	    cmocka_unit_test(test_h2_flow_control),
+	    cmocka_unit_test(test_h2_shutdown),
+	    cmocka_unit_test(test_h2_oversize_head_431),
+	    cmocka_unit_test(test_h2_abuse_control_floods),
+	    cmocka_unit_test(test_h2_abuse_rapid_reset),
+	    cmocka_unit_test(test_h2_abuse_continuation_flood),
+	    cmocka_unit_test(test_h2_abuse_empty_data),
+	    cmocka_unit_test(test_h2_abuse_too_many_streams),
+	    cmocka_unit_test(test_h2_malformed_requests),
+	    cmocka_unit_test(test_h2_host_is_authority),
+	    cmocka_unit_test(test_h2_bad_preface),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
