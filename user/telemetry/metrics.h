@@ -66,7 +66,7 @@ int metrics_write_edges(struct strbuf *out, const struct telemetry_row *rows, si
 			const struct telemetry_names *names, const struct metrics_opts *opts);
 
 /*
- * Appends Istio's request families for every series of <rs> (after the caller's
+ * Appends to <out> Istio's request families for every series of <rs> (after the caller's
  * reqstats_collect()), named through <names>: istio_requests_total, the histograms
  * istio_request_duration_milliseconds, istio_request_bytes and istio_response_bytes
  * (Envoy's default buckets, reqstats_bounds), and for gRPC series

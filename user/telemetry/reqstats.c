@@ -91,7 +91,8 @@ unsigned reqstats_bucket_duration(uint64_t us)
 
 unsigned reqstats_bucket_bytes(uint64_t bytes)
 {
-	/* Past the largest bound (3.6e6 bytes) the product would only matter for overflow. */
+	/* Past the largest bound (3.6e6 bytes) it is +Inf; checking first keeps the product
+	 * below from overflowing for sizes near 2^64. */
 	if (bytes > rs_bounds_milli[REQSTATS_BUCKETS - 1])
 		return REQSTATS_BUCKETS;
 	return reqstats_bucket_duration(bytes * 1000);
@@ -198,8 +199,9 @@ static struct reqstats_series *rs_get(struct rs_table *t, const struct reqstats_
 	}
 	if (t->n >= max)
 		return NULL;
-	/* Half full at most, so that probes stay short and an empty slot always exists. */
-	if ((t->n + 1) * 2 > t->cap && rs_grow(t))
+	/* Three quarters full at most: probes stay short, an empty slot always exists, and a
+	 * table at the default bound (10,000 series) stays at 16,384 slots, not 32,768. */
+	if ((t->n + 1) * 4 > t->cap * 3 && rs_grow(t))
 		return NULL;
 	e = rs_slot(t->slots, t->cap, k);
 	e->key = *k;
