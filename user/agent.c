@@ -46,6 +46,7 @@
 #include "config/store.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
+#include "telemetry/reqstats.h"
 #include "telemetry/telemetry.h"
 
 #define AGENT_TICK_MS	  1000 /* relay flow flush, enrolment retries, snapshot reclaim */
@@ -60,6 +61,7 @@ struct agent {
 	struct snap *snap;
 	struct relay *relay;
 	struct admin *admin;
+	struct reqstats *reqstats; /* request telemetry: one shard per relay worker */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -717,10 +719,17 @@ static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
 	struct admin_opts ao = {0};
+	struct reqstats_opts rso = {0};
 
 	ao.metrics_addr = o->metrics_addr;
 	ao.health_addr = o->health_addr;
 	ao.admin_addr = o->admin_addr;
+	/* The shards wait for the L7 proxy's workers (reqstats_shard(a->reqstats, i)). */
+	rso.shards = o->workers > 0 ? (unsigned)o->workers : 1;
+	a->reqstats = reqstats_new(a->base, &rso);
+	if (!a->reqstats)
+		return -errno;
+	ao.reqstats = a->reqstats;
 	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
 	if (!a->admin)
 		return -errno;
@@ -1090,6 +1099,7 @@ static void agent_stop(struct agent *a)
 		relay_free(a->relay);
 	}
 	admin_free(a->admin);
+	reqstats_free(a->reqstats); /* after the workers stopped (relay_stop above) */
 	cni_server_free(a->cni);
 	if (a->ev_ho)
 		event_free(a->ev_ho);

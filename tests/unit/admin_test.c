@@ -129,6 +129,7 @@ static int t_route_echo(struct admin_call *call, void *arg)
 
 static struct event_base *base;
 static struct admin *adm;
+static struct reqstats *reqs;
 static pthread_t loop_thread;
 static int port[ADMIN_MAX];
 
@@ -151,6 +152,10 @@ static int setup(void **state)
 	base = event_base_new();
 	if (!base)
 		return -1;
+	reqs = reqstats_new(base, NULL);
+	if (!reqs)
+		return -1;
+	o.reqstats = reqs;
 	adm = admin_new(base, &o, &ops, NULL);
 	if (!adm)
 		return -1;
@@ -169,6 +174,7 @@ static int teardown(void **state)
 	event_base_loopbreak(base);
 	pthread_join(loop_thread, NULL);
 	admin_free(adm);
+	reqstats_free(reqs);
 	event_base_free(base);
 	return 0;
 }
@@ -331,6 +337,54 @@ static void test_admin_graph(void **state)
 	assert_true(!strncmp(r.ctype, "text/vnd.graphviz", 17));
 	assert_true(!strncmp(r.body, "digraph", 7));
 	assert_non_null(strstr(r.body, "\"productpage\" -> \"reviews\""));
+	resp_free(&r);
+}
+
+/* A request recorded by a "worker" (this thread) reaches /metrics and /graph. */
+static void test_admin_requests(void **state)
+{
+	struct reqstats_req q = {.src_wl = 1,
+				 .dst_wl = 2,
+				 .svc_id = 10,
+				 .proto = REQSTATS_GRPC,
+				 .response_code = 200,
+				 .grpc_status = 14,
+				 .duration_us = 3000,
+				 .req_msgs = 1,
+				 .resp_msgs = 2};
+	struct resp r;
+	json_t *j, *e;
+	size_t i, found = 0;
+
+	reqstats_record(reqstats_shard(reqs, 0), &q);
+	reqstats_flush(reqstats_shard(reqs, 0));
+
+	get(port[ADMIN_METRICS], "GET", "/metrics", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "istio_requests_total{reporter=\"source\","
+				       "source_workload=\"productpage-v1\""));
+	assert_non_null(strstr(r.body, "request_protocol=\"grpc\",response_code=\"200\","
+				       "grpc_response_status=\"14\",response_flags=\"-\""));
+	assert_non_null(strstr(r.body, "connection_security_policy=\"unknown\",le=\"5\"} 1\n"));
+	assert_non_null(strstr(r.body, "connection_security_policy=\"unknown\"} 2\n"));
+	assert_non_null(strstr(r.body, "\nweir_request_series 1\n"));
+	resp_free(&r);
+
+	get(port[ADMIN_METRICS], "GET", "/graph", &r);
+	assert_int_equal(r.status, 200);
+	j = parse(&r);
+	json_array_foreach(json_object_get(j, "edges"), i, e)
+	{
+		json_t *l = json_object_get(e, "labels");
+
+		if (!json_object_get(l, "error_rate"))
+			continue;
+		found++;
+		assert_string_equal(json_string_value(json_object_get(l, "protocol")), "grpc");
+		assert_string_equal(json_string_value(json_object_get(e, "source")), "productpage");
+	}
+	assert_int_equal(found, 1);
+	json_decref(j);
 	resp_free(&r);
 }
 
@@ -536,7 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_metrics),      cmocka_unit_test(test_admin_graph),
 	    cmocka_unit_test(test_admin_bad_requests), cmocka_unit_test(test_admin_garbage),
 	    cmocka_unit_test(test_admin_health),       cmocka_unit_test(test_admin_admin_routes),
-	    cmocka_unit_test(test_admin_new_errors),
+	    cmocka_unit_test(test_admin_new_errors),   cmocka_unit_test(test_admin_requests),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

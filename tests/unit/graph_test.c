@@ -2,8 +2,9 @@
 /*
  * Unit tests for the service graph: naming and aggregation of rows into Istio's
  * servicegraph shape (checked by parsing the JSON with jansson), rates from a real
- * telemetry history, filter_empty, deterministic order, escaping of hostile names, and
- * the DOT output rendered by Graphviz's own dot when it is installed.
+ * telemetry history, request edges (requests per second and error rate) beside the flow
+ * edges, filter_empty, deterministic order, escaping of hostile names, and the DOT output
+ * rendered by Graphviz's own dot when it is installed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -202,6 +203,103 @@ static void test_graph_json_shape_and_rates(void **state)
 	graph_fini(&g);
 }
 
+/* The request edge source -> target (version), the one with an error_rate label. */
+static json_t *find_req_edge(json_t *j, const char *src, const char *dst, const char *ver)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "edges"), i, e)
+	{
+		json_t *l = json_object_get(e, "labels");
+
+		if (!strcmp(json_string_value(json_object_get(e, "source")), src) &&
+		    !strcmp(json_string_value(json_object_get(e, "target")), dst) &&
+		    !strcmp(json_string_value(json_object_get(l, "version")), ver) &&
+		    json_object_get(l, "error_rate"))
+			return e;
+	}
+	fail_msg("no request edge %s -> %s (%s)", src, dst, ver);
+	return NULL;
+}
+
+static const char *label(json_t *e, const char *name)
+{
+	return json_string_value(json_object_get(json_object_get(e, "labels"), name));
+}
+
+static const struct reqstats_rate req_rates[] = {
+    /* src, dst, svc, proto, reporter, rps, errors/s, requests */
+    {1, 2, 0, REQSTATS_HTTP, REQSTATS_SOURCE, 2.0, 0.5, 100},
+    {1, 2, 0, REQSTATS_GRPC, REQSTATS_SOURCE, 1.0, 0.0, 10},	 /* same nodes: folds, mixed */
+    {1, 4, 0, REQSTATS_HTTP, REQSTATS_SOURCE, 4.0, 4.0, 8},	 /* every request failed */
+    {0, 3, 0, REQSTATS_GRPC, REQSTATS_DESTINATION, 0.0, 0.0, 3}, /* idle over the horizon */
+};
+
+static void test_graph_request_edges(void **state)
+{
+	struct telemetry_row r0[NROWS], r1[NROWS];
+	struct telemetry *t = telemetry_new(NULL, NULL, NULL, NULL);
+	struct graph_opts o = {.tel = t,
+			       .now_ms = 101000,
+			       .horizon_ms = 300000,
+			       .req = req_rates,
+			       .nreq = sizeof(req_rates) / sizeof(req_rates[0])};
+	struct strbuf sb;
+	struct graph g;
+	json_t *j, *e;
+
+	assert_non_null(t);
+	bookinfo(r0, r1);
+	assert_int_equal(telemetry_sample_rows(t, 1000, r0, NROWS), 0);
+	assert_int_equal(graph_build(&g, r1, NROWS, &names, &o), 0);
+	strbuf_init(&sb);
+	assert_int_equal(graph_write_json(&g, &sb), 0);
+	j = parse(&sb);
+	/* 6 flow edges and 3 request edges; no node is new. */
+	assert_int_equal(json_array_size(json_object_get(j, "edges")), 9);
+	assert_int_equal(json_object_size(json_object_get(j, "nodes")), 6);
+
+	/* The flow edge of the same pair is untouched and has no error rate. */
+	e = find_edge(j, "productpage", "reviews", "v1");
+	assert_string_equal(label(e, "protocol"), "tcp");
+	assert_string_equal(qps(e), "0.050000");
+	assert_null(label(e, "error_rate"));
+
+	e = find_req_edge(j, "productpage", "reviews", "v1");
+	assert_string_equal(qps(e), "3.000000");
+	assert_string_equal(label(e, "protocol"), "mixed");
+	assert_string_equal(label(e, "error_rate"), "0.166667"); /* 0.5 of 3 per second */
+	assert_null(label(e, "bytes_per_sec"));
+	e = find_req_edge(j, "productpage", "details", "v1");
+	assert_string_equal(label(e, "protocol"), "http");
+	assert_string_equal(label(e, "error_rate"), "1.000000");
+	e = find_req_edge(j, "unknown", "reviews", "v2");
+	assert_string_equal(qps(e), "0.000000");
+	assert_string_equal(label(e, "protocol"), "grpc");
+	assert_string_equal(label(e, "error_rate"), "0.000000"); /* no requests: no errors */
+	json_decref(j);
+
+	strbuf_reset(&sb);
+	assert_int_equal(graph_write_dot(&g, &sb), 0);
+	assert_non_null(strstr(strbuf_str(&sb), "\"productpage\" -> \"details\" [label=\"qps: "
+						"4.000000\\nversion: v1\\nprotocol: http\\n"
+						"error_rate: 1.000000\"];\n"));
+	assert_non_null(strstr(strbuf_str(&sb), "\"productpage\" -> \"details\" [label=\"qps: "
+						"0.000000\\nversion: v1\"];\n"));
+	graph_fini(&g);
+
+	/* Request edges alone make a graph; filter_empty drops the idle one. */
+	o.filter_empty = true;
+	assert_int_equal(graph_build(&g, NULL, 0, &names, &o), 0);
+	assert_int_equal(g.nedges, 2);
+	assert_int_equal(g.nnodes, 3); /* productpage, reviews, details */
+	assert_true(g.edges[0].protos & GRAPH_P_L7);
+	graph_fini(&g);
+	strbuf_fini(&sb);
+	telemetry_free(t);
+}
+
 static void test_graph_filter_empty(void **state)
 {
 	struct telemetry_row r0[NROWS], r1[NROWS];
@@ -373,6 +471,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_graph_json_shape_and_rates),
+	    cmocka_unit_test(test_graph_request_edges),
 	    cmocka_unit_test(test_graph_filter_empty),
 	    cmocka_unit_test(test_graph_no_rates_and_empty),
 	    cmocka_unit_test(test_graph_deterministic),

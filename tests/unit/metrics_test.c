@@ -2,8 +2,10 @@
 /*
  * Unit tests for the Prometheus exposition: Istio's TCP families with their label set,
  * kernel- and agent-path rows summed into one series, the byte directions, unknown
- * sources reported by the destination, the writer API's name checks and number
- * formats, and the whole output accepted by Prometheus's own promtool when installed.
+ * sources reported by the destination, Istio's request families (counter, histograms with
+ * cumulative buckets, gRPC messages) from a real request store, the writer API's name
+ * checks and number formats, and the whole output accepted by Prometheus's own promtool
+ * when installed.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 
 #include <cmocka.h>
@@ -248,6 +251,195 @@ static void test_metrics_reasons(void **state)
 	strbuf_fini(&sb);
 }
 
+static struct reqstats *store;
+
+static void check_exposition(const char *text);
+
+static void request_store_free(void)
+{
+	reqstats_free(store);
+}
+
+static void record(struct reqstats_shard *sh, uint32_t src, uint32_t dst, uint8_t proto,
+		   uint16_t code, int16_t grpc, uint32_t flags, uint64_t dur_us, uint64_t bytes)
+{
+	struct reqstats_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.src_wl = src;
+	r.dst_wl = dst;
+	r.svc_id = 10;
+	r.proto = proto;
+	r.response_code = code;
+	r.grpc_status = grpc;
+	r.flags = flags;
+	r.duration_us = dur_us;
+	r.req_bytes = bytes;
+	r.resp_bytes = 10;
+	r.req_msgs = proto == REQSTATS_GRPC ? 3 : 0;
+	r.resp_msgs = proto == REQSTATS_GRPC ? 4 : 0;
+	reqstats_record(sh, &r);
+}
+
+/* One store for the tests: six label sets, two of which name alike (unknown ids). */
+static struct reqstats *request_store(void)
+{
+	struct reqstats_shard *sh;
+
+	if (store)
+		return store;
+	store = reqstats_new(NULL, NULL);
+	assert_non_null(store);
+	sh = reqstats_shard(store, 0);
+	record(sh, 1, 2, REQSTATS_HTTP, 200, REQSTATS_GRPC_NONE, 0, 400, 0);
+	record(sh, 1, 2, REQSTATS_HTTP, 200, REQSTATS_GRPC_NONE, 0, 2000, 100);
+	record(sh, 1, 2, REQSTATS_HTTP, 503, REQSTATS_GRPC_NONE, REQSTATS_F_URX | REQSTATS_F_UF,
+	       5000000, 7);
+	record(sh, 1, 2, REQSTATS_GRPC, 200, 0, 0, 1500, 5);
+	record(sh, 3, 2, REQSTATS_HTTP, 0, REQSTATS_GRPC_NONE, REQSTATS_F_DC, 10, 1);
+	record(sh, 8, 9, REQSTATS_HTTP, 200, REQSTATS_GRPC_NONE, 0, 10, 1);
+	record(sh, 9, 8, REQSTATS_HTTP, 200, REQSTATS_GRPC_NONE, 0, 10, 1);
+	reqstats_flush(sh);
+	assert_int_equal(reqstats_collect(store, 1000), 0);
+	return store;
+}
+
+static void test_metrics_requests(void **state)
+{
+	const char *ok =
+	    "request_protocol=\"http\",response_code=\"200\",grpc_response_status=\"\","
+	    "response_flags=\"-\",connection_security_policy=\"unknown\"";
+	const char *t;
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	assert_int_equal(metrics_write_requests(&sb, request_store(), &names, NULL), 0);
+	t = strbuf_str(&sb);
+	assert_non_null(strstr(t, "# TYPE istio_requests_total counter\n"));
+	assert_non_null(strstr(t, "# TYPE istio_request_duration_milliseconds histogram\n"));
+	assert_non_null(strstr(t, "# TYPE istio_request_bytes histogram\n"));
+	assert_non_null(strstr(t, "# TYPE istio_response_bytes histogram\n"));
+	/* 8 -> 9 and 9 -> 8 both render all-unknown: one series of two requests. */
+	assert_int_equal(count_lines(t, "istio_requests_total", NULL), 5);
+	assert_int_equal(count_lines(t, "istio_requests_total",
+				     "reporter=\"source\",source_workload=\"productpage-v1\""),
+			 3);
+	assert_int_equal(count_lines(t, "istio_requests_total", ok), 2);
+	assert_int_equal(count_lines(t, "istio_requests_total", "} 2"), 2);
+	assert_int_equal(count_lines(t, "istio_requests_total", "destination_workload=\"unknown\""),
+			 1);
+	assert_non_null(strstr(t, "destination_service=\"reviews.default.svc.cluster.local\""));
+	/* Flags in Envoy's order, the no-response code as 0, gRPC's status as a number. */
+	assert_int_equal(count_lines(t, "istio_requests_total",
+				     "response_code=\"503\",grpc_response_status=\"\","
+				     "response_flags=\"UF,URX\",connection_security_policy"),
+			 1);
+	assert_int_equal(count_lines(t, "istio_requests_total",
+				     "response_code=\"0\",grpc_response_status=\"\","
+				     "response_flags=\"DC\""),
+			 1);
+	assert_int_equal(count_lines(t, "istio_requests_total",
+				     "request_protocol=\"grpc\",response_code=\"200\","
+				     "grpc_response_status=\"0\""),
+			 1);
+
+	/* 20 bucket lines (19 bounds and +Inf) per series. */
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "source_workload=\"productpage-v1\""),
+			 3 * 20);
+	assert_int_equal(
+	    count_lines(t, "istio_request_duration_milliseconds_bucket", "le=\"1.8e+06\"}"), 5);
+	/* The 200s of 1 -> 2 took 0.4 ms and 2 ms: cumulative 1, 1, 2; +Inf is the count. */
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "productpage-v1\",source_canonical_service"),
+			 3 * 20);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "\"reviews-v2\",destination_workload_namespace"),
+			 4 * 20);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "productpage-v1\",source_canonical_service"),
+			 3 * 20);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "response_code=\"200\",grpc_response_status=\"\","
+				     "response_flags=\"-\",connection_security_policy=\"unknown\","
+				     "le=\"0.5\"} 1"),
+			 1);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "response_code=\"200\",grpc_response_status=\"\","
+				     "response_flags=\"-\",connection_security_policy=\"unknown\","
+				     "le=\"1\"} 1"),
+			 1);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "response_code=\"200\",grpc_response_status=\"\","
+				     "response_flags=\"-\",connection_security_policy=\"unknown\","
+				     "le=\"5\"} 2"),
+			 2); /* pp -> reviews and the folded unknown pair */
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "response_flags=\"UF,URX\",connection_security_policy="
+				     "\"unknown\",le=\"2500\"} 0"),
+			 1);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_bucket",
+				     "response_flags=\"UF,URX\",connection_security_policy="
+				     "\"unknown\",le=\"5000\"} 1"),
+			 1); /* 5 s exactly: le="5000" is inclusive */
+	assert_int_equal(
+	    count_lines(t, "istio_request_duration_milliseconds_bucket", "le=\"+Inf\"} 2"), 2);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_sum", "} 2.400"), 1);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_sum", "} 5000.000"),
+			 1);
+	assert_int_equal(count_lines(t, "istio_request_duration_milliseconds_count", "} 2"), 2);
+	assert_int_equal(count_lines(t, "istio_request_bytes_sum", "} 100"), 1);
+	assert_int_equal(count_lines(t, "istio_request_bytes_bucket",
+				     "response_code=\"200\",grpc_response_status=\"\","
+				     "response_flags=\"-\",connection_security_policy=\"unknown\","
+				     "le=\"100\"} 2"),
+			 2);
+	assert_int_equal(count_lines(t, "istio_response_bytes_bucket", "le=\"+Inf\"}"), 5);
+	assert_int_equal(count_lines(t, "istio_response_bytes_sum", "} 20"), 2);
+	/* Messages are gRPC's only. */
+	assert_int_equal(count_lines(t, "istio_request_messages_total", NULL), 1);
+	assert_int_equal(count_lines(t, "istio_request_messages_total", "grpc\",response_code"), 1);
+	assert_int_equal(count_lines(t, "istio_request_messages_total", "} 3"), 1);
+	assert_int_equal(count_lines(t, "istio_response_messages_total", "} 4"), 1);
+	/* Six label sets in the store, five series after naming. */
+	assert_non_null(strstr(t, "\nweir_request_series 6\n"));
+	assert_non_null(strstr(t, "\nweir_requests_dropped_total 0\n"));
+	assert_non_null(strstr(t, "\nweir_request_series_expired_total 0\n"));
+	check_exposition(t);
+	strbuf_fini(&sb);
+}
+
+/* Without a store, or an empty one, the families are there and have no samples. */
+static void test_metrics_requests_empty(void **state)
+{
+	struct reqstats *rs = reqstats_new(NULL, NULL);
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	assert_int_equal(metrics_write_requests(&sb, NULL, &names, NULL), 0);
+	assert_int_equal(count_lines(strbuf_str(&sb), "istio_requests_total", NULL), 0);
+	assert_int_equal(count_lines(strbuf_str(&sb), "weir_request_series", NULL), 1);
+	assert_non_null(strstr(strbuf_str(&sb), "# TYPE istio_response_bytes histogram\n"));
+	strbuf_reset(&sb);
+	assert_int_equal(metrics_write_requests(&sb, rs, &names, NULL), 0);
+	assert_int_equal(count_lines(strbuf_str(&sb), "istio_request_bytes_bucket", NULL), 0);
+	check_exposition(strbuf_str(&sb));
+	strbuf_fini(&sb);
+	reqstats_free(rs);
+}
+
+/* Whether sample <name> belongs to family <fam> of type <hist>ogram or not. */
+static bool in_family(const char *name, const char *fam, bool hist)
+{
+	size_t l = strlen(fam);
+
+	if (!strcmp(name, fam))
+		return !hist;
+	return hist && !strncmp(name, fam, l) &&
+	       (!strcmp(name + l, "_bucket") || !strcmp(name + l, "_sum") ||
+		!strcmp(name + l, "_count"));
+}
+
 /*
  * What promtool 2.42 does not check: no series twice, and each family's samples in one
  * block right after its # TYPE line. Fails the test with the offending line.
@@ -255,8 +447,9 @@ static void test_metrics_reasons(void **state)
 static void check_exposition(const char *text)
 {
 	char *copy = strdup(text), *save = NULL, *line;
-	const char *series[1024];
+	static const char *series[16384];
 	char families[64][128];
+	bool hist = false;
 	size_t ns = 0, nf = 0, i;
 
 	assert_non_null(copy);
@@ -270,21 +463,47 @@ static void check_exposition(const char *text)
 					fail_msg("family %s starts twice", name);
 			assert_true(nf < 64);
 			snprintf(families[nf++], sizeof(families[0]), "%s", name);
+			hist = strstr(line, " histogram") != NULL;
 			continue;
 		}
 		if (line[0] == '#')
 			continue;
 		sscanf(line, "%127[^{ ]", name);
-		if (!nf || strcmp(name, families[nf - 1]))
+		if (!nf || !in_family(name, families[nf - 1], hist))
 			fail_msg("sample outside its family block: %s", line);
 		*strrchr(line, ' ') = '\0';
 		for (i = 0; i < ns; i++)
 			if (!strcmp(series[i], line))
 				fail_msg("duplicate series: %s", line);
-		assert_true(ns < 1024);
+		assert_true(ns < sizeof(series) / sizeof(series[0]));
 		series[ns++] = line;
 	}
 	free(copy);
+}
+
+/*
+ * promtool exits 3 for lint problems (1 for output it cannot parse). Istio's name
+ * istio_request_duration_milliseconds breaks its base-unit rule, and must stay as Istio
+ * spells it for dashboards to work: that one problem, and only it, is accepted.
+ */
+static bool only_istio_unit_lint(int status, const char *out)
+{
+	static const char known[] =
+	    "istio_request_duration_milliseconds use base unit \"seconds\" instead of "
+	    "\"milliseconds\"";
+	const char *p = out;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 3)
+		return false;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (l && (l != strlen(known) || strncmp(p, known, l)))
+			return false;
+		p += l + (eol ? 1 : 0);
+	}
+	return true;
 }
 
 static void test_metrics_promtool(void **state)
@@ -314,6 +533,8 @@ static void test_metrics_promtool(void **state)
 	metrics_family(&sb, "weir_enrolled_pods", METRICS_GAUGE, "Pods enrolled here.");
 	metrics_sample(&sb, "weir_enrolled_pods", NULL, 0, 4);
 
+	assert_int_equal(metrics_write_requests(&sb, request_store(), &names, NULL), 0);
+
 	check_exposition(strbuf_str(&sb));
 	if (access("/usr/bin/promtool", X_OK)) {
 		strbuf_fini(&sb);
@@ -330,7 +551,7 @@ static void test_metrics_promtool(void **state)
 	out[n] = '\0';
 	st = pclose(p);
 	unlink(path);
-	if (st)
+	if (st && !only_istio_unit_lint(st, out))
 		fail_msg("promtool check metrics failed (%d): %s\n--- input:\n%s", st, out,
 			 strbuf_str(&sb));
 	strbuf_fini(&sb);
@@ -343,8 +564,11 @@ int main(void)
 	    cmocka_unit_test(test_metrics_opts_and_escaping),
 	    cmocka_unit_test(test_metrics_writer_api),
 	    cmocka_unit_test(test_metrics_reasons),
+	    cmocka_unit_test(test_metrics_requests),
+	    cmocka_unit_test(test_metrics_requests_empty),
 	    cmocka_unit_test(test_metrics_promtool),
 	};
 
+	atexit(request_store_free);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

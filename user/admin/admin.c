@@ -50,6 +50,7 @@ struct admin {
 	void *ctx;
 	struct metrics_opts mopts;
 	struct telemetry *tel;
+	struct reqstats *req; /* NULL: no request telemetry */
 	struct admin_srv srv[ADMIN_MAX];
 };
 
@@ -190,6 +191,15 @@ static int admin_h_metrics(struct admin_call *call, void *arg)
 	if (err)
 		return admin_call_error(call, 500, "writing edge metrics failed: %s",
 					strerror(-err));
+	if (a->req) {
+		/* Fold what the workers handed over since the last tick: a scrape is fresh. */
+		if (reqstats_collect(a->req, telemetry_now_ms()))
+			log_warn("admin", "collecting request telemetry: out of memory");
+		err = metrics_write_requests(call->body, a->req, &names, &a->mopts);
+		if (err)
+			return admin_call_error(call, 500, "writing request metrics failed: %s",
+						strerror(-err));
+	}
 	if (a->ops->reasons) {
 		memset(counts, 0, sizeof(counts));
 		err = a->ops->reasons(a->ctx, counts);
@@ -226,6 +236,7 @@ static int admin_graph(struct admin *a, struct admin_call *call, struct graph *g
 {
 	struct telemetry_names names = admin_names(a);
 	struct graph_opts gopts = {.tel = a->tel};
+	struct reqstats_rate *req = NULL;
 	struct telemetry_row *rows;
 	size_t n;
 	int err;
@@ -239,8 +250,20 @@ static int admin_graph(struct admin *a, struct admin_call *call, struct graph *g
 	if (err)
 		return err;
 	gopts.now_ms = telemetry_now_ms();
+	if (a->req) {
+		if (reqstats_collect(a->req, gopts.now_ms))
+			log_warn("admin", "collecting request telemetry: out of memory");
+		err = reqstats_rates(a->req, gopts.now_ms, gopts.horizon_ms, &req, &gopts.nreq);
+		if (err) {
+			free(rows);
+			return admin_call_error(call, 500, "request rates failed: %s",
+						strerror(-err));
+		}
+		gopts.req = req;
+	}
 	err = graph_build(g, rows, n, &names, &gopts);
 	free(rows);
+	free(req);
 	if (err)
 		return admin_call_error(call, 500, "building the graph failed: %s", strerror(-err));
 	return 0;
@@ -587,6 +610,7 @@ struct admin *admin_new(struct event_base *base, const struct admin_opts *opts,
 	a->ops = ops;
 	a->ctx = ctx;
 	a->mopts = opts->metrics;
+	a->req = opts->reqstats;
 	for (i = 0; i < ADMIN_MAX; i++) {
 		a->srv[i].a = a;
 		a->srv[i].which = i;

@@ -41,8 +41,9 @@ struct admin_ops {
 	int (*status_json)(void *ctx, struct strbuf *out);
 	/* Appends the agent's own metric families (config loads, enrolled Pods, relay
 	 * connections, log errors...) with metrics_family()/metrics_sample(); names must not
-	 * collide with the families admin writes (istio_tcp_*, weir_datapath_*, weir_tcp_*,
-	 * weir_edge_*, weir_telemetry_*). 0 or -errno. */
+	 * collide with the families admin writes (istio_tcp_*, istio_request*,
+	 * istio_response*, weir_datapath_*, weir_tcp_*, weir_edge_*, weir_telemetry_*,
+	 * weir_request*). 0 or -errno. */
 	int (*extra_metrics)(void *ctx, struct strbuf *out);
 };
 
@@ -54,6 +55,9 @@ struct admin_opts {
 	size_t max_edges;	     /* edges the rate history tracks at most; 0 = 65536 */
 	unsigned timeout_s;	     /* idle/read timeout per connection; 0 = 10 */
 	struct metrics_opts metrics; /* cluster name and domain for Istio labels */
+	/* Request telemetry behind istio_requests_total and /graph's request edges (not
+	 * owned; must outlive the handle); NULL: flow telemetry only. */
+	struct reqstats *reqstats;
 };
 
 enum admin_server { ADMIN_METRICS, ADMIN_HEALTH, ADMIN_ADMIN, ADMIN_MAX };

@@ -18,6 +18,7 @@ struct graph_rec {
 	char target[WEIR_NAME_LEN];
 	char version[WEIR_LABEL_LEN];
 	double qps, bps;
+	double eps; /* request edges: errors per second */
 	uint64_t conns;
 	unsigned protos;
 };
@@ -41,26 +42,43 @@ static void graph_node_name(const struct weir_wl_info *wl, bool known, char *dst
 		graph_copy(dst, size, GRAPH_UNKNOWN);
 }
 
-static void graph_name_row(const struct telemetry_row *row, const struct telemetry_names *names,
-			   const struct graph_opts *opts, struct graph_rec *r)
+/* Names the endpoints of <r> (zeroed first) from the ids of a row or a request edge. */
+static void graph_name_ids(uint32_t src_wl, uint32_t dst_wl, uint32_t svc_id,
+			   const struct telemetry_names *names, struct graph_rec *r)
 {
 	struct weir_wl_info wl;
 	struct weir_svc_info svc;
-	struct telemetry_rate rate;
 	bool known;
 
 	memset(r, 0, sizeof(*r));
-	known = telemetry_wl(names, row->key.src_wl, &wl);
+	known = telemetry_wl(names, src_wl, &wl);
 	graph_node_name(&wl, known, r->source, sizeof(r->source));
 
-	known = telemetry_wl(names, row->key.dst_wl, &wl);
-	if (!known && telemetry_svc(names, row->key.svc_id, &svc) && svc.name[0])
+	known = telemetry_wl(names, dst_wl, &wl);
+	if (!known && telemetry_svc(names, svc_id, &svc) && svc.name[0])
 		graph_copy(r->target, sizeof(r->target), svc.name); /* backend not in the mesh */
 	else
 		graph_node_name(&wl, known, r->target, sizeof(r->target));
 	graph_copy(r->version, sizeof(r->version),
 		   known && wl.version[0] ? wl.version : GRAPH_UNKNOWN);
+}
 
+static void graph_name_req(const struct reqstats_rate *q, const struct telemetry_names *names,
+			   struct graph_rec *r)
+{
+	graph_name_ids(q->src_wl, q->dst_wl, q->svc_id, names, r);
+	r->qps = q->rps;
+	r->eps = q->errors_per_sec;
+	r->conns = q->requests;
+	r->protos = q->proto == REQSTATS_GRPC ? GRAPH_P_GRPC : GRAPH_P_HTTP;
+}
+
+static void graph_name_row(const struct telemetry_row *row, const struct telemetry_names *names,
+			   const struct graph_opts *opts, struct graph_rec *r)
+{
+	struct telemetry_rate rate;
+
+	graph_name_ids(row->key.src_wl, row->key.dst_wl, row->key.svc_id, names, r);
 	telemetry_rate(opts->tel, row, opts->now_ms, opts->horizon_ms, &rate);
 	r->qps = rate.conns_per_sec;
 	r->bps = rate.bytes_per_sec;
@@ -79,6 +97,9 @@ static int graph_rec_cmp(const void *pa, const void *pb)
 		c = strcmp(a->target, b->target);
 	if (!c)
 		c = strcmp(a->version, b->version);
+	/* Flow edges before request edges of the same pair; never folded together. */
+	if (!c)
+		c = !!(a->protos & GRAPH_P_L7) - !!(b->protos & GRAPH_P_L7);
 	return c;
 }
 
@@ -112,13 +133,16 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 	memset(g, 0, sizeof(*g));
 	if (!opts)
 		opts = &none;
-	if (!n)
+	if (!n && !opts->nreq)
 		return 0;
-	recs = calloc(n, sizeof(*recs));
+	recs = calloc(n + opts->nreq, sizeof(*recs));
 	if (!recs)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		graph_name_row(&rows[i], names, opts, &recs[i]);
+	for (i = 0; i < opts->nreq; i++)
+		graph_name_req(&opts->req[i], names, &recs[n + i]);
+	n += opts->nreq;
 	qsort(recs, n, sizeof(*recs), graph_rec_cmp);
 
 	/* Fold runs of equal (source, target, version) into recs[0..m). */
@@ -128,6 +152,7 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 		for (j = i + 1; j < n && !graph_rec_cmp(&recs[i], &recs[j]); j++) {
 			acc.qps += recs[j].qps;
 			acc.bps += recs[j].bps;
+			acc.eps += recs[j].eps;
 			acc.conns += recs[j].conns;
 			acc.protos |= recs[j].protos;
 		}
@@ -161,6 +186,11 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 		e->bytes_per_sec = recs[i].bps;
 		e->conns = recs[i].conns;
 		e->protos = recs[i].protos;
+		/* Both rates come from the same samples, so errors never exceed requests;
+		 * the clamp only guards against rounding. */
+		if (recs[i].qps > 0)
+			e->error_rate =
+			    recs[i].eps >= recs[i].qps ? 1.0 : recs[i].eps / recs[i].qps;
 	}
 
 	qsort(g->nodes, g->nnodes, sizeof(*g->nodes), graph_str_cmp);
@@ -202,6 +232,10 @@ const char *graph_protocol(unsigned protos)
 		return "udp";
 	case GRAPH_P_OTHER:
 		return "other";
+	case GRAPH_P_HTTP:
+		return "http";
+	case GRAPH_P_GRPC:
+		return "grpc";
 	default:
 		return "mixed";
 	}
@@ -237,8 +271,12 @@ int graph_write_json(const struct graph *g, struct strbuf *out)
 		graph_json_str(out, e->target);
 		strbuf_printf(out, ", \"labels\": {\"qps\": \"%.6f\", \"version\": ", e->qps);
 		graph_json_str(out, e->version);
-		strbuf_printf(out, ", \"protocol\": \"%s\", \"bytes_per_sec\": \"%.6f\"}}",
-			      graph_protocol(e->protos), e->bytes_per_sec);
+		if (e->protos & GRAPH_P_L7)
+			strbuf_printf(out, ", \"protocol\": \"%s\", \"error_rate\": \"%.6f\"}}",
+				      graph_protocol(e->protos), e->error_rate);
+		else
+			strbuf_printf(out, ", \"protocol\": \"%s\", \"bytes_per_sec\": \"%.6f\"}}",
+				      graph_protocol(e->protos), e->bytes_per_sec);
 	}
 	strbuf_puts(out, g->nedges ? "\n ]}\n" : "]}\n");
 	return out->err;
@@ -275,6 +313,9 @@ int graph_write_dot(const struct graph *g, struct strbuf *out)
 		/* "\n" stays two characters: DOT's line break inside a label. */
 		strbuf_printf(out, " [label=\"qps: %.6f\\nversion: ", e->qps);
 		strbuf_append_esc(out, e->version, STRBUF_ESC_DOT);
+		if (e->protos & GRAPH_P_L7)
+			strbuf_printf(out, "\\nprotocol: %s\\nerror_rate: %.6f",
+				      graph_protocol(e->protos), e->error_rate);
 		strbuf_puts(out, "\"];\n");
 	}
 	strbuf_puts(out, "}\n");

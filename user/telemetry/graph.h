@@ -22,26 +22,37 @@
 #include <stdint.h>
 
 #include "lib/strbuf.h"
+#include "telemetry/reqstats.h"
 #include "telemetry/telemetry.h"
 
 /* Node name for id 0 and for ids the name lookup does not know. */
 #define GRAPH_UNKNOWN "unknown"
 
-/* One aggregated edge. Strings are owned by the graph. */
+/*
+ * One aggregated edge. Strings are owned by the graph. An edge is either a flow edge
+ * (weir_edges rows: qps counts connections or flows) or a request edge (reqstats rates:
+ * qps counts HTTP/gRPC requests, with an error rate); the two never fold together, so a
+ * pair the agent proxies at L7 has one of each.
+ */
 struct graph_edge {
 	char *source;	      /* source canonical service (app, else workload, else "unknown") */
 	char *target;	      /* destination canonical service; the Service name when only the
 			       * Service is known; "unknown" */
 	char *version;	      /* destination canonical revision, "unknown" when not known */
-	double qps;	      /* connections (TCP) or flows opened per second over the horizon */
-	double bytes_per_sec; /* bytes in both directions per second over the horizon */
-	uint64_t conns;	      /* connections opened since the counters began (all time) */
+	double qps;	      /* per second over the horizon: connections/flows, or requests */
+	double bytes_per_sec; /* flow edges: bytes in both directions per second */
+	uint64_t conns;	      /* flow edges: connections opened since the counters began;
+			       * request edges: requests since the edge appeared */
 	unsigned protos;      /* GRAPH_P_* bits of the protocols folded into this edge */
+	double error_rate;    /* request edges: share of errors among the requests, 0..1 */
 };
 
 #define GRAPH_P_TCP   1U
 #define GRAPH_P_UDP   2U
 #define GRAPH_P_OTHER 4U
+#define GRAPH_P_HTTP  8U  /* request edges only */
+#define GRAPH_P_GRPC  16U /* request edges only */
+#define GRAPH_P_L7    (GRAPH_P_HTTP | GRAPH_P_GRPC)
 
 struct graph {
 	char **nodes; /* sorted, unique node names */
@@ -55,6 +66,9 @@ struct graph_opts {
 	uint64_t now_ms;	     /* when the rows were read (telemetry_now_ms() clock) */
 	uint64_t horizon_ms;	     /* rate window (Istio's time_horizon) */
 	bool filter_empty;	     /* drop edges whose qps prints as 0, and nodes left bare */
+	/* Request edges (reqstats_rates() at now_ms over horizon_ms); NULL/0: none. */
+	const struct reqstats_rate *req;
+	size_t nreq;
 };
 
 /*
@@ -69,15 +83,16 @@ void graph_fini(struct graph *g);
 
 /*
  * Appends <g> to <out> as servicegraph JSON: {"nodes": {"<name>": {}, ...}, "edges":
- * [{"source", "target", "labels": {"qps", "version", "protocol", "bytes_per_sec"}}]},
+ * [{"source", "target", "labels": {"qps", "version", "protocol", "bytes_per_sec"}}]} for
+ * flow edges, labels {"qps", "version", "protocol", "error_rate"} for request edges;
  * numbers in labels as strings with 6 decimals, as Istio printed them. Returns 0 or -ENOMEM.
  */
 int graph_write_json(const struct graph *g, struct strbuf *out);
-/* Appends <g> to <out> as a Graphviz digraph with qps and version on each edge.
- * Returns 0 or -ENOMEM. */
+/* Appends <g> to <out> as a Graphviz digraph with qps and version on each edge (and the
+ * protocol and error rate on request edges). Returns 0 or -ENOMEM. */
 int graph_write_dot(const struct graph *g, struct strbuf *out);
 
-/* The protocol label of an edge: "tcp", "udp", "other" or "mixed". */
+/* The protocol label of an edge: "tcp", "udp", "other", "http", "grpc" or "mixed". */
 const char *graph_protocol(unsigned protos);
 
 #endif /* WEIR_USER_GRAPH_H */

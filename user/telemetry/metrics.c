@@ -50,10 +50,10 @@ static bool metrics_name_ok(const char *s, bool colon)
 
 int metrics_family(struct strbuf *out, const char *name, enum metrics_type type, const char *help)
 {
-	static const char *const types[] = {"counter", "gauge", "untyped"};
+	static const char *const types[] = {"counter", "gauge", "untyped", "histogram"};
 	const char *p;
 
-	if (!metrics_name_ok(name, true) || (unsigned)type > METRICS_UNTYPED)
+	if (!metrics_name_ok(name, true) || (unsigned)type > METRICS_HISTOGRAM)
 		return -EINVAL;
 	strbuf_printf(out, "# HELP %s ", name);
 	/* HELP text escapes only backslash and newline. */
@@ -211,12 +211,13 @@ struct metrics_names {
 	char fqdn[WEIR_NAME_LEN + WEIR_NS_LEN + 64];
 };
 
-static void metrics_resolve(const struct telemetry_row *row, const struct telemetry_names *names,
-			    const struct metrics_opts *opts, struct metrics_names *nm)
+static void metrics_resolve(uint32_t src_wl, uint32_t dst_wl, uint32_t svc_id,
+			    const struct telemetry_names *names, const struct metrics_opts *opts,
+			    struct metrics_names *nm)
 {
-	nm->src_known = telemetry_wl(names, row->key.src_wl, &nm->src);
-	nm->dst_known = telemetry_wl(names, row->key.dst_wl, &nm->dst);
-	nm->svc_known = telemetry_svc(names, row->key.svc_id, &nm->svc) && nm->svc.name[0];
+	nm->src_known = telemetry_wl(names, src_wl, &nm->src);
+	nm->dst_known = telemetry_wl(names, dst_wl, &nm->dst);
+	nm->svc_known = telemetry_svc(names, svc_id, &nm->svc) && nm->svc.name[0];
 	if (nm->svc_known)
 		snprintf(nm->fqdn, sizeof(nm->fqdn), "%s.%s.svc.%s", nm->svc.name,
 			 metrics_or_unknown(nm->svc.ns),
@@ -225,15 +226,23 @@ static void metrics_resolve(const struct telemetry_row *row, const struct teleme
 		snprintf(nm->fqdn, sizeof(nm->fqdn), "unknown");
 }
 
+/* The labels a request series adds to the TCP set; NULL for a TCP series. */
+struct metrics_l7 {
+	const char *reporter, *proto, *code, *grpc, *flags;
+};
+
 /* Istio's standard label set (the order Istio's own exposition uses). */
-static char *metrics_istio_labels(const struct metrics_names *nm, const struct metrics_opts *opts)
+static char *metrics_istio_labels(const struct metrics_names *nm, const struct metrics_opts *opts,
+				  const struct metrics_l7 *l7)
 {
 	const char *cluster = opts->cluster ? opts->cluster : "Kubernetes";
 	const struct weir_wl_info *s = &nm->src, *d = &nm->dst;
 	/* Unknown source: only the server side saw it, so that side reports (Istio does so
-	 * for traffic from outside the mesh). */
+	 * for traffic from outside the mesh). A request names its reporter itself. */
 	struct metrics_label l[] = {
-	    {"reporter", nm->src_known ? "source" : "destination"},
+	    {"reporter", l7		 ? l7->reporter
+			 : nm->src_known ? "source"
+					 : "destination"},
 	    {"source_workload", metrics_or_unknown(s->name)},
 	    {"source_canonical_service", metrics_or_unknown(s->app[0] ? s->app : s->name)},
 	    {"source_canonical_revision", metrics_or_unknown(s->version)},
@@ -254,12 +263,21 @@ static char *metrics_istio_labels(const struct metrics_names *nm, const struct m
 	    {"destination_service_namespace",
 	     nm->svc_known ? metrics_or_unknown(nm->svc.ns) : "unknown"},
 	    {"destination_cluster", cluster},
-	    {"request_protocol", "tcp"},
-	    {"response_flags", "-"},
+	    {"request_protocol", l7 ? l7->proto : "tcp"},
+	    /* Requests only: Istio's TCP families carry neither. */
+	    {"response_code", l7 ? l7->code : NULL},
+	    {"grpc_response_status", l7 ? l7->grpc : NULL},
+	    {"response_flags", l7 ? l7->flags : "-"},
 	    {"connection_security_policy", "unknown"},
 	};
+	size_t n = sizeof(l) / sizeof(l[0]);
 
-	return metrics_render(l, sizeof(l) / sizeof(l[0]));
+	if (!l7) { /* close the gap the two request labels leave */
+		l[n - 4] = l[n - 2];
+		l[n - 3] = l[n - 1];
+		n -= 2;
+	}
+	return metrics_render(l, n);
 }
 
 static const char *metrics_path_name(unsigned path)
@@ -343,9 +361,10 @@ int metrics_write_edges(struct strbuf *out, const struct telemetry_row *rows, si
 		const struct weir_edge *v = &row->val;
 		struct metrics_names nm;
 
-		metrics_resolve(row, names, opts, &nm);
+		metrics_resolve(row->key.src_wl, row->key.dst_wl, row->key.svc_id, names, opts,
+				&nm);
 		if (row->key.proto == IPPROTO_TCP) { /* Istio's tcp_* families are TCP only */
-			istio[ni].labels = metrics_istio_labels(&nm, opts);
+			istio[ni].labels = metrics_istio_labels(&nm, opts, NULL);
 			if (!istio[ni].labels)
 				goto out_free;
 			/* Istio counts from the server's view: "sent" is the response direction. */
@@ -430,5 +449,195 @@ out_free:
 	 * freed: either way [0, ni) and [0, nw) are exactly the live label strings. */
 	metrics_series_free(istio, ni);
 	metrics_series_free(weir, nw);
+	return err;
+}
+
+/* One request series after labelling: its Istio label string and the sums behind it. */
+struct metrics_req {
+	char *labels; /* `{...}` */
+	struct reqstats_counts c;
+	bool grpc;
+};
+
+static int metrics_req_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct metrics_req *)a)->labels,
+		      ((const struct metrics_req *)b)->labels);
+}
+
+/* Labels one series of the store into <m> (labels malloc'd). Returns 0 or -errno. */
+static int metrics_req_label(const struct reqstats_series *s, const struct telemetry_names *names,
+			     const struct metrics_opts *opts, struct metrics_req *m)
+{
+	char code[8], grpc[8], flags[REQSTATS_FLAGS_LEN];
+	struct metrics_l7 l7 = {
+	    .reporter = s->key.reporter == REQSTATS_DESTINATION ? "destination" : "source",
+	    .proto = reqstats_proto_name(s->key.proto),
+	    .code = code,
+	    .grpc = grpc,
+	    .flags = flags,
+	};
+	struct metrics_names nm;
+
+	metrics_resolve(s->key.src_wl, s->key.dst_wl, s->key.svc_id, names, opts, &nm);
+	snprintf(code, sizeof(code), "%u", s->key.response_code);
+	/* Istio leaves the label empty where no grpc-status was seen (plain HTTP). */
+	if (s->key.grpc_status < 0)
+		grpc[0] = '\0';
+	else
+		snprintf(grpc, sizeof(grpc), "%d", s->key.grpc_status);
+	if (reqstats_flags_str(s->key.flags, flags, sizeof(flags)) < 0)
+		return -EINVAL; /* cannot happen: the buffer fits every flag */
+	m->labels = metrics_istio_labels(&nm, opts, &l7);
+	if (!m->labels)
+		return -errno;
+	m->c = s->c;
+	m->grpc = s->key.proto == REQSTATS_GRPC;
+	return 0;
+}
+
+/* Sorts <v>[0..*<n>) by labels and sums equal neighbours (ids that render alike). */
+static void metrics_req_fold(struct metrics_req *v, size_t *n)
+{
+	size_t i, m = 0;
+	unsigned b;
+
+	if (!*n)
+		return;
+	qsort(v, *n, sizeof(*v), metrics_req_cmp);
+	for (i = 0; i < *n; i++) {
+		struct reqstats_counts *d = m ? &v[m - 1].c : NULL;
+		const struct reqstats_counts *s = &v[i].c;
+
+		if (!d || strcmp(v[m - 1].labels, v[i].labels)) {
+			v[m++] = v[i];
+			continue;
+		}
+		d->requests += s->requests;
+		d->duration_us_sum += s->duration_us_sum;
+		d->req_bytes_sum += s->req_bytes_sum;
+		d->resp_bytes_sum += s->resp_bytes_sum;
+		d->req_msgs += s->req_msgs;
+		d->resp_msgs += s->resp_msgs;
+		for (b = 0; b <= REQSTATS_BUCKETS; b++) {
+			d->duration[b] += s->duration[b];
+			d->req_size[b] += s->req_size[b];
+			d->resp_size[b] += s->resp_size[b];
+		}
+		free(v[i].labels);
+	}
+	*n = m;
+}
+
+/*
+ * Writes one series of histogram <name>: cumulative _bucket lines (per-bucket counts in
+ * <buckets>), then _sum (<sum>, already a decimal string) and _count. <labels> is `{...}`.
+ */
+static void metrics_hist(struct strbuf *out, const char *name, const char *labels,
+			 const uint64_t *buckets, uint64_t count, const char *sum)
+{
+	int ll = (int)strlen(labels) - 1; /* le goes inside the braces */
+	uint64_t cum = 0;
+	unsigned i;
+
+	for (i = 0; i < REQSTATS_BUCKETS; i++) {
+		cum += buckets[i];
+		/* %g prints the bounds as Prometheus's Go clients do (1.8e+06). */
+		strbuf_printf(out, "%s_bucket%.*s,le=\"%g\"} %" PRIu64 "\n", name, ll, labels,
+			      reqstats_bounds[i], cum);
+	}
+	strbuf_printf(out, "%s_bucket%.*s,le=\"+Inf\"} %" PRIu64 "\n", name, ll, labels, count);
+	strbuf_printf(out, "%s_sum%s %s\n%s_count%s %" PRIu64 "\n", name, labels, sum, name, labels,
+		      count);
+}
+
+/* The three histogram families, one loop each so that every family stays one block. */
+static void metrics_req_hists(struct strbuf *out, const struct metrics_req *v, size_t n)
+{
+	char sum[48];
+	size_t i;
+
+	metrics_family(out, "istio_request_duration_milliseconds", METRICS_HISTOGRAM,
+		       "Request duration in milliseconds (Istio standard metric).");
+	for (i = 0; i < n; i++) {
+		/* Microseconds to milliseconds without rounding: exact to the microsecond. */
+		snprintf(sum, sizeof(sum), "%" PRIu64 ".%03u", v[i].c.duration_us_sum / 1000,
+			 (unsigned)(v[i].c.duration_us_sum % 1000));
+		metrics_hist(out, "istio_request_duration_milliseconds", v[i].labels,
+			     v[i].c.duration, v[i].c.requests, sum);
+	}
+	metrics_family(out, "istio_request_bytes", METRICS_HISTOGRAM,
+		       "Request body sizes in bytes (Istio standard metric).");
+	for (i = 0; i < n; i++) {
+		snprintf(sum, sizeof(sum), "%" PRIu64, v[i].c.req_bytes_sum);
+		metrics_hist(out, "istio_request_bytes", v[i].labels, v[i].c.req_size,
+			     v[i].c.requests, sum);
+	}
+	metrics_family(out, "istio_response_bytes", METRICS_HISTOGRAM,
+		       "Response body sizes in bytes (Istio standard metric).");
+	for (i = 0; i < n; i++) {
+		snprintf(sum, sizeof(sum), "%" PRIu64, v[i].c.resp_bytes_sum);
+		metrics_hist(out, "istio_response_bytes", v[i].labels, v[i].c.resp_size,
+			     v[i].c.requests, sum);
+	}
+}
+
+int metrics_write_requests(struct strbuf *out, const struct reqstats *rs,
+			   const struct telemetry_names *names, const struct metrics_opts *opts)
+{
+	struct metrics_opts defaults = {0};
+	const struct reqstats_series *s;
+	struct metrics_req *v = NULL;
+	size_t i = 0, n = 0, cap = reqstats_nseries(rs);
+	int err = 0;
+
+	if (!opts)
+		opts = &defaults;
+	if (cap) {
+		v = calloc(cap, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	while (rs && n < cap && (i = reqstats_next(rs, i, &s)) != 0) {
+		err = metrics_req_label(s, names, opts, &v[n]);
+		if (err)
+			goto out_free;
+		n++;
+	}
+	metrics_req_fold(v, &n);
+
+	metrics_family(out, "istio_requests_total", METRICS_COUNTER,
+		       "Requests, HTTP and gRPC, by response (Istio standard metric).");
+	for (i = 0; i < n; i++)
+		strbuf_printf(out, "istio_requests_total%s %" PRIu64 "\n", v[i].labels,
+			      v[i].c.requests);
+	metrics_req_hists(out, v, n);
+	metrics_family(out, "istio_request_messages_total", METRICS_COUNTER,
+		       "gRPC request messages (Istio standard metric).");
+	for (i = 0; i < n; i++)
+		if (v[i].grpc)
+			strbuf_printf(out, "istio_request_messages_total%s %" PRIu64 "\n",
+				      v[i].labels, v[i].c.req_msgs);
+	metrics_family(out, "istio_response_messages_total", METRICS_COUNTER,
+		       "gRPC response messages (Istio standard metric).");
+	for (i = 0; i < n; i++)
+		if (v[i].grpc)
+			strbuf_printf(out, "istio_response_messages_total%s %" PRIu64 "\n",
+				      v[i].labels, v[i].c.resp_msgs);
+
+	metrics_family(out, "weir_request_series", METRICS_GAUGE,
+		       "Request series the agent keeps (bounded by the series cap).");
+	metrics_sample_u64(out, "weir_request_series", NULL, 0, reqstats_nseries(rs));
+	metrics_family(out, "weir_requests_dropped_total", METRICS_COUNTER,
+		       "Requests not counted: series cap reached, out of memory, bad record.");
+	metrics_sample_u64(out, "weir_requests_dropped_total", NULL, 0, reqstats_dropped(rs));
+	metrics_family(out, "weir_request_series_expired_total", METRICS_COUNTER,
+		       "Request series dropped after their workloads went idle or away.");
+	metrics_sample_u64(out, "weir_request_series_expired_total", NULL, 0, reqstats_expired(rs));
+	err = out->err;
+out_free:
+	for (i = 0; i < n; i++)
+		free(v[i].labels);
+	free(v);
 	return err;
 }

@@ -13,12 +13,15 @@
 #include <weir/reason.h>
 
 #include "lib/strbuf.h"
+#include "telemetry/reqstats.h"
 #include "telemetry/telemetry.h"
 
 /* Content-Type of the text format. */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_UNTYPED };
+/* A histogram family's samples are <name>_bucket{...,le="..."}, <name>_sum and
+ * <name>_count (METRICS_HISTOGRAM was added after the others: values stay stable). */
+enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_UNTYPED, METRICS_HISTOGRAM };
 
 struct metrics_label {
 	const char *name;  /* [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" */
@@ -61,6 +64,21 @@ int metrics_sample_u64(struct strbuf *out, const char *name, const struct metric
  */
 int metrics_write_edges(struct strbuf *out, const struct telemetry_row *rows, size_t n,
 			const struct telemetry_names *names, const struct metrics_opts *opts);
+
+/*
+ * Appends to <out> Istio's request families for every series of <rs> (after the caller's
+ * reqstats_collect()), named through <names>: istio_requests_total, the histograms
+ * istio_request_duration_milliseconds, istio_request_bytes and istio_response_bytes
+ * (Envoy's default buckets, reqstats_bounds), and for gRPC series
+ * istio_request_messages_total and istio_response_messages_total. Labels are the TCP
+ * families' set with request_protocol, response_code, grpc_response_status and
+ * response_flags from the series; series whose labels come out equal are summed. Then
+ * weir's own: weir_request_series, weir_requests_dropped_total,
+ * weir_request_series_expired_total. <rs> NULL writes the families without samples.
+ * <opts> may be NULL. Returns 0 or -errno.
+ */
+int metrics_write_requests(struct strbuf *out, const struct reqstats *rs,
+			   const struct telemetry_names *names, const struct metrics_opts *opts);
 
 /* Appends weir_datapath_reasons_total{hook,reason} for every slot of <counts> (zeros
  * included, so the series set is stable). Returns 0 or -ENOMEM. */
