@@ -96,6 +96,7 @@ struct exchange {
 	bool resp_trailers_pending;
 	bool resp_started; /* the final head went downstream */
 	bool resp_eos_up;  /* upstream's response ended (its end waits in <resp>) */
+	bool resp_eos_sent; /* ... and the end went to the client's codec */
 	bool up_got_bytes; /* this attempt got any response byte */
 	uint16_t status;
 	int grpc_status; /* -1: none */
@@ -594,13 +595,18 @@ static void ex_push_resp(struct exchange *ex)
 			break;
 		ex->resp_off += (size_t)n;
 		left -= (size_t)n;
+		if (!left && last)
+			ex->resp_eos_sent = true;
 		upstream_consume(&ex->up, (size_t)n);
 	}
 	if (ex->resp_off == ex->resp.len) {
 		ex->resp.len = ex->resp_off = 0;
 		if (ex->resp_eos_up) {
+			/* The end goes down too: with the last bytes, as trailers, or alone. */
 			if (ex->resp_trailers_pending)
 				codec_submit_trailers(down, ex->sid, &ex->resp_trailers);
+			else if (!ex->resp_eos_sent)
+				codec_submit_data(down, ex->sid, NULL, 0, true);
 			hsession_kick(ex->hs);
 			ex_finish(ex, true);
 			return;
