@@ -83,6 +83,7 @@ struct h2_codec {
 	size_t npend, cap_pend;
 	uint32_t calm_reason;	/* nonzero: an abuse limit tripped, GOAWAY ENHANCE_YOUR_CALM */
 	unsigned in_input : 1;	/* inside codec_input(): events may be raised now */
+	unsigned in_recv : 1;	/* inside nghttp2_session_mem_recv(): no mem_send now */
 	unsigned fatal : 1;	/* connection error: output what is queued, then close */
 	unsigned shutdown : 1;	/* codec_shutdown() was called */
 	unsigned goaway_rx : 1; /* the peer sent GOAWAY */
@@ -246,6 +247,12 @@ static void h2_pump(struct h2_codec *h)
 	const uint8_t *p;
 	ssize_t n;
 
+	/*
+	 * A callback of mem_recv (a head event answered at once) must not serialize: nghttp2
+	 * may close a stream it still holds. codec_input() pumps once mem_recv returns.
+	 */
+	if (h->in_recv)
+		return;
 	while (h->fatal || h->out_len - h->out_off < H2_OUT_HIGH) {
 		n = nghttp2_session_mem_send(h->ng, &p);
 		if (n < 0) {
@@ -610,8 +617,12 @@ static int h2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, con
 	struct h2_codec *h = user;
 	struct h2_stream *s = h2_stream_get(h, sid);
 
-	if (!s || s->oversize || s->in_ended) {
+	if (!s) {
 		/* Nobody will consume it: give the connection credit back now. */
+		nghttp2_session_consume_connection(ng, len);
+		return 0;
+	}
+	if (s->oversize || s->in_ended) {
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
 	}
@@ -629,7 +640,13 @@ static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, v
 
 	if (!s)
 		return 0;
-	/* A closed stream's unconsumed bytes still hold connection credit: see h2_consume(). */
+	/*
+	 * A closed stream's unconsumed bytes still hold connection credit. The receiver may
+	 * drop them without consuming (a reset), and one forgotten credit would stall every
+	 * stream for good, so it returns now; the overshoot is at most one stream window.
+	 */
+	if (s->unconsumed)
+		nghttp2_session_consume_connection(ng, s->unconsumed);
 	raise = !s->local_reset && (code != NGHTTP2_NO_ERROR || !s->in_ended);
 	if (h->base.role == CODEC_SERVER && !s->head_raised)
 		raise = false; /* the exchange never heard of it */
@@ -808,9 +825,9 @@ static void h2_destroy(struct codec *c)
 	free(h);
 }
 
-/* Raises writable for blocked streams whose send allowance opened. */
 static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s);
 
+/* Raises writable for blocked streams whose send allowance opened. */
 static void h2_raise_writable(struct h2_codec *h)
 {
 	struct h2_stream *s, *next;
@@ -837,7 +854,9 @@ static ssize_t h2_input(struct codec *c, const uint8_t *buf, size_t len)
 		if (h->ev->reset)
 			h->ev->reset(h->arg, h->pend[i].sid, h->pend[i].err);
 	h->npend = 0;
+	h->in_recv = 1;
 	n = nghttp2_session_mem_recv(h->ng, buf, len);
+	h->in_recv = 0;
 	if (h->calm_reason) {
 		h2_fail(h, NGHTTP2_ENHANCE_YOUR_CALM);
 		n = -EPROTO;
@@ -997,6 +1016,10 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 		s->out_eof = end_stream;
 		*sid = (uint32_t)id;
 	} else if (head->status < 200) {
+		if (end_stream) {
+			free(nv);
+			return -EINVAL; /* an informational head never ends a stream */
+		}
 		/* 1xx: an informational head; the final one follows. */
 		err = nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, (int32_t)*sid, NULL, nv, nnv,
 					     NULL);
@@ -1140,10 +1163,8 @@ static void h2_consume(struct codec *c, uint32_t sid, size_t n)
 			n = s->unconsumed;
 		s->unconsumed -= n;
 		nghttp2_session_consume(h->ng, (int32_t)sid, n);
-	} else {
-		/* The stream is gone, but its bytes still count against the connection. */
-		nghttp2_session_consume_connection(h->ng, n);
 	}
+	/* A stream that is gone gave its credit back when it closed (h2_on_stream_close). */
 	h2_pump(h);
 }
 
