@@ -783,6 +783,59 @@ static void test_h2_credit_returned_on_reset(void **state)
 	pair_free(p);
 }
 
+/* A peer with a huge window: the bounded send queue, not the window, paces the sender. */
+static void test_h2_writable_on_output_drain(void **state)
+{
+	static uint8_t body[1 << 20];
+	struct codec_limits sl = {.stream_window = 16 << 20, .conn_window = 16 << 20};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	size_t sent = 0;
+	uint32_t sid = 0;
+	ssize_t n;
+
+	head_req(&req, "POST", "/big");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, false), 0);
+	n = codec_submit_data(p->cli.c, sid, body, sizeof(body), false);
+	assert_true(n > 0 && (size_t)n < sizeof(body)); /* the queue bound, not the window */
+	sent = (size_t)n;
+	for (int i = 0; i < 100 && sent < sizeof(body); i++) {
+		unsigned before = p->cli.writable[sid];
+
+		pump(p);
+		assert_true(p->cli.writable[sid] > before);
+		n = codec_submit_data(p->cli.c, sid, body + sent, sizeof(body) - sent, false);
+		assert_true(n > 0);
+		sent += (size_t)n;
+	}
+	pump(p);
+	assert_int_equal(p->srv.bytes[sid], sizeof(body));
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* A request built from HTTP/1 (authority only in Host) keeps its authority on HTTP/2. */
+static void test_h2_host_to_authority_out(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	uint32_t sid = 0;
+
+	http_head_init(&req, HTTP_REQUEST, 0);
+	assert_int_equal(http_head_str(&req, "GET", 3, &req.method), 0);
+	assert_int_equal(http_head_str(&req, "/h1", 3, &req.path), 0);
+	assert_int_equal(http_head_add(&req, "Host", 4, "legacy.ns", 9), 0);
+	assert_int_equal(http_head_add(&req, "Transfer-Encoding", 17, "chunked", 7), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(p->srv.heads[sid], 1);
+	assert_string_equal(p->srv.authority[sid], "legacy.ns");
+	assert_string_equal(p->srv.path[sid], "/h1");
+	http_head_fini(&req);
+	pair_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -803,6 +856,8 @@ int main(void)
 	    cmocka_unit_test(test_h2_bad_preface),
 	    cmocka_unit_test(test_h2_real_client_capture),
 	    cmocka_unit_test(test_h2_credit_returned_on_reset),
+	    cmocka_unit_test(test_h2_writable_on_output_drain),
+	    cmocka_unit_test(test_h2_host_to_authority_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,11 @@ static void h2_fail(struct h2_codec *h, uint32_t code)
 
 /* ---- data provider: nghttp2 pulls our queued bytes ---- */
 
+/*
+ * nghttp2 asks for the next DATA payload of stream <sid>: up to <len> bytes from the stream's
+ * queue. An empty queue before end_stream defers the stream until submit_data resumes it,
+ * so nghttp2 never polls and never holds a copy of what the exchange has not sent yet.
+ */
 static ssize_t h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len,
 			    uint32_t *flags, nghttp2_data_source *src, void *user)
 {
@@ -369,6 +374,11 @@ static int h2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, vo
 	return 0;
 }
 
+/*
+ * A HEADERS frame starts: a new request (server role), or on a known stream a response, a
+ * final response after 1xx, or trailers. The stream object exists before any field arrives
+ * so that limits are counted per head from the first byte.
+ */
 static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -458,6 +468,12 @@ static int64_t h2_parse_length(const uint8_t *v, size_t len)
 	return n;
 }
 
+/*
+ * One decoded field. nghttp2 has already applied RFC 9113 8.2 (lower case, no connection-
+ * specific fields, pseudo-headers first and once, te only "trailers"): a field that fails
+ * never reaches us and the stream gets RST_STREAM PROTOCOL_ERROR. What is left to check here
+ * is size, which nghttp2 leaves to the application.
+ */
 static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
 			size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user)
 {
@@ -507,6 +523,7 @@ static void h2_answer_431(struct h2_codec *h, struct h2_stream *s, bool peer_don
 					  NGHTTP2_NO_ERROR);
 }
 
+/* The head of <s> is complete: hand it up as a head or trailers event. */
 static void h2_head_done(struct h2_codec *h, struct h2_stream *s, bool end)
 {
 	struct http_head *hd = &s->in;
@@ -539,6 +556,11 @@ static void h2_head_done(struct h2_codec *h, struct h2_stream *s, bool end)
 		h->ev->head(h->arg, s->sid, hd, end);
 }
 
+/*
+ * A whole frame arrived (HEADERS after its last CONTINUATION). Frame-level abuse is counted
+ * here; returning a callback failure stops parsing at once, and codec_input() turns the
+ * mark into GOAWAY ENHANCE_YOUR_CALM.
+ */
 static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -611,6 +633,7 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	return 0;
 }
 
+/* Body bytes of <sid>: handed up, and counted until the receiver consumes them. */
 static int h2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data,
 			    size_t len, void *user)
 {
@@ -632,6 +655,10 @@ static int h2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, con
 	return 0;
 }
 
+/*
+ * Stream <sid> is closed both ways, cleanly or not. The receiver hears of abnormal ends
+ * only: a clean close follows end events it already had.
+ */
 static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *user)
 {
 	struct h2_codec *h = user;
@@ -658,6 +685,7 @@ static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, v
 	return 0;
 }
 
+/* Acks leaving nghttp2 move from "owed" to "in out[]": both count against the bound. */
 static int h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -690,6 +718,7 @@ static int h2_on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int
 
 /* ---- codec_ops ---- */
 
+/* Copies <in> (may be NULL) into <l> with codec.h's defaults for zero fields. */
 static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 {
 	memset(l, 0, sizeof(*l));
@@ -717,6 +746,7 @@ static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 		l->conn_window = NGHTTP2_MAX_WINDOW_SIZE;
 }
 
+/* The nghttp2 session of <h> in its role, with our callbacks and options. */
 static int h2_session_new(struct h2_codec *h)
 {
 	nghttp2_session_callbacks *cb;
@@ -842,6 +872,10 @@ static void h2_raise_writable(struct h2_codec *h)
 	}
 }
 
+/*
+ * Feeds the peer's bytes to nghttp2. It consumes everything it is given (the windows bound
+ * the peer, so input never pauses), or fails: then GOAWAY is queued and the codec is done.
+ */
 static ssize_t h2_input(struct codec *c, const uint8_t *buf, size_t len)
 {
 	struct h2_codec *h = h2_of(c);
@@ -894,6 +928,15 @@ static void h2_output_done(struct codec *c, size_t n)
 		h->out_off = h->out_len = 0;
 		h->acks_in_out = 0; /* the peer has been sent all acks it is owed so far */
 	}
+	/*
+	 * Draining output lets nghttp2 take queued data, which frees room in a stream's
+	 * bounded queue even when the peer's window is large and no WINDOW_UPDATE (input) is
+	 * coming: the one place besides input where writable is raised (codec.h allows it).
+	 */
+	if (!h->in_input && !h->fatal) {
+		h2_pump(h);
+		h2_raise_writable(h);
+	}
 }
 
 /* Builds the nghttp2 header list of <head> into *<nvp> (caller frees). */
@@ -929,8 +972,16 @@ static int h2_nv_build(struct h2_codec *h, const struct http_head *hd, nghttp2_n
 			      hd->scheme.len ? hd->scheme.len : 4);
 			H2_NV(":path", 5, http_str_ptr(hd, hd->path), hd->path.len);
 		}
-		if (hd->authority.len)
+		if (hd->authority.len) {
 			H2_NV(":authority", 10, http_str_ptr(hd, hd->authority), hd->authority.len);
+		} else {
+			size_t hl;
+			const char *host = http_head_get(hd, "host", 4, &hl);
+
+			/* An HTTP/1 request carries its authority in Host only. */
+			if (host)
+				H2_NV(":authority", 10, host, hl);
+		}
 	} else if (hd->kind == HTTP_RESPONSE) {
 		if (hd->status < 100 || hd->status > 599)
 			goto out_inval;
@@ -969,6 +1020,10 @@ out_inval:
 	return -EINVAL;
 }
 
+/*
+ * Client: a request opens a stream (nghttp2 numbers it). Server: 1xx heads, then the final
+ * response. A body to come attaches the data provider now: nghttp2 cannot add one later.
+ */
 static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head *head,
 			  bool end_stream)
 {
@@ -1058,6 +1113,7 @@ static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s)
 	return a > 0 ? (size_t)a : 0;
 }
 
+/* Queues what the allowance takes; short (or 0) marks the stream for a writable event. */
 static ssize_t h2_submit_data(struct codec *c, uint32_t sid, const uint8_t *buf, size_t len,
 			      bool end_stream)
 {
@@ -1110,6 +1166,7 @@ static ssize_t h2_submit_data(struct codec *c, uint32_t sid, const uint8_t *buf,
 	return (ssize_t)take;
 }
 
+/* Trailers are sent by the data provider once the queue empties (h2_data_read). */
 static int h2_submit_trailers(struct codec *c, uint32_t sid, const struct http_head *trailers)
 {
 	struct h2_codec *h = h2_of(c);
@@ -1168,6 +1225,10 @@ static void h2_consume(struct codec *c, uint32_t sid, size_t n)
 	h2_pump(h);
 }
 
+/*
+ * One GOAWAY carrying the last stream we saw: streams after it are refused (the client may
+ * retry them elsewhere), those before it finish, then codec_done() turns true.
+ */
 static void h2_shutdown(struct codec *c)
 {
 	struct h2_codec *h = h2_of(c);
@@ -1203,6 +1264,7 @@ static unsigned h2_streams(const struct codec *c)
 	return h2_of_const(c)->nstreams;
 }
 
+/* Room for one more request: the peer's SETTINGS_MAX_CONCURRENT_STREAMS and no GOAWAY. */
 static bool h2_can_open(const struct codec *c)
 {
 	const struct h2_codec *h = h2_of_const(c);
@@ -1216,6 +1278,7 @@ static bool h2_can_open(const struct codec *c)
 	return nghttp2_session_check_request_allowed(h->ng) != 0;
 }
 
+/* The HTTP/2 codec: h2c with prior knowledge (no HTTP/1.1 Upgrade), or h2 after TLS ALPN. */
 const struct codec_ops codec_h2 = {
     .name = "h2",
     .create = h2_create,
