@@ -836,6 +836,70 @@ static void test_h2_host_to_authority_out(void **state)
 	pair_free(p);
 }
 
+/* Client role: a response head over the limit resets the stream, reported as 431's code. */
+static void test_h2_client_oversize_response(void **state)
+{
+	struct codec_limits cl = {.max_header_bytes = 512};
+	struct pair *p = pair_new(&cl, NULL);
+	struct http_head req, resp;
+	char big[2000];
+	uint32_t sid = 0;
+
+	memset(big, 'c', sizeof(big));
+	head_req(&req, "GET", "/cookie");
+	head_resp(&resp, 200);
+	assert_int_equal(http_head_add(&resp, "set-cookie", 10, big, sizeof(big)), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	pump(p);
+	assert_int_equal(p->cli.heads[sid], 0);
+	assert_int_equal(p->cli.resets[sid], CODEC_E_HEADER_SIZE + 1);
+	assert_int_equal(p->srv.resets[sid], CODEC_E_CANCEL + 1);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_int_equal(codec_streams(p->srv.c), 0);
+	/* The connection survives: the next request goes through. */
+	http_head_reset(&resp, HTTP_RESPONSE);
+	resp.status = 200;
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, true), 0);
+	pump(p);
+	assert_int_equal(p->cli.status[sid], 200);
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+/* Client role shutdown: no new requests, the one in flight finishes, then done. */
+static void test_h2_client_shutdown(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req, resp;
+	uint32_t sid = 0, other = 0;
+
+	head_req(&req, "GET", "/bye");
+	head_resp(&resp, 200);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	codec_shutdown(p->cli.c);
+	assert_false(codec_can_open(p->cli.c));
+	assert_int_equal(codec_submit_head(p->cli.c, &other, &req, true), -EAGAIN);
+	assert_false(codec_done(p->cli.c));
+	pump(p);
+	assert_int_equal(p->srv.goaways, 1);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	assert_int_equal(codec_submit_data(p->srv.c, sid, (const uint8_t *)"end", 3, true), 3);
+	pump(p);
+	assert_int_equal(p->cli.bytes[sid], 3);
+	assert_int_equal(p->cli.ends[sid], 1);
+	assert_true(codec_done(p->cli.c));
+	assert_true(codec_done(p->srv.c));
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +922,8 @@ int main(void)
 	    cmocka_unit_test(test_h2_credit_returned_on_reset),
 	    cmocka_unit_test(test_h2_writable_on_output_drain),
 	    cmocka_unit_test(test_h2_host_to_authority_out),
+	    cmocka_unit_test(test_h2_client_oversize_response),
+	    cmocka_unit_test(test_h2_client_shutdown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
