@@ -900,6 +900,23 @@ static void test_h2_client_shutdown(void **state)
 	pair_free(p);
 }
 
+/* Streams refused past the limit cost a RST each: a peer that keeps trying is cut off. */
+static void test_h2_abuse_refusal_flood(void **state)
+{
+	struct codec_limits lim = {.max_concurrent_streams = 2, .max_resets_per_sec = 20};
+	struct rec r;
+	struct codec *c = raw_server(&r, &lim);
+
+	raw_start(&raw);
+	for (uint32_t sid = 1; sid <= 2 * 60; sid += 2)
+		raw_headers(&raw, sid, get_req, 0x4);
+	assert_true(codec_input(c, raw.b, raw.n) < 0);
+	assert_int_equal(r.nheads, 2);
+	assert_true(codec_done(c));
+	assert_int_equal(scan_out(c, 0).goaway, 11);
+	codec_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +932,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_abuse_continuation_flood),
 	    cmocka_unit_test(test_h2_abuse_empty_data),
 	    cmocka_unit_test(test_h2_abuse_too_many_streams),
+	    cmocka_unit_test(test_h2_abuse_refusal_flood),
 	    cmocka_unit_test(test_h2_malformed_requests),
 	    cmocka_unit_test(test_h2_host_is_authority),
 	    cmocka_unit_test(test_h2_bad_preface),

@@ -185,6 +185,22 @@ static int h2_calm(struct h2_codec *h, const char *what)
 	return NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
+/*
+ * Counts one stream reset by (or refused to) the peer in the current one-second window.
+ * CVE-2023-44487: streams opened and reset at once cost us work and the peer nothing, and
+ * never count against the concurrency limit. Returns true past max_resets_per_sec.
+ */
+static bool h2_count_reset(struct h2_codec *h)
+{
+	uint64_t now = clock_mono_ns();
+
+	if (now - h->rst_window_ns >= 1000000000ull) {
+		h->rst_window_ns = now;
+		h->rst_count = 0;
+	}
+	return ++h->rst_count > h->lim.max_resets_per_sec;
+}
+
 /* A reset event for <sid>, now when inside input, else at the next input. */
 static void h2_raise_reset(struct h2_codec *h, uint32_t sid, enum codec_err err)
 {
@@ -302,6 +318,8 @@ static void h2_fail(struct h2_codec *h, uint32_t code)
 
 /* ---- data provider: nghttp2 pulls our queued bytes ---- */
 
+static int h2_nv_build(const struct http_head *hd, nghttp2_nv **nvp, size_t *nnv, char status[4]);
+
 /*
  * nghttp2 asks for the next DATA payload of stream <sid>: up to <len> bytes from the stream's
  * queue. An empty queue before end_stream defers the stream until submit_data resumes it,
@@ -329,20 +347,17 @@ static ssize_t h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (s->trail) {
 			/* Trailers end the stream instead of this DATA frame (RFC 9113 8.1). */
-			nghttp2_nv nv[128];
-			size_t nnv = 0;
+			nghttp2_nv *nv;
+			size_t nnv;
+			char unused[4];
+			int rv;
 
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-			for (uint32_t i = 0; i < s->trail->nhdrs && nnv < 128; i++, nnv++) {
-				const struct http_hdr *e = &s->trail->hdrs[i];
-
-				nv[nnv].name = (uint8_t *)http_str_ptr(s->trail, e->name);
-				nv[nnv].namelen = e->name.len;
-				nv[nnv].value = (uint8_t *)http_str_ptr(s->trail, e->value);
-				nv[nnv].valuelen = e->value.len;
-				nv[nnv].flags = NGHTTP2_NV_FLAG_NONE;
-			}
-			if (nghttp2_submit_trailer(ng, sid, nv, nnv))
+			if (h2_nv_build(s->trail, &nv, &nnv, unused))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			rv = nghttp2_submit_trailer(ng, sid, nv, nnv); /* copies <nv> */
+			free(nv);
+			if (rv)
 				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		}
 		return (ssize_t)n;
@@ -367,6 +382,15 @@ static int h2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, vo
 	 */
 	if (hd->type == NGHTTP2_HEADERS) {
 		h->continuations = 0;
+		/*
+		 * A new stream past the limit is refused (by nghttp2 before any other callback,
+		 * or in h2_on_begin_headers): each refusal makes us send a RST, so it spends the
+		 * same budget as a reset from the peer.
+		 */
+		if (h->base.role == CODEC_SERVER && (hd->stream_id & 1) &&
+		    !nghttp2_session_find_stream(ng, hd->stream_id) &&
+		    h->nstreams >= h->lim.max_concurrent_streams && h2_count_reset(h))
+			return h2_calm(h, "stream refusal flood");
 	} else if (hd->type == NGHTTP2_CONTINUATION) {
 		if (++h->continuations > h->lim.max_continuations)
 			return h2_calm(h, "CONTINUATION flood");
@@ -610,18 +634,10 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 			return h2_calm(h, f->hd.type == NGHTTP2_PING ? "PING flood"
 								     : "SETTINGS flood");
 		break;
-	case NGHTTP2_RST_STREAM: {
-		/* CVE-2023-44487: streams opened and reset at once cost us, not the peer. */
-		uint64_t now = clock_mono_ns();
-
-		if (now - h->rst_window_ns >= 1000000000ull) {
-			h->rst_window_ns = now;
-			h->rst_count = 0;
-		}
-		if (++h->rst_count > h->lim.max_resets_per_sec)
+	case NGHTTP2_RST_STREAM:
+		if (h2_count_reset(h))
 			return h2_calm(h, "rapid reset");
 		break;
-	}
 	case NGHTTP2_GOAWAY:
 		h->goaway_rx = 1;
 		if (h->ev->goaway)
@@ -940,8 +956,7 @@ static void h2_output_done(struct codec *c, size_t n)
 }
 
 /* Builds the nghttp2 header list of <head> into *<nvp> (caller frees). */
-static int h2_nv_build(struct h2_codec *h, const struct http_head *hd, nghttp2_nv **nvp,
-		       size_t *nnv, char status[4])
+static int h2_nv_build(const struct http_head *hd, nghttp2_nv **nvp, size_t *nnv, char status[4])
 {
 	nghttp2_nv *nv = calloc(hd->nhdrs + 5, sizeof(*nv));
 	size_t n = 0;
@@ -1050,7 +1065,7 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 		if (head->kind != HTTP_RESPONSE || s->resp_started)
 			return -EINVAL;
 	}
-	err = h2_nv_build(h, head, &nv, &nnv, status);
+	err = h2_nv_build(head, &nv, &nnv, status);
 	if (err)
 		return err;
 	if (c->role == CODEC_CLIENT) {
