@@ -917,6 +917,44 @@ static void test_h2_abuse_refusal_flood(void **state)
 	codec_free(c);
 }
 
+/* A peer that advertises 16 MiB windows and reads nothing: what we queue stays bounded. */
+static void test_h2_send_queue_bounded(void **state)
+{
+	static uint8_t body[1 << 20];
+	struct codec_limits sl = {.stream_window = 16 << 20, .conn_window = 16 << 20};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	size_t total = 0;
+	uint32_t sids[8], late = 0;
+	ssize_t n;
+
+	head_req(&req, "POST", "/q");
+	pump(p);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(codec_submit_head(p->cli.c, &sids[i], &req, false), 0);
+	pump(p); /* the streams are open, with the server's 16 MiB windows */
+	/* From here nothing is written: the transport is stuck. */
+	for (int i = 0; i < 8; i++) {
+		n = codec_submit_data(p->cli.c, sids[i], body, sizeof(body), false);
+		assert_true(n >= 0 && n <= 256 * 1024); /* per stream */
+		total += (size_t)n;
+	}
+	/* Per connection: the queue bound plus what fits in the output buffer. */
+	assert_true(total >= 1024 * 1024);
+	assert_true(total <= 1024 * 1024 + 64 * 1024);
+	assert_int_equal(codec_submit_data(p->cli.c, sids[7], body, 1, false), 0);
+	/* A stream whose HEADERS wait behind the stuck output is still a stream. */
+	assert_int_equal(codec_submit_head(p->cli.c, &late, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, late, body, 10, false), 0);
+	assert_int_equal(codec_reset(p->cli.c, late, CODEC_E_CANCEL), 0);
+	pump(p); /* the transport moves again: every blocked stream hears writable */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(p->cli.writable[sids[i]], 1);
+	assert_int_equal(p->cli.resets[late], 0);
+	http_head_fini(&req);
+	pair_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -939,6 +977,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_real_client_capture),
 	    cmocka_unit_test(test_h2_credit_returned_on_reset),
 	    cmocka_unit_test(test_h2_writable_on_output_drain),
+	    cmocka_unit_test(test_h2_send_queue_bounded),
 	    cmocka_unit_test(test_h2_host_to_authority_out),
 	    cmocka_unit_test(test_h2_client_oversize_response),
 	    cmocka_unit_test(test_h2_client_shutdown),

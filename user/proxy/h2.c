@@ -27,6 +27,7 @@
  * WINDOW_UPDATE just to fill a frame) and at most in total, however large the windows. */
 #define H2_SEND_SLACK 4096
 #define H2_SENDQ_MAX  (256 * 1024)
+#define H2_CONNQ_MAX  (1024 * 1024) /* all streams of a connection together */
 /* Zero-length DATA frames without END_STREAM carry nothing: more than this many in a row
  * on a connection is a flood (the 2019 "empty frames" class, CVE-2019-9518). */
 #define H2_MAX_EMPTY_DATA 100
@@ -101,7 +102,18 @@ static const struct h2_codec *h2_of_const(const struct codec *c)
 
 static struct h2_stream *h2_stream_get(struct h2_codec *h, int32_t sid)
 {
-	return nghttp2_session_get_stream_user_data(h->ng, sid);
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(h->ng, sid);
+
+	if (s || sid <= 0)
+		return s;
+	/*
+	 * nghttp2 opens a stream of ours only when it serializes its HEADERS, which waits
+	 * while output is backed up: until then only our list knows the stream.
+	 */
+	for (s = h->streams; s; s = s->next)
+		if (s->sid == (uint32_t)sid)
+			return s;
+	return NULL;
 }
 
 static struct h2_stream *h2_stream_new(struct h2_codec *h, uint32_t sid)
@@ -1111,7 +1123,8 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 }
 
 /* Bytes stream <s> may queue now: its and the connection's send window, less what is queued
- * already, plus a little slack; never past H2_SENDQ_MAX per stream. */
+ * already, plus a little slack; never past H2_SENDQ_MAX per stream nor H2_CONNQ_MAX in all,
+ * because a peer may advertise windows of 2 GiB and then not read. */
 static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s)
 {
 	int64_t sw = nghttp2_session_get_stream_remote_window_size(h->ng, (int32_t)s->sid);
@@ -1125,6 +1138,8 @@ static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s)
 	a = (sw < cw ? sw : cw) + H2_SEND_SLACK;
 	if (a > (int64_t)(H2_SENDQ_MAX - s->qlen))
 		a = (int64_t)(H2_SENDQ_MAX - s->qlen);
+	if (a > (int64_t)H2_CONNQ_MAX - (int64_t)h->queued)
+		a = (int64_t)H2_CONNQ_MAX - (int64_t)h->queued;
 	return a > 0 ? (size_t)a : 0;
 }
 
