@@ -951,6 +951,38 @@ static void test_h2_send_queue_bounded(void **state)
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(p->cli.writable[sids[i]], 1);
 	assert_int_equal(p->cli.resets[late], 0);
+	assert_int_equal(codec_streams(p->cli.c), 8); /* the reset one is gone */
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* A request still queued behind output when GOAWAY arrives never starts: refused. */
+static void test_h2_goaway_before_headers_left(void **state)
+{
+	static uint8_t body[60000];
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	uint32_t a = 0, b = 0;
+	const uint8_t *out;
+
+	head_req(&req, "POST", "/first");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &a, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, a, body, sizeof(body), false),
+			 (ssize_t)sizeof(body));
+	/* The client's output is past its high mark: the next HEADERS stays in nghttp2. */
+	assert_true(codec_output(p->cli.c, &out) >= 32 * 1024);
+	assert_int_equal(codec_submit_head(p->cli.c, &b, &req, true), 0);
+	assert_int_equal(b, 3);
+	codec_shutdown(p->srv.c); /* last-stream-id 0: the server has seen nothing */
+	assert_true(xfer(p->srv.c, p->cli.c) > 0);
+	assert_int_equal(p->cli.goaways, 1);
+	pump(p);
+	assert_int_equal(p->cli.resets[b], CODEC_E_REFUSED + 1);
+	assert_int_equal(p->cli.resets[a], CODEC_E_REFUSED + 1);
+	assert_int_equal(p->srv.heads[b], 0);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_true(codec_done(p->cli.c));
 	http_head_fini(&req);
 	pair_free(p);
 }
@@ -981,6 +1013,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_host_to_authority_out),
 	    cmocka_unit_test(test_h2_client_oversize_response),
 	    cmocka_unit_test(test_h2_client_shutdown),
+	    cmocka_unit_test(test_h2_goaway_before_headers_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -593,6 +593,27 @@ static void h2_head_done(struct h2_codec *h, struct h2_stream *s, bool end)
 }
 
 /*
+ * GOAWAY with <last>: our requests above it that nghttp2 has not even opened (their HEADERS
+ * wait behind backed-up output) will never leave. Tell the receiver now, while inside
+ * input, rather than when nghttp2 drops them during some later output call; the opened
+ * ones nghttp2 closes itself with REFUSED_STREAM.
+ */
+static void h2_refuse_unsent(struct h2_codec *h, uint32_t last)
+{
+	struct h2_stream *s;
+
+	if (h->base.role != CODEC_CLIENT)
+		return;
+	for (s = h->streams; s; s = s->next) {
+		if (s->sid <= last || s->local_reset ||
+		    nghttp2_session_find_stream(h->ng, (int32_t)s->sid))
+			continue;
+		s->local_reset = 1; /* h2_on_frame_not_send frees it without a second event */
+		h2_raise_reset(h, s->sid, CODEC_E_REFUSED);
+	}
+}
+
+/*
  * A whole frame arrived (HEADERS after its last CONTINUATION). Frame-level abuse is counted
  * here; returning a callback failure stops parsing at once, and codec_input() turns the
  * mark into GOAWAY ENHANCE_YOUR_CALM.
@@ -652,6 +673,7 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 		break;
 	case NGHTTP2_GOAWAY:
 		h->goaway_rx = 1;
+		h2_refuse_unsent(h, (uint32_t)f->goaway.last_stream_id);
 		if (h->ev->goaway)
 			h->ev->goaway(h->arg);
 		break;
@@ -737,10 +759,15 @@ static int h2_on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	s = h2_stream_get(h, f->hd.stream_id);
-	if (s && !s->local_reset) {
+	if (!s)
+		return 0;
+	if (!s->local_reset) {
 		s->local_reset = 1;
 		h2_raise_reset(h, s->sid, CODEC_E_REFUSED);
 	}
+	/* nghttp2 never opened it (also a request reset before it left): no close follows. */
+	if (!nghttp2_session_find_stream(ng, f->hd.stream_id))
+		h2_stream_free(h, s);
 	return 0;
 }
 
