@@ -707,6 +707,286 @@ static void test_h2_bad_preface(void **state)
 	codec_free(c);
 }
 
+/*
+ * What a real client sends: bytes nghttp (nghttp2-client) wrote for `nghttp -n -m 4 -H
+ * "x-a: 1" http://127.0.0.1:42739/a?b=c`, captured once off a loopback socket (its preface
+ * left out). HPACK with Huffman and the dynamic table, PRIORITY frames, idle streams 3..11.
+ */
+static const uint8_t nghttp_four[] = {
+    0x00, 0x00, 0x0c, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x64, 0x00,
+    0x04, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x05, 0x02, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0xc8, 0x00, 0x00, 0x05, 0x02,
+    0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x05, 0x02, 0x00, 0x00,
+    0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00,
+    0x09, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x00,
+    0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x34, 0x01, 0x25, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x00,
+    0x0b, 0x0f, 0x82, 0x04, 0x85, 0x60, 0x7f, 0xe4, 0x70, 0x13, 0x86, 0x41, 0x8b, 0x08, 0x9d, 0x5c,
+    0x0b, 0x81, 0x70, 0xdc, 0x68, 0x4e, 0xb2, 0xff, 0x53, 0x03, 0x2a, 0x2f, 0x2a, 0x90, 0x7a, 0x8a,
+    0xaa, 0x69, 0xd2, 0x9a, 0xc4, 0xc0, 0x57, 0x6c, 0x4b, 0x83, 0x40, 0x03, 0x78, 0x2d, 0x61, 0x01,
+    0x31, 0x00, 0x00, 0x13, 0x01, 0x25, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x0b, 0x0f, 0x82,
+    0x04, 0x85, 0x60, 0x7f, 0xe4, 0x70, 0x13, 0x86, 0xc1, 0xc0, 0x90, 0xbf, 0xbe, 0x00, 0x00, 0x13,
+    0x01, 0x25, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x0b, 0x0f, 0x82, 0x04, 0x85, 0x60, 0x7f,
+    0xe4, 0x70, 0x13, 0x86, 0xc1, 0xc0, 0x90, 0xbf, 0xbe, 0x00, 0x00, 0x13, 0x01, 0x25, 0x00, 0x00,
+    0x00, 0x13, 0x00, 0x00, 0x00, 0x0b, 0x0f, 0x82, 0x04, 0x85, 0x60, 0x7f, 0xe4, 0x70, 0x13, 0x86,
+    0xc1, 0xc0, 0x90, 0xbf, 0xbe};
+
+static void test_h2_real_client_capture(void **state)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	struct rec r;
+	struct codec *c = raw_server(&r, NULL);
+
+	assert_int_equal(codec_input(c, (const uint8_t *)preface, 24), 24);
+	assert_int_equal(codec_input(c, nghttp_four, sizeof(nghttp_four)),
+			 (ssize_t)sizeof(nghttp_four));
+	assert_int_equal(r.nheads, 4);
+	for (uint32_t sid = 13; sid <= 19; sid += 2) {
+		assert_int_equal(r.heads[sid], 1);
+		assert_string_equal(r.path[sid], "/a?b=c");
+		assert_string_equal(r.authority[sid], "127.0.0.1:42739");
+		assert_int_equal(r.ends[sid], 1);
+	}
+	assert_int_equal(scan_out(c, 13).goaway, -1);
+	codec_free(c);
+}
+
+/* A stream reset with unconsumed data must not keep the connection's credit for good. */
+static void test_h2_credit_returned_on_reset(void **state)
+{
+	static uint8_t body[65535];
+	struct codec_limits sl = {.conn_window = 65535};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	uint32_t a = 0, b = 0;
+	ssize_t n;
+
+	p->srv.auto_consume = false;
+	head_req(&req, "POST", "/c");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &a, &req, false), 0);
+	n = codec_submit_data(p->cli.c, a, body, sizeof(body), false);
+	assert_int_equal(n, (ssize_t)sizeof(body));
+	pump(p);
+	assert_int_equal(p->srv.bytes[a], sizeof(body));
+	assert_int_equal(codec_submit_head(p->cli.c, &b, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, b, body, 1000, false), 1000);
+	pump(p);
+	assert_int_equal(p->srv.bytes[b], 0); /* the connection window is spent */
+	assert_int_equal(codec_reset(p->cli.c, a, CODEC_E_CANCEL), 0);
+	pump(p);
+	assert_int_equal(p->srv.resets[a], CODEC_E_CANCEL + 1);
+	assert_int_equal(p->srv.bytes[b], 1000);
+	codec_consume(p->srv.c, a, sizeof(body)); /* late and harmless */
+	pump(p);
+	assert_false(codec_done(p->srv.c));
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* A peer with a huge window: the bounded send queue, not the window, paces the sender. */
+static void test_h2_writable_on_output_drain(void **state)
+{
+	static uint8_t body[1 << 20];
+	struct codec_limits sl = {.stream_window = 16 << 20, .conn_window = 16 << 20};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	size_t sent = 0;
+	uint32_t sid = 0;
+	ssize_t n;
+
+	head_req(&req, "POST", "/big");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, false), 0);
+	n = codec_submit_data(p->cli.c, sid, body, sizeof(body), false);
+	assert_true(n > 0 && (size_t)n < sizeof(body)); /* the queue bound, not the window */
+	sent = (size_t)n;
+	for (int i = 0; i < 100 && sent < sizeof(body); i++) {
+		unsigned before = p->cli.writable[sid];
+
+		pump(p);
+		assert_true(p->cli.writable[sid] > before);
+		n = codec_submit_data(p->cli.c, sid, body + sent, sizeof(body) - sent, false);
+		assert_true(n > 0);
+		sent += (size_t)n;
+	}
+	pump(p);
+	assert_int_equal(p->srv.bytes[sid], sizeof(body));
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* A request built from HTTP/1 (authority only in Host) keeps its authority on HTTP/2. */
+static void test_h2_host_to_authority_out(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	uint32_t sid = 0;
+
+	http_head_init(&req, HTTP_REQUEST, 0);
+	assert_int_equal(http_head_str(&req, "GET", 3, &req.method), 0);
+	assert_int_equal(http_head_str(&req, "/h1", 3, &req.path), 0);
+	assert_int_equal(http_head_add(&req, "Host", 4, "legacy.ns", 9), 0);
+	assert_int_equal(http_head_add(&req, "Transfer-Encoding", 17, "chunked", 7), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(p->srv.heads[sid], 1);
+	assert_string_equal(p->srv.authority[sid], "legacy.ns");
+	assert_string_equal(p->srv.path[sid], "/h1");
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* Client role: a response head over the limit resets the stream, reported as 431's code. */
+static void test_h2_client_oversize_response(void **state)
+{
+	struct codec_limits cl = {.max_header_bytes = 512};
+	struct pair *p = pair_new(&cl, NULL);
+	struct http_head req, resp;
+	char big[2000];
+	uint32_t sid = 0;
+
+	memset(big, 'c', sizeof(big));
+	head_req(&req, "GET", "/cookie");
+	head_resp(&resp, 200);
+	assert_int_equal(http_head_add(&resp, "set-cookie", 10, big, sizeof(big)), 0);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	pump(p);
+	assert_int_equal(p->cli.heads[sid], 0);
+	assert_int_equal(p->cli.resets[sid], CODEC_E_HEADER_SIZE + 1);
+	assert_int_equal(p->srv.resets[sid], CODEC_E_CANCEL + 1);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_int_equal(codec_streams(p->srv.c), 0);
+	/* The connection survives: the next request goes through. */
+	http_head_reset(&resp, HTTP_RESPONSE);
+	resp.status = 200;
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, true), 0);
+	pump(p);
+	assert_int_equal(p->cli.status[sid], 200);
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+/* Client role shutdown: no new requests, the one in flight finishes, then done. */
+static void test_h2_client_shutdown(void **state)
+{
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req, resp;
+	uint32_t sid = 0, other = 0;
+
+	head_req(&req, "GET", "/bye");
+	head_resp(&resp, 200);
+	assert_int_equal(codec_submit_head(p->cli.c, &sid, &req, true), 0);
+	pump(p);
+	codec_shutdown(p->cli.c);
+	assert_false(codec_can_open(p->cli.c));
+	assert_int_equal(codec_submit_head(p->cli.c, &other, &req, true), -EAGAIN);
+	assert_false(codec_done(p->cli.c));
+	pump(p);
+	assert_int_equal(p->srv.goaways, 1);
+	assert_int_equal(codec_submit_head(p->srv.c, &sid, &resp, false), 0);
+	assert_int_equal(codec_submit_data(p->srv.c, sid, (const uint8_t *)"end", 3, true), 3);
+	pump(p);
+	assert_int_equal(p->cli.bytes[sid], 3);
+	assert_int_equal(p->cli.ends[sid], 1);
+	assert_true(codec_done(p->cli.c));
+	assert_true(codec_done(p->srv.c));
+	http_head_fini(&req);
+	http_head_fini(&resp);
+	pair_free(p);
+}
+
+/* Streams refused past the limit cost a RST each: a peer that keeps trying is cut off. */
+static void test_h2_abuse_refusal_flood(void **state)
+{
+	struct codec_limits lim = {.max_concurrent_streams = 2, .max_resets_per_sec = 20};
+	struct rec r;
+	struct codec *c = raw_server(&r, &lim);
+
+	raw_start(&raw);
+	for (uint32_t sid = 1; sid <= 2 * 60; sid += 2)
+		raw_headers(&raw, sid, get_req, 0x4);
+	assert_true(codec_input(c, raw.b, raw.n) < 0);
+	assert_int_equal(r.nheads, 2);
+	assert_true(codec_done(c));
+	assert_int_equal(scan_out(c, 0).goaway, 11);
+	codec_free(c);
+}
+
+/* A peer that advertises 16 MiB windows and reads nothing: what we queue stays bounded. */
+static void test_h2_send_queue_bounded(void **state)
+{
+	static uint8_t body[1 << 20];
+	struct codec_limits sl = {.stream_window = 16 << 20, .conn_window = 16 << 20};
+	struct pair *p = pair_new(NULL, &sl);
+	struct http_head req;
+	size_t total = 0;
+	uint32_t sids[8], late = 0;
+	ssize_t n;
+
+	head_req(&req, "POST", "/q");
+	pump(p);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(codec_submit_head(p->cli.c, &sids[i], &req, false), 0);
+	pump(p); /* the streams are open, with the server's 16 MiB windows */
+	/* From here nothing is written: the transport is stuck. */
+	for (int i = 0; i < 8; i++) {
+		n = codec_submit_data(p->cli.c, sids[i], body, sizeof(body), false);
+		assert_true(n >= 0 && n <= 256 * 1024); /* per stream */
+		total += (size_t)n;
+	}
+	/* Per connection: the queue bound plus what fits in the output buffer. */
+	assert_true(total >= 1024 * 1024);
+	assert_true(total <= 1024 * 1024 + 64 * 1024);
+	assert_int_equal(codec_submit_data(p->cli.c, sids[7], body, 1, false), 0);
+	/* A stream whose HEADERS wait behind the stuck output is still a stream. */
+	assert_int_equal(codec_submit_head(p->cli.c, &late, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, late, body, 10, false), 0);
+	assert_int_equal(codec_reset(p->cli.c, late, CODEC_E_CANCEL), 0);
+	pump(p); /* the transport moves again: every blocked stream hears writable */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(p->cli.writable[sids[i]], 1);
+	assert_int_equal(p->cli.resets[late], 0);
+	assert_int_equal(codec_streams(p->cli.c), 8); /* the reset one is gone */
+	http_head_fini(&req);
+	pair_free(p);
+}
+
+/* A request still queued behind output when GOAWAY arrives never starts: refused. */
+static void test_h2_goaway_before_headers_left(void **state)
+{
+	static uint8_t body[60000];
+	struct pair *p = pair_new(NULL, NULL);
+	struct http_head req;
+	uint32_t a = 0, b = 0;
+	const uint8_t *out;
+
+	head_req(&req, "POST", "/first");
+	pump(p);
+	assert_int_equal(codec_submit_head(p->cli.c, &a, &req, false), 0);
+	assert_int_equal(codec_submit_data(p->cli.c, a, body, sizeof(body), false),
+			 (ssize_t)sizeof(body));
+	/* The client's output is past its high mark: the next HEADERS stays in nghttp2. */
+	assert_true(codec_output(p->cli.c, &out) >= 32 * 1024);
+	assert_int_equal(codec_submit_head(p->cli.c, &b, &req, true), 0);
+	assert_int_equal(b, 3);
+	codec_shutdown(p->srv.c); /* last-stream-id 0: the server has seen nothing */
+	assert_true(xfer(p->srv.c, p->cli.c) > 0);
+	assert_int_equal(p->cli.goaways, 1);
+	pump(p);
+	assert_int_equal(p->cli.resets[b], CODEC_E_REFUSED + 1);
+	assert_int_equal(p->cli.resets[a], CODEC_E_REFUSED + 1);
+	assert_int_equal(p->srv.heads[b], 0);
+	assert_int_equal(codec_streams(p->cli.c), 0);
+	assert_true(codec_done(p->cli.c));
+	http_head_fini(&req);
+	pair_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,9 +1002,18 @@ int main(void)
 	    cmocka_unit_test(test_h2_abuse_continuation_flood),
 	    cmocka_unit_test(test_h2_abuse_empty_data),
 	    cmocka_unit_test(test_h2_abuse_too_many_streams),
+	    cmocka_unit_test(test_h2_abuse_refusal_flood),
 	    cmocka_unit_test(test_h2_malformed_requests),
 	    cmocka_unit_test(test_h2_host_is_authority),
 	    cmocka_unit_test(test_h2_bad_preface),
+	    cmocka_unit_test(test_h2_real_client_capture),
+	    cmocka_unit_test(test_h2_credit_returned_on_reset),
+	    cmocka_unit_test(test_h2_writable_on_output_drain),
+	    cmocka_unit_test(test_h2_send_queue_bounded),
+	    cmocka_unit_test(test_h2_host_to_authority_out),
+	    cmocka_unit_test(test_h2_client_oversize_response),
+	    cmocka_unit_test(test_h2_client_shutdown),
+	    cmocka_unit_test(test_h2_goaway_before_headers_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,9 +61,11 @@ struct codec_limits {
 };
 
 /*
- * Events a codec raises while codec_input() runs (and only then), with the <arg> given to
- * codec_new(). <head> and data pointers are valid for the call only. A callback may call
- * codec_submit_*() and codec_reset() on the same codec; it must not free the codec.
+ * Events a codec raises while codec_input() runs (and only then; the one exception is
+ * writable, which may also come from codec_output_done() once output drained), with the
+ * <arg> given to codec_new(). <head> and data pointers are valid for the call only. A
+ * callback may call codec_submit_*() and codec_reset() on the same codec; it must not free
+ * the codec.
  */
 struct codec_events {
 	/*

@@ -27,6 +27,7 @@
  * WINDOW_UPDATE just to fill a frame) and at most in total, however large the windows. */
 #define H2_SEND_SLACK 4096
 #define H2_SENDQ_MAX  (256 * 1024)
+#define H2_CONNQ_MAX  (1024 * 1024) /* all streams of a connection together */
 /* Zero-length DATA frames without END_STREAM carry nothing: more than this many in a row
  * on a connection is a flood (the 2019 "empty frames" class, CVE-2019-9518). */
 #define H2_MAX_EMPTY_DATA 100
@@ -83,6 +84,7 @@ struct h2_codec {
 	size_t npend, cap_pend;
 	uint32_t calm_reason;	/* nonzero: an abuse limit tripped, GOAWAY ENHANCE_YOUR_CALM */
 	unsigned in_input : 1;	/* inside codec_input(): events may be raised now */
+	unsigned in_recv : 1;	/* inside nghttp2_session_mem_recv(): no mem_send now */
 	unsigned fatal : 1;	/* connection error: output what is queued, then close */
 	unsigned shutdown : 1;	/* codec_shutdown() was called */
 	unsigned goaway_rx : 1; /* the peer sent GOAWAY */
@@ -100,7 +102,18 @@ static const struct h2_codec *h2_of_const(const struct codec *c)
 
 static struct h2_stream *h2_stream_get(struct h2_codec *h, int32_t sid)
 {
-	return nghttp2_session_get_stream_user_data(h->ng, sid);
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(h->ng, sid);
+
+	if (s || sid <= 0)
+		return s;
+	/*
+	 * nghttp2 opens a stream of ours only when it serializes its HEADERS, which waits
+	 * while output is backed up: until then only our list knows the stream.
+	 */
+	for (s = h->streams; s; s = s->next)
+		if (s->sid == (uint32_t)sid)
+			return s;
+	return NULL;
 }
 
 static struct h2_stream *h2_stream_new(struct h2_codec *h, uint32_t sid)
@@ -184,6 +197,22 @@ static int h2_calm(struct h2_codec *h, const char *what)
 	return NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
+/*
+ * Counts one stream reset by (or refused to) the peer in the current one-second window.
+ * CVE-2023-44487: streams opened and reset at once cost us work and the peer nothing, and
+ * never count against the concurrency limit. Returns true past max_resets_per_sec.
+ */
+static bool h2_count_reset(struct h2_codec *h)
+{
+	uint64_t now = clock_mono_ns();
+
+	if (now - h->rst_window_ns >= 1000000000ull) {
+		h->rst_window_ns = now;
+		h->rst_count = 0;
+	}
+	return ++h->rst_count > h->lim.max_resets_per_sec;
+}
+
 /* A reset event for <sid>, now when inside input, else at the next input. */
 static void h2_raise_reset(struct h2_codec *h, uint32_t sid, enum codec_err err)
 {
@@ -246,6 +275,12 @@ static void h2_pump(struct h2_codec *h)
 	const uint8_t *p;
 	ssize_t n;
 
+	/*
+	 * A callback of mem_recv (a head event answered at once) must not serialize: nghttp2
+	 * may close a stream it still holds. codec_input() pumps once mem_recv returns.
+	 */
+	if (h->in_recv)
+		return;
 	while (h->fatal || h->out_len - h->out_off < H2_OUT_HIGH) {
 		n = nghttp2_session_mem_send(h->ng, &p);
 		if (n < 0) {
@@ -295,6 +330,13 @@ static void h2_fail(struct h2_codec *h, uint32_t code)
 
 /* ---- data provider: nghttp2 pulls our queued bytes ---- */
 
+static int h2_nv_build(const struct http_head *hd, nghttp2_nv **nvp, size_t *nnv, char status[4]);
+
+/*
+ * nghttp2 asks for the next DATA payload of stream <sid>: up to <len> bytes from the stream's
+ * queue. An empty queue before end_stream defers the stream until submit_data resumes it,
+ * so nghttp2 never polls and never holds a copy of what the exchange has not sent yet.
+ */
 static ssize_t h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len,
 			    uint32_t *flags, nghttp2_data_source *src, void *user)
 {
@@ -317,20 +359,17 @@ static ssize_t h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 		if (s->trail) {
 			/* Trailers end the stream instead of this DATA frame (RFC 9113 8.1). */
-			nghttp2_nv nv[128];
-			size_t nnv = 0;
+			nghttp2_nv *nv;
+			size_t nnv;
+			char unused[4];
+			int rv;
 
 			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-			for (uint32_t i = 0; i < s->trail->nhdrs && nnv < 128; i++, nnv++) {
-				const struct http_hdr *e = &s->trail->hdrs[i];
-
-				nv[nnv].name = (uint8_t *)http_str_ptr(s->trail, e->name);
-				nv[nnv].namelen = e->name.len;
-				nv[nnv].value = (uint8_t *)http_str_ptr(s->trail, e->value);
-				nv[nnv].valuelen = e->value.len;
-				nv[nnv].flags = NGHTTP2_NV_FLAG_NONE;
-			}
-			if (nghttp2_submit_trailer(ng, sid, nv, nnv))
+			if (h2_nv_build(s->trail, &nv, &nnv, unused))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			rv = nghttp2_submit_trailer(ng, sid, nv, nnv); /* copies <nv> */
+			free(nv);
+			if (rv)
 				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		}
 		return (ssize_t)n;
@@ -355,6 +394,15 @@ static int h2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, vo
 	 */
 	if (hd->type == NGHTTP2_HEADERS) {
 		h->continuations = 0;
+		/*
+		 * A new stream past the limit is refused (by nghttp2 before any other callback,
+		 * or in h2_on_begin_headers): each refusal makes us send a RST, so it spends the
+		 * same budget as a reset from the peer.
+		 */
+		if (h->base.role == CODEC_SERVER && (hd->stream_id & 1) &&
+		    !nghttp2_session_find_stream(ng, hd->stream_id) &&
+		    h->nstreams >= h->lim.max_concurrent_streams && h2_count_reset(h))
+			return h2_calm(h, "stream refusal flood");
 	} else if (hd->type == NGHTTP2_CONTINUATION) {
 		if (++h->continuations > h->lim.max_continuations)
 			return h2_calm(h, "CONTINUATION flood");
@@ -362,6 +410,11 @@ static int h2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, vo
 	return 0;
 }
 
+/*
+ * A HEADERS frame starts: a new request (server role), or on a known stream a response, a
+ * final response after 1xx, or trailers. The stream object exists before any field arrives
+ * so that limits are counted per head from the first byte.
+ */
 static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -451,6 +504,12 @@ static int64_t h2_parse_length(const uint8_t *v, size_t len)
 	return n;
 }
 
+/*
+ * One decoded field. nghttp2 has already applied RFC 9113 8.2 (lower case, no connection-
+ * specific fields, pseudo-headers first and once, te only "trailers"): a field that fails
+ * never reaches us and the stream gets RST_STREAM PROTOCOL_ERROR. What is left to check here
+ * is size, which nghttp2 leaves to the application.
+ */
 static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
 			size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user)
 {
@@ -500,6 +559,7 @@ static void h2_answer_431(struct h2_codec *h, struct h2_stream *s, bool peer_don
 					  NGHTTP2_NO_ERROR);
 }
 
+/* The head of <s> is complete: hand it up as a head or trailers event. */
 static void h2_head_done(struct h2_codec *h, struct h2_stream *s, bool end)
 {
 	struct http_head *hd = &s->in;
@@ -532,6 +592,32 @@ static void h2_head_done(struct h2_codec *h, struct h2_stream *s, bool end)
 		h->ev->head(h->arg, s->sid, hd, end);
 }
 
+/*
+ * GOAWAY with <last>: our requests above it that nghttp2 has not even opened (their HEADERS
+ * wait behind backed-up output) will never leave. Tell the receiver now, while inside
+ * input, rather than when nghttp2 drops them during some later output call; the opened
+ * ones nghttp2 closes itself with REFUSED_STREAM.
+ */
+static void h2_refuse_unsent(struct h2_codec *h, uint32_t last)
+{
+	struct h2_stream *s;
+
+	if (h->base.role != CODEC_CLIENT)
+		return;
+	for (s = h->streams; s; s = s->next) {
+		if (s->sid <= last || s->local_reset ||
+		    nghttp2_session_find_stream(h->ng, (int32_t)s->sid))
+			continue;
+		s->local_reset = 1; /* h2_on_frame_not_send frees it without a second event */
+		h2_raise_reset(h, s->sid, CODEC_E_REFUSED);
+	}
+}
+
+/*
+ * A whole frame arrived (HEADERS after its last CONTINUATION). Frame-level abuse is counted
+ * here; returning a callback failure stops parsing at once, and codec_input() turns the
+ * mark into GOAWAY ENHANCE_YOUR_CALM.
+ */
 static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -581,20 +667,13 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 			return h2_calm(h, f->hd.type == NGHTTP2_PING ? "PING flood"
 								     : "SETTINGS flood");
 		break;
-	case NGHTTP2_RST_STREAM: {
-		/* CVE-2023-44487: streams opened and reset at once cost us, not the peer. */
-		uint64_t now = clock_mono_ns();
-
-		if (now - h->rst_window_ns >= 1000000000ull) {
-			h->rst_window_ns = now;
-			h->rst_count = 0;
-		}
-		if (++h->rst_count > h->lim.max_resets_per_sec)
+	case NGHTTP2_RST_STREAM:
+		if (h2_count_reset(h))
 			return h2_calm(h, "rapid reset");
 		break;
-	}
 	case NGHTTP2_GOAWAY:
 		h->goaway_rx = 1;
+		h2_refuse_unsent(h, (uint32_t)f->goaway.last_stream_id);
 		if (h->ev->goaway)
 			h->ev->goaway(h->arg);
 		break;
@@ -604,14 +683,19 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	return 0;
 }
 
+/* Body bytes of <sid>: handed up, and counted until the receiver consumes them. */
 static int h2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const uint8_t *data,
 			    size_t len, void *user)
 {
 	struct h2_codec *h = user;
 	struct h2_stream *s = h2_stream_get(h, sid);
 
-	if (!s || s->oversize || s->in_ended) {
+	if (!s) {
 		/* Nobody will consume it: give the connection credit back now. */
+		nghttp2_session_consume_connection(ng, len);
+		return 0;
+	}
+	if (s->oversize || s->in_ended) {
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
 	}
@@ -621,6 +705,10 @@ static int h2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, con
 	return 0;
 }
 
+/*
+ * Stream <sid> is closed both ways, cleanly or not. The receiver hears of abnormal ends
+ * only: a clean close follows end events it already had.
+ */
 static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *user)
 {
 	struct h2_codec *h = user;
@@ -629,7 +717,13 @@ static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, v
 
 	if (!s)
 		return 0;
-	/* A closed stream's unconsumed bytes still hold connection credit: see h2_consume(). */
+	/*
+	 * A closed stream's unconsumed bytes still hold connection credit. The receiver may
+	 * drop them without consuming (a reset), and one forgotten credit would stall every
+	 * stream for good, so it returns now; the overshoot is at most one stream window.
+	 */
+	if (s->unconsumed)
+		nghttp2_session_consume_connection(ng, s->unconsumed);
 	raise = !s->local_reset && (code != NGHTTP2_NO_ERROR || !s->in_ended);
 	if (h->base.role == CODEC_SERVER && !s->head_raised)
 		raise = false; /* the exchange never heard of it */
@@ -641,6 +735,7 @@ static int h2_on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, v
 	return 0;
 }
 
+/* Acks leaving nghttp2 move from "owed" to "in out[]": both count against the bound. */
 static int h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct h2_codec *h = user;
@@ -664,15 +759,21 @@ static int h2_on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *f, int
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	s = h2_stream_get(h, f->hd.stream_id);
-	if (s && !s->local_reset) {
+	if (!s)
+		return 0;
+	if (!s->local_reset) {
 		s->local_reset = 1;
 		h2_raise_reset(h, s->sid, CODEC_E_REFUSED);
 	}
+	/* nghttp2 never opened it (also a request reset before it left): no close follows. */
+	if (!nghttp2_session_find_stream(ng, f->hd.stream_id))
+		h2_stream_free(h, s);
 	return 0;
 }
 
 /* ---- codec_ops ---- */
 
+/* Copies <in> (may be NULL) into <l> with codec.h's defaults for zero fields. */
 static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 {
 	memset(l, 0, sizeof(*l));
@@ -700,6 +801,7 @@ static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 		l->conn_window = NGHTTP2_MAX_WINDOW_SIZE;
 }
 
+/* The nghttp2 session of <h> in its role, with our callbacks and options. */
 static int h2_session_new(struct h2_codec *h)
 {
 	nghttp2_session_callbacks *cb;
@@ -808,9 +910,9 @@ static void h2_destroy(struct codec *c)
 	free(h);
 }
 
-/* Raises writable for blocked streams whose send allowance opened. */
 static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s);
 
+/* Raises writable for blocked streams whose send allowance opened. */
 static void h2_raise_writable(struct h2_codec *h)
 {
 	struct h2_stream *s, *next;
@@ -825,6 +927,10 @@ static void h2_raise_writable(struct h2_codec *h)
 	}
 }
 
+/*
+ * Feeds the peer's bytes to nghttp2. It consumes everything it is given (the windows bound
+ * the peer, so input never pauses), or fails: then GOAWAY is queued and the codec is done.
+ */
 static ssize_t h2_input(struct codec *c, const uint8_t *buf, size_t len)
 {
 	struct h2_codec *h = h2_of(c);
@@ -837,7 +943,9 @@ static ssize_t h2_input(struct codec *c, const uint8_t *buf, size_t len)
 		if (h->ev->reset)
 			h->ev->reset(h->arg, h->pend[i].sid, h->pend[i].err);
 	h->npend = 0;
+	h->in_recv = 1;
 	n = nghttp2_session_mem_recv(h->ng, buf, len);
+	h->in_recv = 0;
 	if (h->calm_reason) {
 		h2_fail(h, NGHTTP2_ENHANCE_YOUR_CALM);
 		n = -EPROTO;
@@ -875,11 +983,19 @@ static void h2_output_done(struct codec *c, size_t n)
 		h->out_off = h->out_len = 0;
 		h->acks_in_out = 0; /* the peer has been sent all acks it is owed so far */
 	}
+	/*
+	 * Draining output lets nghttp2 take queued data, which frees room in a stream's
+	 * bounded queue even when the peer's window is large and no WINDOW_UPDATE (input) is
+	 * coming: the one place besides input where writable is raised (codec.h allows it).
+	 */
+	if (!h->in_input && !h->fatal) {
+		h2_pump(h);
+		h2_raise_writable(h);
+	}
 }
 
 /* Builds the nghttp2 header list of <head> into *<nvp> (caller frees). */
-static int h2_nv_build(struct h2_codec *h, const struct http_head *hd, nghttp2_nv **nvp,
-		       size_t *nnv, char status[4])
+static int h2_nv_build(const struct http_head *hd, nghttp2_nv **nvp, size_t *nnv, char status[4])
 {
 	nghttp2_nv *nv = calloc(hd->nhdrs + 5, sizeof(*nv));
 	size_t n = 0;
@@ -910,8 +1026,16 @@ static int h2_nv_build(struct h2_codec *h, const struct http_head *hd, nghttp2_n
 			      hd->scheme.len ? hd->scheme.len : 4);
 			H2_NV(":path", 5, http_str_ptr(hd, hd->path), hd->path.len);
 		}
-		if (hd->authority.len)
+		if (hd->authority.len) {
 			H2_NV(":authority", 10, http_str_ptr(hd, hd->authority), hd->authority.len);
+		} else {
+			size_t hl;
+			const char *host = http_head_get(hd, "host", 4, &hl);
+
+			/* An HTTP/1 request carries its authority in Host only. */
+			if (host)
+				H2_NV(":authority", 10, host, hl);
+		}
 	} else if (hd->kind == HTTP_RESPONSE) {
 		if (hd->status < 100 || hd->status > 599)
 			goto out_inval;
@@ -950,6 +1074,10 @@ out_inval:
 	return -EINVAL;
 }
 
+/*
+ * Client: a request opens a stream (nghttp2 numbers it). Server: 1xx heads, then the final
+ * response. A body to come attaches the data provider now: nghttp2 cannot add one later.
+ */
 static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head *head,
 			  bool end_stream)
 {
@@ -976,7 +1104,7 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 		if (head->kind != HTTP_RESPONSE || s->resp_started)
 			return -EINVAL;
 	}
-	err = h2_nv_build(h, head, &nv, &nnv, status);
+	err = h2_nv_build(head, &nv, &nnv, status);
 	if (err)
 		return err;
 	if (c->role == CODEC_CLIENT) {
@@ -997,6 +1125,10 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 		s->out_eof = end_stream;
 		*sid = (uint32_t)id;
 	} else if (head->status < 200) {
+		if (end_stream) {
+			free(nv);
+			return -EINVAL; /* an informational head never ends a stream */
+		}
 		/* 1xx: an informational head; the final one follows. */
 		err = nghttp2_submit_headers(h->ng, NGHTTP2_FLAG_NONE, (int32_t)*sid, NULL, nv, nnv,
 					     NULL);
@@ -1018,7 +1150,8 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 }
 
 /* Bytes stream <s> may queue now: its and the connection's send window, less what is queued
- * already, plus a little slack; never past H2_SENDQ_MAX per stream. */
+ * already, plus a little slack; never past H2_SENDQ_MAX per stream nor H2_CONNQ_MAX in all,
+ * because a peer may advertise windows of 2 GiB and then not read. */
 static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s)
 {
 	int64_t sw = nghttp2_session_get_stream_remote_window_size(h->ng, (int32_t)s->sid);
@@ -1032,9 +1165,12 @@ static size_t h2_allowance(struct h2_codec *h, struct h2_stream *s)
 	a = (sw < cw ? sw : cw) + H2_SEND_SLACK;
 	if (a > (int64_t)(H2_SENDQ_MAX - s->qlen))
 		a = (int64_t)(H2_SENDQ_MAX - s->qlen);
+	if (a > (int64_t)H2_CONNQ_MAX - (int64_t)h->queued)
+		a = (int64_t)H2_CONNQ_MAX - (int64_t)h->queued;
 	return a > 0 ? (size_t)a : 0;
 }
 
+/* Queues what the allowance takes; short (or 0) marks the stream for a writable event. */
 static ssize_t h2_submit_data(struct codec *c, uint32_t sid, const uint8_t *buf, size_t len,
 			      bool end_stream)
 {
@@ -1087,6 +1223,7 @@ static ssize_t h2_submit_data(struct codec *c, uint32_t sid, const uint8_t *buf,
 	return (ssize_t)take;
 }
 
+/* Trailers are sent by the data provider once the queue empties (h2_data_read). */
 static int h2_submit_trailers(struct codec *c, uint32_t sid, const struct http_head *trailers)
 {
 	struct h2_codec *h = h2_of(c);
@@ -1140,13 +1277,15 @@ static void h2_consume(struct codec *c, uint32_t sid, size_t n)
 			n = s->unconsumed;
 		s->unconsumed -= n;
 		nghttp2_session_consume(h->ng, (int32_t)sid, n);
-	} else {
-		/* The stream is gone, but its bytes still count against the connection. */
-		nghttp2_session_consume_connection(h->ng, n);
 	}
+	/* A stream that is gone gave its credit back when it closed (h2_on_stream_close). */
 	h2_pump(h);
 }
 
+/*
+ * One GOAWAY carrying the last stream we saw: streams after it are refused (the client may
+ * retry them elsewhere), those before it finish, then codec_done() turns true.
+ */
 static void h2_shutdown(struct codec *c)
 {
 	struct h2_codec *h = h2_of(c);
@@ -1182,6 +1321,7 @@ static unsigned h2_streams(const struct codec *c)
 	return h2_of_const(c)->nstreams;
 }
 
+/* Room for one more request: the peer's SETTINGS_MAX_CONCURRENT_STREAMS and no GOAWAY. */
 static bool h2_can_open(const struct codec *c)
 {
 	const struct h2_codec *h = h2_of_const(c);
@@ -1195,6 +1335,7 @@ static bool h2_can_open(const struct codec *c)
 	return nghttp2_session_check_request_allowed(h->ng) != 0;
 }
 
+/* The HTTP/2 codec: h2c with prior knowledge (no HTTP/1.1 Upgrade), or h2 after TLS ALPN. */
 const struct codec_ops codec_h2 = {
     .name = "h2",
     .create = h2_create,
