@@ -1254,7 +1254,8 @@ static size_t h1_output(struct codec *cc, const uint8_t **buf)
 {
 	struct h1 *c = h1_of(cc);
 
-	*buf = c->out.p + c->out.off;
+	/* Nothing allocated yet: a valid pointer all the same (NULL + 0 is UB). */
+	*buf = c->out.p ? c->out.p + c->out.off : (const uint8_t *)"";
 	return h1_obuf_pending(&c->out);
 }
 
