@@ -32,6 +32,7 @@ struct rec {
 	size_t held;	       /* data bytes not consumed */
 	/* An answer submitted from inside the head event (server role), or 0. */
 	int auto_status;
+	uint32_t reset_in_head; /* codec_reset() this stream from its head event */
 };
 
 static void rec_head(void *arg, uint32_t sid, struct http_head *h, bool end)
@@ -46,6 +47,8 @@ static void rec_head(void *arg, uint32_t sid, struct http_head *h, bool end)
 		strbuf_printf(&r->log, "H%u %u cl=%lld e%d|", sid, h->status,
 			      (long long)h->content_length, end);
 	assert_int_equal(http_head_copy(&r->last, h), 0);
+	if (r->reset_in_head == sid)
+		assert_int_equal(codec_reset(r->c, sid, CODEC_E_CANCEL), 0);
 	if (r->auto_status && h->kind == HTTP_REQUEST) {
 		struct http_head resp;
 
@@ -100,7 +103,15 @@ static void rec_upgraded(void *arg, uint32_t sid)
 	strbuf_printf(&r->log, "U%u|", sid);
 }
 
+static void rec_goaway(void *arg)
+{
+	struct rec *r = arg;
+
+	strbuf_puts(&r->log, "G|");
+}
+
 static const struct codec_events rec_events = {
+    .goaway = rec_goaway,
     .head = rec_head,
     .data = rec_data,
     .trailers = rec_trailers,
@@ -234,7 +245,8 @@ static const struct srv_case srv_cases[] = {
      "GET /a HTTP/1.1\r\n" H "\r\nPOST /b HTTP/1.1\r\n" H
      "Content-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n" H "\r\n",
      0, "H1 GET /a h=a cl=-1 e1|H3 POST /b h=a cl=2 e0|E3|H5 GET /c h=a cl=-1 e1|", "hi", 0, ""},
-    {"http/1.0 no host", "GET / HTTP/1.0\r\n\r\n", 0, "H1 GET / h= cl=-1 e1|", "", 0, ""},
+    {"http/1.0 no host", "GET / HTTP/1.0\r\n\r\n", 0, "G|H1 GET / h= cl=-1 e1|", "", 0, ""},
+    {"userinfo", "GET http://u@x.y/ HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"absolute form", "GET http://x.y/p?q HTTP/1.1\r\nHost: other\r\n\r\n", 0,
      "H1 GET /p?q h=x.y cl=-1 e1|", "", 0, ""},
     {"options star", "OPTIONS * HTTP/1.1\r\n" H "\r\n", 0, "H1 OPTIONS * h=a cl=-1 e1|", "", 0, ""},
@@ -437,9 +449,13 @@ static const struct cli_case cli_cases[] = {
      "Content-Length: 0\r\n\r\n",
      "H1 100 cl=-1 e0|H1 200 cl=0 e1|", "", 0, true},
     {"close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
-     "H1 200 cl=1 e0|E1|", "x", 0, false},
-    {"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "H1 200 cl=1 e0|E1|", "x",
-     0, false},
+     "G|H1 200 cl=1 e0|E1|", "x", 0, false},
+    {"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "G|H1 200 cl=1 e0|E1|",
+     "x", 0, false},
+    {"connect 200", "CONNECT", "HTTP/1.1 200 OK\r\n\r\nTUNNEL", "H1 200 cl=-1 e0|U1|", "TUNNEL", 0,
+     false},
+    {"connect 403", "CONNECT", "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+     "H1 403 cl=2 e0|E1|", "no", 0, false},
     {"http/1.0 keep-alive", "GET",
      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
      "H1 200 cl=1 e0|E1|", "x", 0, true},
@@ -1207,6 +1223,33 @@ static void test_h1_answer_in_event(void **state)
 	rec_close(&r);
 }
 
+/* A stream reset from its own head event raises nothing more, and the connection ends. */
+static void test_h1_reset_in_event(void **state)
+{
+	static const char in[] = "GET /0 HTTP/1.1\r\n" H "\r\nPOST / HTTP/1.1\r\n" H
+				 "Content-Length: 6\r\n\r\nabcdefGET /2 HTTP/1.1\r\n" H "\r\n";
+	struct strbuf out;
+	const uint8_t *p;
+	struct rec r;
+
+	rec_open(&r, CODEC_SERVER, NULL);
+	strbuf_init(&out);
+	r.reset_in_head = 3;
+	assert_true(codec_input(r.c, (const uint8_t *)in, strlen(in)) >= 0);
+	/* The body belongs to nobody now: not to the earlier stream 1 either. */
+	assert_string_equal(strbuf_str(&r.log), "H1 GET /0 h=a cl=-1 e1|H3 POST / h=a cl=6 e0|");
+	assert_int_equal(r.body.len, 0);
+	assert_int_equal(codec_output(r.c, &p), 0);
+	assert_false(codec_done(r.c));
+	assert_int_equal(codec_reset(r.c, 3, CODEC_E_CANCEL), -ENOENT);
+	respond(r.c, 1, 200, 0, NULL);
+	drain(r.c, &out);
+	assert_string_equal(strbuf_str(&out), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+	assert_true(codec_done(r.c));
+	strbuf_fini(&out);
+	rec_close(&r);
+}
+
 /* ---- sniffing ---- */
 
 static void test_sniff_proto(void **state)
@@ -1269,6 +1312,7 @@ int main(void)
 	    cmocka_unit_test(test_h1_submit_invalid),
 	    cmocka_unit_test(test_h1_server_eof),
 	    cmocka_unit_test(test_h1_answer_in_event),
+	    cmocka_unit_test(test_h1_reset_in_event),
 	    cmocka_unit_test(test_sniff_proto),
 	};
 

@@ -118,6 +118,7 @@ struct h1 {
 	struct h1_obuf out;
 	uint64_t written; /* bytes ever acknowledged by output_done */
 	uint32_t next_sid;
+	uint32_t in_sid;     /* the stream whose message is being parsed; 0: none yet */
 	size_t unconsumed;   /* body bytes handed up and not consumed */
 	bool closing;	     /* no new streams; close when the open ones are done */
 	bool broken;	     /* close as soon as the output is written */
@@ -180,6 +181,15 @@ static struct h1_stream *h1_push(struct h1 *c)
 	c->next_sid += 2;
 	c->nst++;
 	return s;
+}
+
+/*
+ * The stream the parser's events belong to, found by id: a stream reset or retired from
+ * inside an event is gone (or internal), and its remaining bytes raise nothing.
+ */
+static struct h1_stream *h1_in_stream(struct h1 *c)
+{
+	return c->in_sid ? h1_find(c, c->in_sid) : NULL;
 }
 
 /* Where stream <s> writes: the connection's output when it is the oldest. */
@@ -262,6 +272,8 @@ static int h1_on_message_begin(llhttp_t *p)
 	m->te_bad = m->conn_close = m->conn_keep = m->conn_upgrade = false;
 	m->handed_up = m->body = false;
 	m->status = 0;
+	if (c->base.role == CODEC_SERVER)
+		c->in_sid = 0;
 	return 0;
 }
 
@@ -398,7 +410,8 @@ static int h1_target(struct h1 *c, struct http_head *h, bool connect)
 		size_t alen = slash ? (size_t)(slash - a) : len - sl;
 		int err;
 
-		if (!alen)
+		/* No userinfo: "http://a@b/" means b to some parsers and a to others. */
+		if (!alen || memchr(a, '@', alen))
 			return -EINVAL;
 		err = http_head_str(h, u, sl - 3, &h->scheme);
 		if (!err)
@@ -441,6 +454,7 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 	s = h1_push(c);
 	if (!s)
 		return h1_fail(c, 500);
+	c->in_sid = s->sid;
 	s->req_version = h->version;
 	s->head_req = p->method == HTTP_HEAD;
 	s->connect = p->method == HTTP_CONNECT;
@@ -454,8 +468,11 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 	m->handed_up = true;
 	if (!m->body)
 		s->in_done = !s->connect;
-	if (!s->keep_alive)
+	if (!s->keep_alive) {
 		c->closing = true; /* parse nothing after this request */
+		if (c->ev->goaway)
+			c->ev->goaway(c->arg);
+	}
 	if (c->ev->head)
 		c->ev->head(c->arg, s->sid, h, !m->body && !s->connect);
 	/* CONNECT has no body; llhttp stops after its head with HPE_PAUSED_UPGRADE. */
@@ -484,8 +501,11 @@ static int h1_on_headers_complete_client(struct h1 *c, llhttp_t *p)
 	if (h->status == 101 && m->upgrade.len &&
 	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
 		return h1_fail(c, 502);
-	if (!informational && (m->conn_close || (h->version == HTTP_V10 && !m->conn_keep)))
+	if (!informational && (m->conn_close || (h->version == HTTP_V10 && !m->conn_keep))) {
 		c->closing = true;
+		if (c->ev->goaway)
+			c->ev->goaway(c->arg);
+	}
 	m->handed_up = true;
 	if (informational) {
 		if (c->ev->head)
@@ -516,11 +536,6 @@ static int h1_on_headers_complete(llhttp_t *p)
 	if (c->base.role == CODEC_SERVER)
 		return h1_on_headers_complete_server(c, p);
 	return h1_on_headers_complete_client(c, p);
-}
-
-static struct h1_stream *h1_in_stream(struct h1 *c)
-{
-	return c->base.role == CODEC_SERVER ? h1_back(c) : h1_front(c);
 }
 
 static int h1_on_body(llhttp_t *p, const char *at, size_t len)
@@ -772,7 +787,7 @@ static void h1_error(struct h1 *c, int status)
 		c->broken = true;
 		return;
 	}
-	if (c->msg.handed_up && (s = h1_back(c)) && !s->in_done) {
+	if (c->msg.handed_up && (s = h1_in_stream(c)) && !s->in_done) {
 		/* The app saw the head; its body is cut off here. */
 		h1_ev_reset(c, s, status == 431 ? CODEC_E_HEADER_SIZE : CODEC_E_PROTOCOL);
 		s->internal = true;
@@ -801,7 +816,7 @@ static void h1_error(struct h1 *c, int status)
 /* Tunnel bytes after an accepted Upgrade/CONNECT: data events, bounded like a body. */
 static ssize_t h1_input_opaque(struct h1 *c, const uint8_t *p, size_t n)
 {
-	struct h1_stream *s = h1_back(c);
+	struct h1_stream *s = h1_in_stream(c);
 	size_t room = H1_FLOW_MAX - c->unconsumed;
 
 	if (!s || !s->tunnel || s->in_done)
@@ -834,6 +849,7 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 	while (done < len && !c->broken && !c->peer_eof) {
 		const uint8_t *p = buf + done;
 		size_t n = len - done, ok = 0, room;
+		enum h1_phase phase = c->phase;
 		ssize_t used = 0;
 		bool end;
 		int st;
@@ -889,6 +905,11 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			h1_error(c, c->msg.status);
 			return c->last_err;
 		}
+		if (!used && c->phase == phase) {
+			/* llhttp took nothing and nothing changed: never spin on it. */
+			h1_error(c, c->base.role == CODEC_SERVER ? 400 : 502);
+			return c->last_err;
+		}
 		done += (size_t)used;
 	}
 	if (c->last_err)
@@ -907,7 +928,7 @@ void h1_input_eof(struct codec *cc)
 	c->peer_eof = true;
 	c->closing = true;
 	if (c->phase == H1_P_OPAQUE) {
-		s = h1_back(c);
+		s = h1_in_stream(c);
 		if (s && !s->in_done) {
 			s->in_done = true;
 			if (c->ev->data)
@@ -919,8 +940,8 @@ void h1_input_eof(struct codec *cc)
 	mid = c->phase == H1_P_BODY || c->phase == H1_P_TRAILER ||
 	      (c->phase == H1_P_HEAD && c->scan.bytes);
 	if (c->base.role == CODEC_SERVER) {
-		s = h1_back(c);
-		if (s && !s->in_done && !s->internal) {
+		s = h1_in_stream(c);
+		if (s && !s->in_done) {
 			/* A request cut short, or a CONNECT whose client left before the answer. */
 			h1_ev_reset(c, s, CODEC_E_CANCEL);
 			c->broken = true;
@@ -1054,6 +1075,8 @@ static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head
 		if (s->upgrade_req)
 			llhttp_resume_after_upgrade(&c->parser);
 		h1_raise_upgraded(c, s);
+		if (c->peer_eof)
+			s->in_done = true; /* the client already left: one way only */
 	} else {
 		if (s->upgrade_req && c->phase == H1_P_STOP && !c->closing) {
 			/* Upgrade declined: the connection goes on as HTTP/1.1. */
@@ -1128,6 +1151,7 @@ static int h1_submit_request(struct h1 *c, uint32_t *sid, const struct http_head
 	}
 	c->got_bytes = false;
 	c->msg.handed_up = false;
+	c->in_sid = s->sid;
 	*sid = s->sid;
 	return 0;
 }
@@ -1229,7 +1253,7 @@ static int h1_reset(struct codec *cc, uint32_t sid, enum codec_err err)
 	s->internal = true;
 	s->in_done = s->out_done = s->out_close = true;
 	s->tunnel = false;
-	if (s == h1_back(c) && c->phase != H1_P_HEAD)
+	if (s->sid == c->in_sid && c->phase != H1_P_HEAD)
 		c->phase = H1_P_STOP;
 	c->closing = true;
 	h1_advance(c);
