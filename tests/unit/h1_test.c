@@ -320,6 +320,37 @@ static const struct srv_case srv_cases[] = {
     {"bad method", "G@T / HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"junk after version", "GET / HTTP/1.1 x\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"relative target", "GET a/b HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
+    /* Spellings that are fine and must stay fine. */
+    {"te upper case", "POST / HTTP/1.1\r\n" H "transfer-encoding: CHUNKED \r\n\r\n0\r\n\r\n", 0,
+     "H1 POST / h=a cl=-1 e0|E1|", "", 0, ""},
+    {"cl leading zeros", "POST / HTTP/1.1\r\n" H "Content-Length: 002\r\n\r\nhi", 0,
+     "H1 POST / h=a cl=2 e0|E1|", "hi", 0, ""},
+    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-A: caf\xc3\xa9\r\n\r\n", 0,
+     "H1 GET / h=a cl=-1 e1|", "", 0, ""},
+    /* More from the request smuggling literature (chunk-size and extension tricks). */
+    {"chunk hex prefix", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk negative", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n", 0,
+     "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk ext bare lf",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3;a\nb\r\nabc\r\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk ext bare cr",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3;a\rb\r\nabc\r\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk data lf only",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3\r\nabc\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "abc", -EPROTO, R400},
+    {"last chunk no crlf",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "0\r\nGET / HTTP/1.1\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"del in target", "GET /\x7f HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
+    {"nul in target", "GET /\0 HTTP/1.1\r\n" H "\r\n", 27, "", "", -EPROTO, R400},
+    {"cr in name", "GET / HTTP/1.1\r\n" H "X\rA: 1\r\n\r\n", 0, "", "", -EPROTO, R400},
     {"connect origin form", "CONNECT /x HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     /* Body framing errors come after the head was handed up: reset, then 400. */
     {"chunk size junk", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 0,
