@@ -32,6 +32,7 @@
 #undef HTTP_RESPONSE
 
 #include "proxy/h1.h"
+#include "proxy/h1_scan.h"
 #include "proxy/h1_wire.h"
 
 #define H1_PIPE_DEFAULT	  16
@@ -55,17 +56,6 @@ enum h1_chunk {
 	H1_CK_SIZE = 0, /* a chunk-size line (with extensions): scanned like a head line */
 	H1_CK_DATA = 1, /* chunk_left bytes of data */
 	H1_CK_CRLF = 2, /* the CRLF after chunk data */
-};
-
-/* Longest chunk-size line (size and extensions) taken. */
-#define H1_CHUNK_LINE_MAX 4096
-
-/* The head scanner's state across input calls (one head or trailer block). */
-struct h1_scan {
-	bool prev_cr;
-	uint32_t line_len; /* bytes of the line so far */
-	uint32_t nlines;   /* complete non-empty lines */
-	uint32_t bytes;	   /* bytes of the head so far */
 };
 
 /* What the parser learnt about the message head it is reading. */
@@ -627,69 +617,12 @@ static const llhttp_settings_t h1_settings = {
 /* ---- the input side: driving llhttp ---- */
 
 /*
- * Runs the line scanner over head bytes <b> (<len>): RFC 9112 line endings only (CRLF; no
- * bare CR or LF), no obs-fold, no control bytes, and the byte and field limits. Sets *<ok>
- * to the bytes that passed and *<end> when they finish the head. Returns 0, or the status
- * (400, 431) the message is refused with.
- */
-static int h1_scan_head(struct h1 *c, const uint8_t *b, size_t len, size_t *ok, bool *end)
-{
-	struct h1_scan *sc = &c->scan;
-	bool trailer = c->phase == H1_P_TRAILER;
-	size_t i;
-
-	*end = false;
-	for (i = 0; i < len; i++) {
-		uint8_t ch = b[i];
-
-		if (++sc->bytes > c->lim.max_header_bytes)
-			return 431;
-		if (ch == '\r') {
-			if (sc->prev_cr)
-				return 400;
-			sc->prev_cr = true;
-			continue;
-		}
-		if (ch == '\n') {
-			if (!sc->prev_cr)
-				return 400; /* bare LF: llhttp's loose mode would take it */
-			sc->prev_cr = false;
-			if (sc->line_len) {
-				sc->nlines++;
-				sc->line_len = 0;
-				if (sc->nlines - (trailer ? 0 : 1) > c->lim.max_headers)
-					return 431;
-				continue;
-			}
-			/* Empty lines before a request line are tolerated (RFC 9112 2.2). */
-			if (!trailer && !sc->nlines)
-				continue;
-			*ok = i + 1;
-			*end = true;
-			return 0;
-		}
-		if (sc->prev_cr)
-			return 400; /* bare CR */
-		if (!sc->line_len && (ch == ' ' || ch == '\t'))
-			return 400; /* obs-fold, or whitespace before the request line */
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return 400;
-		sc->line_len++;
-	}
-	*ok = len;
-	return 0;
-}
-
-/*
  * Of the chunked body bytes <b> (<len>), how many may go to llhttp now (*<ok>): a chunk-size
  * line up to its LF once it proved clean, chunk data exactly, then its CRLF. Returns 0 or
  * 400.
  */
 static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *ok)
 {
-	struct h1_scan *sc = &c->scan;
-	size_t i;
-
 	switch (c->ck) {
 	case H1_CK_DATA:
 		*ok = len < c->chunk_left ? len : (size_t)c->chunk_left;
@@ -704,28 +637,7 @@ static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *
 	default:
 		break;
 	}
-	for (i = 0; i < len; i++) {
-		uint8_t ch = b[i];
-
-		if (++sc->bytes > H1_CHUNK_LINE_MAX)
-			return 400;
-		if (sc->prev_cr) {
-			if (ch != '\n')
-				return 400;
-			/* llhttp's on_chunk_header resets the scanner at this LF. */
-			*ok = i + 1;
-			return 0;
-		}
-		if (ch == '\r') {
-			sc->prev_cr = true;
-			continue;
-		}
-		/* No bare LF, no control bytes in a size or an extension. */
-		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
-			return 400;
-	}
-	*ok = len;
-	return 0;
+	return h1_scan_chunk_line(&c->scan, b, len, ok);
 }
 
 static void h1_raise_upgraded(struct h1 *c, struct h1_stream *s)
@@ -872,7 +784,9 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			}
 			/* fallthrough */
 		case H1_P_TRAILER:
-			st = h1_scan_head(c, p, n, &ok, &end);
+			st = h1_scan_head(&c->scan, c->phase == H1_P_TRAILER,
+					  c->lim.max_header_bytes, c->lim.max_headers, p, n, &ok,
+					  &end);
 			if (st) {
 				h1_error(c, c->base.role == CODEC_SERVER ? st : 502);
 				return c->last_err;
