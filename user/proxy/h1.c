@@ -440,7 +440,12 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 	if (!h->authority.len && h->version == HTTP_V11)
 		return h1_fail(c, 400); /* RFC 9112 3.2: Host is required */
 	h->content_length = m->n_cl ? (int64_t)p->content_length : -1;
+	/* An upgrade request keeps its Upgrade field: the upstream must see what was asked. */
+	if (p->upgrade && p->method != HTTP_CONNECT &&
+	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
+		return h1_fail(c, 431);
 
+	/* Past every refusal: from here the request is a stream the exchange will answer. */
 	s = h1_push(c);
 	if (!s)
 		return h1_fail(c, 500);
@@ -451,9 +456,6 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 	s->upgrade_req = !s->connect && p->upgrade;
 	s->keep_alive = h->version == HTTP_V11 ? !m->conn_close : m->conn_keep && !m->conn_close;
 	s->expect = h->version == HTTP_V11 && http_head_has_token(h, "expect", 6, "100-continue");
-	if (s->upgrade_req &&
-	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
-		return h1_fail(c, 431);
 	m->body = m->n_te || (m->n_cl && p->content_length > 0);
 	m->handed_up = true;
 	if (!m->body)
