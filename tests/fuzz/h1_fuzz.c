@@ -6,6 +6,7 @@
  * byte says. The codec must never crash, leak or read out of bounds, and once input() has
  * refused the connection the codec must be done when its output is written.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fz {
 	struct codec *c;
+	bool hold; /* never consume: drives the flow-control pause */
 };
 
 static void fz_head(void *arg, uint32_t sid, struct http_head *h, bool end)
@@ -45,7 +47,8 @@ static void fz_data(void *arg, uint32_t sid, const uint8_t *buf, size_t len, boo
 {
 	struct fz *f = arg;
 
-	codec_consume(f->c, sid, len);
+	if (!f->hold)
+		codec_consume(f->c, sid, len);
 }
 
 static const struct codec_events fz_events = {
@@ -78,13 +81,14 @@ static ssize_t fz_feed(struct codec *c, const uint8_t *p, size_t len)
 	return r;
 }
 
-static void fz_run(enum codec_role role, const uint8_t *data, size_t size, size_t split)
+static void fz_run(enum codec_role role, const uint8_t *data, size_t size, size_t split, bool hold)
 {
 	static const char *const methods[] = {"GET", "HEAD", "POST", "CONNECT"};
 	struct codec_limits lim = {.max_header_bytes = 2048, .max_headers = 20, .max_pipelined = 4};
 	struct fz f;
 	ssize_t r;
 
+	f.hold = hold;
 	f.c = codec_new(&codec_h1, role, &lim, &fz_events, &f);
 	if (!f.c)
 		return;
@@ -119,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	split = data[0] % size;
-	fz_run(CODEC_SERVER, data + 1, size - 1, split ? split - 1 : 0);
-	fz_run(CODEC_CLIENT, data + 1, size - 1, split ? split - 1 : 0);
+	fz_run(CODEC_SERVER, data + 1, size - 1, split ? split - 1 : 0, data[0] & 0x80);
+	fz_run(CODEC_CLIENT, data + 1, size - 1, split ? split - 1 : 0, data[0] & 0x80);
 	return 0;
 }

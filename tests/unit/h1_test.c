@@ -1281,6 +1281,82 @@ static void test_h1_reset_in_event(void **state)
 	rec_close(&r);
 }
 
+/* Client role: a response before the request body ended means no reuse afterwards. */
+static void test_h1_client_early_response(void **state)
+{
+	static const char resp[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n";
+	struct http_head req;
+	struct strbuf out;
+	uint32_t sid;
+	struct rec r;
+
+	rec_open(&r, CODEC_CLIENT, NULL);
+	strbuf_init(&out);
+	req_head(&req, "PUT", "/big");
+	req.content_length = 10;
+	assert_int_equal(http_head_add(&req, "expect", 6, "100-continue", 12), 0);
+	assert_int_equal(codec_submit_head(r.c, &sid, &req, false), 0);
+	drain(r.c, &out);
+	assert_string_equal(strbuf_str(&out), "PUT /big HTTP/1.1\r\nhost: a\r\nexpect: 100-continue"
+					      "\r\ncontent-length: 10\r\n\r\n");
+	assert_int_equal(feed(r.c, resp, strlen(resp), 0), (ssize_t)strlen(resp));
+	assert_string_equal(strbuf_str(&r.log), "H1 413 cl=0 e1|");
+	assert_false(codec_can_open(r.c));
+	assert_false(codec_done(r.c));
+	/* More than declared is refused; the declared rest ends the stream, then the codec. */
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"01234567890", 11, true),
+			 -EMSGSIZE);
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"0123456789", 10, true), 10);
+	drain(r.c, &out);
+	assert_string_equal(strbuf_str(&out), "0123456789");
+	assert_true(codec_done(r.c));
+	assert_false(codec_can_open(r.c));
+	http_head_fini(&req);
+	strbuf_fini(&out);
+	rec_close(&r);
+}
+
+/* Client role: 100 Continue comes up as an informational head, then the body goes. */
+static void test_h1_client_continue(void **state)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char fin[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+	struct http_head req;
+	uint32_t sid;
+	struct rec r;
+
+	rec_open(&r, CODEC_CLIENT, NULL);
+	req_head(&req, "PUT", "/u");
+	req.content_length = 3;
+	assert_int_equal(codec_submit_head(r.c, &sid, &req, false), 0);
+	assert_int_equal(feed(r.c, cont, strlen(cont), 0), (ssize_t)strlen(cont));
+	assert_string_equal(strbuf_str(&r.log), "H1 100 cl=-1 e0|");
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"abc", 3, true), 3);
+	assert_int_equal(feed(r.c, fin, strlen(fin), 0), (ssize_t)strlen(fin));
+	assert_string_equal(strbuf_str(&r.log), "H1 100 cl=-1 e0|H1 201 cl=0 e1|");
+	assert_true(codec_can_open(r.c));
+	http_head_fini(&req);
+	rec_close(&r);
+}
+
+/* HTTP/1.0 clients never see a 1xx (RFC 9110 15.2). */
+static void test_h1_no_1xx_to_http10(void **state)
+{
+	static const char in[] = "POST / HTTP/1.0\r\nContent-Length: 1\r\n\r\n";
+	struct http_head cont;
+	const uint8_t *p;
+	struct rec r;
+
+	rec_open(&r, CODEC_SERVER, NULL);
+	assert_int_equal(feed(r.c, in, strlen(in), 0), (ssize_t)strlen(in));
+	http_head_init(&cont, HTTP_RESPONSE, 0);
+	cont.status = 100;
+	assert_int_equal(codec_submit_head(r.c, &(uint32_t){1}, &cont, false), 0);
+	assert_int_equal(codec_output(r.c, &p), 0);
+	http_head_fini(&cont);
+	rec_close(&r);
+}
+
 /* ---- sniffing ---- */
 
 static void test_sniff_proto(void **state)
@@ -1344,6 +1420,9 @@ int main(void)
 	    cmocka_unit_test(test_h1_server_eof),
 	    cmocka_unit_test(test_h1_answer_in_event),
 	    cmocka_unit_test(test_h1_reset_in_event),
+	    cmocka_unit_test(test_h1_client_early_response),
+	    cmocka_unit_test(test_h1_client_continue),
+	    cmocka_unit_test(test_h1_no_1xx_to_http10),
 	    cmocka_unit_test(test_sniff_proto),
 	};
 
