@@ -1156,6 +1156,39 @@ static void test_h1_backpressure_output(void **state)
 	rec_close(&r);
 }
 
+/* Bytes held for a later pipelined response count against the bound too. */
+static void test_h1_backpressure_held(void **state)
+{
+	static const char in[] = "GET /1 HTTP/1.1\r\n" H "\r\nGET /2 HTTP/1.1\r\n" H "\r\n";
+	size_t blen = H1_OUT_MAX;
+	uint8_t *body = calloc(1, blen);
+	struct http_head resp;
+	const uint8_t *p;
+	struct rec r;
+	ssize_t n;
+
+	assert_non_null(body);
+	rec_open(&r, CODEC_SERVER, NULL);
+	assert_int_equal(feed(r.c, in, strlen(in), 0), (ssize_t)strlen(in));
+	http_head_init(&resp, HTTP_RESPONSE, 0);
+	resp.status = 200;
+	resp.content_length = (int64_t)blen;
+	assert_int_equal(codec_submit_head(r.c, &(uint32_t){3}, &resp, false), 0);
+	n = codec_submit_data(r.c, 3, body, blen, true);
+	assert_true(n > 0 && (size_t)n < blen);
+	assert_int_equal(codec_output(r.c, &p), 0); /* all of it held behind /1 */
+	assert_int_equal(codec_submit_data(r.c, 3, body + n, blen - (size_t)n, true), 0);
+	respond(r.c, 1, 204, -1, NULL);
+	codec_output_done(r.c, codec_output(r.c, &p));
+	assert_string_equal(strbuf_str(&r.log),
+			    "H1 GET /1 h=a cl=-1 e1|H3 GET /2 h=a cl=-1 e1|W3|");
+	assert_int_equal(codec_submit_data(r.c, 3, body + n, blen - (size_t)n, true),
+			 (ssize_t)blen - n);
+	http_head_fini(&resp);
+	free(body);
+	rec_close(&r);
+}
+
 /* Hop-by-hop fields stay on their hop; the framing is in head->content_length. */
 static void test_h1_hop_by_hop(void **state)
 {
@@ -1415,6 +1448,7 @@ int main(void)
 	    cmocka_unit_test(test_h1_client_upgrade),
 	    cmocka_unit_test(test_h1_backpressure_input),
 	    cmocka_unit_test(test_h1_backpressure_output),
+	    cmocka_unit_test(test_h1_backpressure_held),
 	    cmocka_unit_test(test_h1_hop_by_hop),
 	    cmocka_unit_test(test_h1_submit_invalid),
 	    cmocka_unit_test(test_h1_server_eof),

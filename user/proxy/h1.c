@@ -37,6 +37,7 @@
 
 #define H1_PIPE_DEFAULT	  16
 #define H1_FIELDS_DEFAULT 100
+#define H1_PIPE_MAX	  128 /* max_pipelined beyond this is clamped */
 
 /* Where the input side is. */
 enum h1_phase {
@@ -1209,17 +1210,25 @@ static void h1_output_done(struct codec *cc, size_t n)
 	c->written += n;
 	if (h1_queued(c) >= H1_OUT_MAX)
 		return;
-	/* Room again: tell the streams that were turned away (may submit from the event). */
-	for (unsigned i = 0; i < c->nst; i++) {
-		struct h1_stream *s = h1_nth(c, i);
+	/*
+	 * Room again: tell the streams that were turned away. Their ids are collected first,
+	 * as a writable handler may submit and so retire streams under the loop.
+	 */
+	{
+		uint32_t sids[H1_PIPE_MAX + 1];
+		unsigned nb = 0;
 
-		if (s->blocked) {
-			s->blocked = false;
-			if (c->ev->writable)
-				c->ev->writable(c->arg, s->sid);
-			if (i >= c->nst)
-				break;
+		for (unsigned i = 0; i < c->nst && nb < H1_PIPE_MAX + 1; i++) {
+			struct h1_stream *s = h1_nth(c, i);
+
+			if (s->blocked) {
+				s->blocked = false;
+				sids[nb++] = s->sid;
+			}
 		}
+		for (unsigned i = 0; i < nb; i++)
+			if (h1_find(c, sids[i]) && c->ev->writable)
+				c->ev->writable(c->arg, sids[i]);
 	}
 }
 
@@ -1304,6 +1313,8 @@ static struct codec *h1_create(enum codec_role role, const struct codec_limits *
 		c->lim.max_headers = H1_FIELDS_DEFAULT;
 	if (!c->lim.max_pipelined)
 		c->lim.max_pipelined = H1_PIPE_DEFAULT;
+	if (c->lim.max_pipelined > H1_PIPE_MAX)
+		c->lim.max_pipelined = H1_PIPE_MAX;
 	c->ev = ev;
 	c->arg = arg;
 	/* One slot beyond the bound, for our own 400 behind a full pipeline. */
