@@ -175,6 +175,21 @@ static struct h1_stream *h1_push(struct h1 *c)
 }
 
 /*
+ * The newest stream that will still put a response on the wire: streams reset before any
+ * response was written leave nothing, so the one before them carries Connection: close.
+ */
+static struct h1_stream *h1_last_live(struct h1 *c)
+{
+	for (unsigned i = c->nst; i > 0; i--) {
+		struct h1_stream *s = h1_nth(c, i - 1);
+
+		if (!s->internal || s->out_started)
+			return s;
+	}
+	return NULL;
+}
+
+/*
  * The stream the parser's events belong to, found by id: a stream reset or retired from
  * inside an event is gone (or internal), and its remaining bytes raise nothing.
  */
@@ -977,7 +992,7 @@ static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head
 		 * we cannot tell whether it will come, so the connection cannot be reused.
 		 */
 		close = !s->keep_alive || s->out_frame == H1_F_RAW || s->connect ||
-			(s->expect && !s->in_done) || (c->closing && s == h1_back(c));
+			(s->expect && !s->in_done) || (c->closing && s == h1_last_live(c));
 		if (close) {
 			w.connection = "close";
 			s->out_close = true;
