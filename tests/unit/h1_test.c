@@ -32,6 +32,7 @@ struct rec {
 	size_t held;	       /* data bytes not consumed */
 	/* An answer submitted from inside the head event (server role), or 0. */
 	int auto_status;
+	uint32_t reset_in_head; /* codec_reset() this stream from its head event */
 };
 
 static void rec_head(void *arg, uint32_t sid, struct http_head *h, bool end)
@@ -46,6 +47,8 @@ static void rec_head(void *arg, uint32_t sid, struct http_head *h, bool end)
 		strbuf_printf(&r->log, "H%u %u cl=%lld e%d|", sid, h->status,
 			      (long long)h->content_length, end);
 	assert_int_equal(http_head_copy(&r->last, h), 0);
+	if (r->reset_in_head == sid)
+		assert_int_equal(codec_reset(r->c, sid, CODEC_E_CANCEL), 0);
 	if (r->auto_status && h->kind == HTTP_REQUEST) {
 		struct http_head resp;
 
@@ -100,7 +103,15 @@ static void rec_upgraded(void *arg, uint32_t sid)
 	strbuf_printf(&r->log, "U%u|", sid);
 }
 
+static void rec_goaway(void *arg)
+{
+	struct rec *r = arg;
+
+	strbuf_puts(&r->log, "G|");
+}
+
 static const struct codec_events rec_events = {
+    .goaway = rec_goaway,
     .head = rec_head,
     .data = rec_data,
     .trailers = rec_trailers,
@@ -234,7 +245,8 @@ static const struct srv_case srv_cases[] = {
      "GET /a HTTP/1.1\r\n" H "\r\nPOST /b HTTP/1.1\r\n" H
      "Content-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n" H "\r\n",
      0, "H1 GET /a h=a cl=-1 e1|H3 POST /b h=a cl=2 e0|E3|H5 GET /c h=a cl=-1 e1|", "hi", 0, ""},
-    {"http/1.0 no host", "GET / HTTP/1.0\r\n\r\n", 0, "H1 GET / h= cl=-1 e1|", "", 0, ""},
+    {"http/1.0 no host", "GET / HTTP/1.0\r\n\r\n", 0, "G|H1 GET / h= cl=-1 e1|", "", 0, ""},
+    {"userinfo", "GET http://u@x.y/ HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"absolute form", "GET http://x.y/p?q HTTP/1.1\r\nHost: other\r\n\r\n", 0,
      "H1 GET /p?q h=x.y cl=-1 e1|", "", 0, ""},
     {"options star", "OPTIONS * HTTP/1.1\r\n" H "\r\n", 0, "H1 OPTIONS * h=a cl=-1 e1|", "", 0, ""},
@@ -308,6 +320,37 @@ static const struct srv_case srv_cases[] = {
     {"bad method", "G@T / HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"junk after version", "GET / HTTP/1.1 x\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     {"relative target", "GET a/b HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
+    /* Spellings that are fine and must stay fine. */
+    {"te upper case", "POST / HTTP/1.1\r\n" H "transfer-encoding: CHUNKED \r\n\r\n0\r\n\r\n", 0,
+     "H1 POST / h=a cl=-1 e0|E1|", "", 0, ""},
+    {"cl leading zeros", "POST / HTTP/1.1\r\n" H "Content-Length: 002\r\n\r\nhi", 0,
+     "H1 POST / h=a cl=2 e0|E1|", "hi", 0, ""},
+    {"obs-text value", "GET / HTTP/1.1\r\n" H "X-A: caf\xc3\xa9\r\n\r\n", 0,
+     "H1 GET / h=a cl=-1 e1|", "", 0, ""},
+    /* More from the request smuggling literature (chunk-size and extension tricks). */
+    {"chunk hex prefix", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk negative", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n", 0,
+     "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk ext bare lf",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3;a\nb\r\nabc\r\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk ext bare cr",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3;a\rb\r\nabc\r\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"chunk data lf only",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "3\r\nabc\n0\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "abc", -EPROTO, R400},
+    {"last chunk no crlf",
+     "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n"
+     "0\r\nGET / HTTP/1.1\r\n\r\n",
+     0, "H1 POST / h=a cl=-1 e0|R1:1|", "", -EPROTO, R400},
+    {"del in target", "GET /\x7f HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
+    {"nul in target", "GET /\0 HTTP/1.1\r\n" H "\r\n", 27, "", "", -EPROTO, R400},
+    {"cr in name", "GET / HTTP/1.1\r\n" H "X\rA: 1\r\n\r\n", 0, "", "", -EPROTO, R400},
     {"connect origin form", "CONNECT /x HTTP/1.1\r\n" H "\r\n", 0, "", "", -EPROTO, R400},
     /* Body framing errors come after the head was handed up: reset, then 400. */
     {"chunk size junk", "POST / HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 0,
@@ -437,9 +480,13 @@ static const struct cli_case cli_cases[] = {
      "Content-Length: 0\r\n\r\n",
      "H1 100 cl=-1 e0|H1 200 cl=0 e1|", "", 0, true},
     {"close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
-     "H1 200 cl=1 e0|E1|", "x", 0, false},
-    {"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "H1 200 cl=1 e0|E1|", "x",
-     0, false},
+     "G|H1 200 cl=1 e0|E1|", "x", 0, false},
+    {"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "G|H1 200 cl=1 e0|E1|",
+     "x", 0, false},
+    {"connect 200", "CONNECT", "HTTP/1.1 200 OK\r\n\r\nTUNNEL", "H1 200 cl=-1 e0|U1|", "TUNNEL", 0,
+     false},
+    {"connect 403", "CONNECT", "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+     "H1 403 cl=2 e0|E1|", "no", 0, false},
     {"http/1.0 keep-alive", "GET",
      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
      "H1 200 cl=1 e0|E1|", "x", 0, true},
@@ -1109,6 +1156,39 @@ static void test_h1_backpressure_output(void **state)
 	rec_close(&r);
 }
 
+/* Bytes held for a later pipelined response count against the bound too. */
+static void test_h1_backpressure_held(void **state)
+{
+	static const char in[] = "GET /1 HTTP/1.1\r\n" H "\r\nGET /2 HTTP/1.1\r\n" H "\r\n";
+	size_t blen = H1_OUT_MAX;
+	uint8_t *body = calloc(1, blen);
+	struct http_head resp;
+	const uint8_t *p;
+	struct rec r;
+	ssize_t n;
+
+	assert_non_null(body);
+	rec_open(&r, CODEC_SERVER, NULL);
+	assert_int_equal(feed(r.c, in, strlen(in), 0), (ssize_t)strlen(in));
+	http_head_init(&resp, HTTP_RESPONSE, 0);
+	resp.status = 200;
+	resp.content_length = (int64_t)blen;
+	assert_int_equal(codec_submit_head(r.c, &(uint32_t){3}, &resp, false), 0);
+	n = codec_submit_data(r.c, 3, body, blen, true);
+	assert_true(n > 0 && (size_t)n < blen);
+	assert_int_equal(codec_output(r.c, &p), 0); /* all of it held behind /1 */
+	assert_int_equal(codec_submit_data(r.c, 3, body + n, blen - (size_t)n, true), 0);
+	respond(r.c, 1, 204, -1, NULL);
+	codec_output_done(r.c, codec_output(r.c, &p));
+	assert_string_equal(strbuf_str(&r.log),
+			    "H1 GET /1 h=a cl=-1 e1|H3 GET /2 h=a cl=-1 e1|W3|");
+	assert_int_equal(codec_submit_data(r.c, 3, body + n, blen - (size_t)n, true),
+			 (ssize_t)blen - n);
+	http_head_fini(&resp);
+	free(body);
+	rec_close(&r);
+}
+
 /* Hop-by-hop fields stay on their hop; the framing is in head->content_length. */
 static void test_h1_hop_by_hop(void **state)
 {
@@ -1207,6 +1287,111 @@ static void test_h1_answer_in_event(void **state)
 	rec_close(&r);
 }
 
+/* A stream reset from its own head event raises nothing more, and the connection ends. */
+static void test_h1_reset_in_event(void **state)
+{
+	static const char in[] = "GET /0 HTTP/1.1\r\n" H "\r\nPOST / HTTP/1.1\r\n" H
+				 "Content-Length: 6\r\n\r\nabcdefGET /2 HTTP/1.1\r\n" H "\r\n";
+	struct strbuf out;
+	const uint8_t *p;
+	struct rec r;
+
+	rec_open(&r, CODEC_SERVER, NULL);
+	strbuf_init(&out);
+	r.reset_in_head = 3;
+	assert_true(codec_input(r.c, (const uint8_t *)in, strlen(in)) >= 0);
+	/* The body belongs to nobody now: not to the earlier stream 1 either. */
+	assert_string_equal(strbuf_str(&r.log), "H1 GET /0 h=a cl=-1 e1|H3 POST / h=a cl=6 e0|");
+	assert_int_equal(r.body.len, 0);
+	assert_int_equal(codec_output(r.c, &p), 0);
+	assert_false(codec_done(r.c));
+	assert_int_equal(codec_reset(r.c, 3, CODEC_E_CANCEL), -ENOENT);
+	respond(r.c, 1, 200, 0, NULL);
+	drain(r.c, &out);
+	/* The last answer on this connection says so. */
+	assert_string_equal(strbuf_str(&out),
+			    "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+	assert_true(codec_done(r.c));
+	strbuf_fini(&out);
+	rec_close(&r);
+}
+
+/* Client role: a response before the request body ended means no reuse afterwards. */
+static void test_h1_client_early_response(void **state)
+{
+	static const char resp[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n";
+	struct http_head req;
+	struct strbuf out;
+	uint32_t sid;
+	struct rec r;
+
+	rec_open(&r, CODEC_CLIENT, NULL);
+	strbuf_init(&out);
+	req_head(&req, "PUT", "/big");
+	req.content_length = 10;
+	assert_int_equal(http_head_add(&req, "expect", 6, "100-continue", 12), 0);
+	assert_int_equal(codec_submit_head(r.c, &sid, &req, false), 0);
+	drain(r.c, &out);
+	assert_string_equal(strbuf_str(&out), "PUT /big HTTP/1.1\r\nhost: a\r\nexpect: 100-continue"
+					      "\r\ncontent-length: 10\r\n\r\n");
+	assert_int_equal(feed(r.c, resp, strlen(resp), 0), (ssize_t)strlen(resp));
+	assert_string_equal(strbuf_str(&r.log), "H1 413 cl=0 e1|");
+	assert_false(codec_can_open(r.c));
+	assert_false(codec_done(r.c));
+	/* More than declared is refused; the declared rest ends the stream, then the codec. */
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"01234567890", 11, true),
+			 -EMSGSIZE);
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"0123456789", 10, true), 10);
+	drain(r.c, &out);
+	assert_string_equal(strbuf_str(&out), "0123456789");
+	assert_true(codec_done(r.c));
+	assert_false(codec_can_open(r.c));
+	http_head_fini(&req);
+	strbuf_fini(&out);
+	rec_close(&r);
+}
+
+/* Client role: 100 Continue comes up as an informational head, then the body goes. */
+static void test_h1_client_continue(void **state)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char fin[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+	struct http_head req;
+	uint32_t sid;
+	struct rec r;
+
+	rec_open(&r, CODEC_CLIENT, NULL);
+	req_head(&req, "PUT", "/u");
+	req.content_length = 3;
+	assert_int_equal(codec_submit_head(r.c, &sid, &req, false), 0);
+	assert_int_equal(feed(r.c, cont, strlen(cont), 0), (ssize_t)strlen(cont));
+	assert_string_equal(strbuf_str(&r.log), "H1 100 cl=-1 e0|");
+	assert_int_equal(codec_submit_data(r.c, sid, (const uint8_t *)"abc", 3, true), 3);
+	assert_int_equal(feed(r.c, fin, strlen(fin), 0), (ssize_t)strlen(fin));
+	assert_string_equal(strbuf_str(&r.log), "H1 100 cl=-1 e0|H1 201 cl=0 e1|");
+	assert_true(codec_can_open(r.c));
+	http_head_fini(&req);
+	rec_close(&r);
+}
+
+/* HTTP/1.0 clients never see a 1xx (RFC 9110 15.2). */
+static void test_h1_no_1xx_to_http10(void **state)
+{
+	static const char in[] = "POST / HTTP/1.0\r\nContent-Length: 1\r\n\r\n";
+	struct http_head cont;
+	const uint8_t *p;
+	struct rec r;
+
+	rec_open(&r, CODEC_SERVER, NULL);
+	assert_int_equal(feed(r.c, in, strlen(in), 0), (ssize_t)strlen(in));
+	http_head_init(&cont, HTTP_RESPONSE, 0);
+	cont.status = 100;
+	assert_int_equal(codec_submit_head(r.c, &(uint32_t){1}, &cont, false), 0);
+	assert_int_equal(codec_output(r.c, &p), 0);
+	http_head_fini(&cont);
+	rec_close(&r);
+}
+
 /* ---- sniffing ---- */
 
 static void test_sniff_proto(void **state)
@@ -1265,10 +1450,15 @@ int main(void)
 	    cmocka_unit_test(test_h1_client_upgrade),
 	    cmocka_unit_test(test_h1_backpressure_input),
 	    cmocka_unit_test(test_h1_backpressure_output),
+	    cmocka_unit_test(test_h1_backpressure_held),
 	    cmocka_unit_test(test_h1_hop_by_hop),
 	    cmocka_unit_test(test_h1_submit_invalid),
 	    cmocka_unit_test(test_h1_server_eof),
 	    cmocka_unit_test(test_h1_answer_in_event),
+	    cmocka_unit_test(test_h1_reset_in_event),
+	    cmocka_unit_test(test_h1_client_early_response),
+	    cmocka_unit_test(test_h1_client_continue),
+	    cmocka_unit_test(test_h1_no_1xx_to_http10),
 	    cmocka_unit_test(test_sniff_proto),
 	};
 

@@ -32,10 +32,12 @@
 #undef HTTP_RESPONSE
 
 #include "proxy/h1.h"
+#include "proxy/h1_scan.h"
 #include "proxy/h1_wire.h"
 
 #define H1_PIPE_DEFAULT	  16
 #define H1_FIELDS_DEFAULT 100
+#define H1_PIPE_MAX	  128 /* max_pipelined beyond this is clamped */
 
 /* Where the input side is. */
 enum h1_phase {
@@ -55,17 +57,6 @@ enum h1_chunk {
 	H1_CK_SIZE = 0, /* a chunk-size line (with extensions): scanned like a head line */
 	H1_CK_DATA = 1, /* chunk_left bytes of data */
 	H1_CK_CRLF = 2, /* the CRLF after chunk data */
-};
-
-/* Longest chunk-size line (size and extensions) taken. */
-#define H1_CHUNK_LINE_MAX 4096
-
-/* The head scanner's state across input calls (one head or trailer block). */
-struct h1_scan {
-	bool prev_cr;
-	uint32_t line_len; /* bytes of the line so far */
-	uint32_t nlines;   /* complete non-empty lines */
-	uint32_t bytes;	   /* bytes of the head so far */
 };
 
 /* What the parser learnt about the message head it is reading. */
@@ -118,6 +109,7 @@ struct h1 {
 	struct h1_obuf out;
 	uint64_t written; /* bytes ever acknowledged by output_done */
 	uint32_t next_sid;
+	uint32_t in_sid;     /* the stream whose message is being parsed; 0: none yet */
 	size_t unconsumed;   /* body bytes handed up and not consumed */
 	bool closing;	     /* no new streams; close when the open ones are done */
 	bool broken;	     /* close as soon as the output is written */
@@ -180,6 +172,30 @@ static struct h1_stream *h1_push(struct h1 *c)
 	c->next_sid += 2;
 	c->nst++;
 	return s;
+}
+
+/*
+ * The newest stream that will still put a response on the wire: streams reset before any
+ * response was written leave nothing, so the one before them carries Connection: close.
+ */
+static struct h1_stream *h1_last_live(struct h1 *c)
+{
+	for (unsigned i = c->nst; i > 0; i--) {
+		struct h1_stream *s = h1_nth(c, i - 1);
+
+		if (!s->internal || s->out_started)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * The stream the parser's events belong to, found by id: a stream reset or retired from
+ * inside an event is gone (or internal), and its remaining bytes raise nothing.
+ */
+static struct h1_stream *h1_in_stream(struct h1 *c)
+{
+	return c->in_sid ? h1_find(c, c->in_sid) : NULL;
 }
 
 /* Where stream <s> writes: the connection's output when it is the oldest. */
@@ -262,6 +278,8 @@ static int h1_on_message_begin(llhttp_t *p)
 	m->te_bad = m->conn_close = m->conn_keep = m->conn_upgrade = false;
 	m->handed_up = m->body = false;
 	m->status = 0;
+	if (c->base.role == CODEC_SERVER)
+		c->in_sid = 0;
 	return 0;
 }
 
@@ -398,7 +416,8 @@ static int h1_target(struct h1 *c, struct http_head *h, bool connect)
 		size_t alen = slash ? (size_t)(slash - a) : len - sl;
 		int err;
 
-		if (!alen)
+		/* No userinfo: "http://a@b/" means b to some parsers and a to others. */
+		if (!alen || memchr(a, '@', alen))
 			return -EINVAL;
 		err = http_head_str(h, u, sl - 3, &h->scheme);
 		if (!err)
@@ -437,25 +456,31 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 	if (!h->authority.len && h->version == HTTP_V11)
 		return h1_fail(c, 400); /* RFC 9112 3.2: Host is required */
 	h->content_length = m->n_cl ? (int64_t)p->content_length : -1;
+	/* An upgrade request keeps its Upgrade field: the upstream must see what was asked. */
+	if (p->upgrade && p->method != HTTP_CONNECT &&
+	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
+		return h1_fail(c, 431);
 
+	/* Past every refusal: from here the request is a stream the exchange will answer. */
 	s = h1_push(c);
 	if (!s)
 		return h1_fail(c, 500);
+	c->in_sid = s->sid;
 	s->req_version = h->version;
 	s->head_req = p->method == HTTP_HEAD;
 	s->connect = p->method == HTTP_CONNECT;
 	s->upgrade_req = !s->connect && p->upgrade;
 	s->keep_alive = h->version == HTTP_V11 ? !m->conn_close : m->conn_keep && !m->conn_close;
 	s->expect = h->version == HTTP_V11 && http_head_has_token(h, "expect", 6, "100-continue");
-	if (s->upgrade_req &&
-	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
-		return h1_fail(c, 431);
 	m->body = m->n_te || (m->n_cl && p->content_length > 0);
 	m->handed_up = true;
 	if (!m->body)
 		s->in_done = !s->connect;
-	if (!s->keep_alive)
+	if (!s->keep_alive) {
 		c->closing = true; /* parse nothing after this request */
+		if (c->ev->goaway)
+			c->ev->goaway(c->arg);
+	}
 	if (c->ev->head)
 		c->ev->head(c->arg, s->sid, h, !m->body && !s->connect);
 	/* CONNECT has no body; llhttp stops after its head with HPE_PAUSED_UPGRADE. */
@@ -484,8 +509,11 @@ static int h1_on_headers_complete_client(struct h1 *c, llhttp_t *p)
 	if (h->status == 101 && m->upgrade.len &&
 	    http_head_add(h, "upgrade", 7, (const char *)m->upgrade.p, m->upgrade.len))
 		return h1_fail(c, 502);
-	if (!informational && (m->conn_close || (h->version == HTTP_V10 && !m->conn_keep)))
+	if (!informational && (m->conn_close || (h->version == HTTP_V10 && !m->conn_keep))) {
 		c->closing = true;
+		if (c->ev->goaway)
+			c->ev->goaway(c->arg);
+	}
 	m->handed_up = true;
 	if (informational) {
 		if (c->ev->head)
@@ -516,11 +544,6 @@ static int h1_on_headers_complete(llhttp_t *p)
 	if (c->base.role == CODEC_SERVER)
 		return h1_on_headers_complete_server(c, p);
 	return h1_on_headers_complete_client(c, p);
-}
-
-static struct h1_stream *h1_in_stream(struct h1 *c)
-{
-	return c->base.role == CODEC_SERVER ? h1_back(c) : h1_front(c);
 }
 
 static int h1_on_body(llhttp_t *p, const char *at, size_t len)
@@ -612,69 +635,12 @@ static const llhttp_settings_t h1_settings = {
 /* ---- the input side: driving llhttp ---- */
 
 /*
- * Runs the line scanner over head bytes <b> (<len>): RFC 9112 line endings only (CRLF; no
- * bare CR or LF), no obs-fold, no control bytes, and the byte and field limits. Sets *<ok>
- * to the bytes that passed and *<end> when they finish the head. Returns 0, or the status
- * (400, 431) the message is refused with.
- */
-static int h1_scan_head(struct h1 *c, const uint8_t *b, size_t len, size_t *ok, bool *end)
-{
-	struct h1_scan *sc = &c->scan;
-	bool trailer = c->phase == H1_P_TRAILER;
-	size_t i;
-
-	*end = false;
-	for (i = 0; i < len; i++) {
-		uint8_t ch = b[i];
-
-		if (++sc->bytes > c->lim.max_header_bytes)
-			return 431;
-		if (ch == '\r') {
-			if (sc->prev_cr)
-				return 400;
-			sc->prev_cr = true;
-			continue;
-		}
-		if (ch == '\n') {
-			if (!sc->prev_cr)
-				return 400; /* bare LF: llhttp's loose mode would take it */
-			sc->prev_cr = false;
-			if (sc->line_len) {
-				sc->nlines++;
-				sc->line_len = 0;
-				if (sc->nlines - (trailer ? 0 : 1) > c->lim.max_headers)
-					return 431;
-				continue;
-			}
-			/* Empty lines before a request line are tolerated (RFC 9112 2.2). */
-			if (!trailer && !sc->nlines)
-				continue;
-			*ok = i + 1;
-			*end = true;
-			return 0;
-		}
-		if (sc->prev_cr)
-			return 400; /* bare CR */
-		if (!sc->line_len && (ch == ' ' || ch == '\t'))
-			return 400; /* obs-fold, or whitespace before the request line */
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return 400;
-		sc->line_len++;
-	}
-	*ok = len;
-	return 0;
-}
-
-/*
  * Of the chunked body bytes <b> (<len>), how many may go to llhttp now (*<ok>): a chunk-size
  * line up to its LF once it proved clean, chunk data exactly, then its CRLF. Returns 0 or
  * 400.
  */
 static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *ok)
 {
-	struct h1_scan *sc = &c->scan;
-	size_t i;
-
 	switch (c->ck) {
 	case H1_CK_DATA:
 		*ok = len < c->chunk_left ? len : (size_t)c->chunk_left;
@@ -689,28 +655,7 @@ static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *
 	default:
 		break;
 	}
-	for (i = 0; i < len; i++) {
-		uint8_t ch = b[i];
-
-		if (++sc->bytes > H1_CHUNK_LINE_MAX)
-			return 400;
-		if (sc->prev_cr) {
-			if (ch != '\n')
-				return 400;
-			/* llhttp's on_chunk_header resets the scanner at this LF. */
-			*ok = i + 1;
-			return 0;
-		}
-		if (ch == '\r') {
-			sc->prev_cr = true;
-			continue;
-		}
-		/* No bare LF, no control bytes in a size or an extension. */
-		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
-			return 400;
-	}
-	*ok = len;
-	return 0;
+	return h1_scan_chunk_line(&c->scan, b, len, ok);
 }
 
 static void h1_raise_upgraded(struct h1 *c, struct h1_stream *s)
@@ -772,7 +717,7 @@ static void h1_error(struct h1 *c, int status)
 		c->broken = true;
 		return;
 	}
-	if (c->msg.handed_up && (s = h1_back(c)) && !s->in_done) {
+	if (c->msg.handed_up && (s = h1_in_stream(c)) && !s->in_done) {
 		/* The app saw the head; its body is cut off here. */
 		h1_ev_reset(c, s, status == 431 ? CODEC_E_HEADER_SIZE : CODEC_E_PROTOCOL);
 		s->internal = true;
@@ -801,7 +746,7 @@ static void h1_error(struct h1 *c, int status)
 /* Tunnel bytes after an accepted Upgrade/CONNECT: data events, bounded like a body. */
 static ssize_t h1_input_opaque(struct h1 *c, const uint8_t *p, size_t n)
 {
-	struct h1_stream *s = h1_back(c);
+	struct h1_stream *s = h1_in_stream(c);
 	size_t room = H1_FLOW_MAX - c->unconsumed;
 
 	if (!s || !s->tunnel || s->in_done)
@@ -834,6 +779,7 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 	while (done < len && !c->broken && !c->peer_eof) {
 		const uint8_t *p = buf + done;
 		size_t n = len - done, ok = 0, room;
+		enum h1_phase phase = c->phase;
 		ssize_t used = 0;
 		bool end;
 		int st;
@@ -856,7 +802,9 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			}
 			/* fallthrough */
 		case H1_P_TRAILER:
-			st = h1_scan_head(c, p, n, &ok, &end);
+			st = h1_scan_head(&c->scan, c->phase == H1_P_TRAILER,
+					  c->lim.max_header_bytes, c->lim.max_headers, p, n, &ok,
+					  &end);
 			if (st) {
 				h1_error(c, c->base.role == CODEC_SERVER ? st : 502);
 				return c->last_err;
@@ -889,6 +837,11 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			h1_error(c, c->msg.status);
 			return c->last_err;
 		}
+		if (!used && c->phase == phase) {
+			/* llhttp took nothing and nothing changed: never spin on it. */
+			h1_error(c, c->base.role == CODEC_SERVER ? 400 : 502);
+			return c->last_err;
+		}
 		done += (size_t)used;
 	}
 	if (c->last_err)
@@ -907,7 +860,7 @@ void h1_input_eof(struct codec *cc)
 	c->peer_eof = true;
 	c->closing = true;
 	if (c->phase == H1_P_OPAQUE) {
-		s = h1_back(c);
+		s = h1_in_stream(c);
 		if (s && !s->in_done) {
 			s->in_done = true;
 			if (c->ev->data)
@@ -919,8 +872,8 @@ void h1_input_eof(struct codec *cc)
 	mid = c->phase == H1_P_BODY || c->phase == H1_P_TRAILER ||
 	      (c->phase == H1_P_HEAD && c->scan.bytes);
 	if (c->base.role == CODEC_SERVER) {
-		s = h1_back(c);
-		if (s && !s->in_done && !s->internal) {
+		s = h1_in_stream(c);
+		if (s && !s->in_done) {
 			/* A request cut short, or a CONNECT whose client left before the answer. */
 			h1_ev_reset(c, s, CODEC_E_CANCEL);
 			c->broken = true;
@@ -1039,7 +992,7 @@ static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head
 		 * we cannot tell whether it will come, so the connection cannot be reused.
 		 */
 		close = !s->keep_alive || s->out_frame == H1_F_RAW || s->connect ||
-			(s->expect && !s->in_done) || (c->closing && s == h1_back(c));
+			(s->expect && !s->in_done) || (c->closing && s == h1_last_live(c));
 		if (close) {
 			w.connection = "close";
 			s->out_close = true;
@@ -1054,6 +1007,8 @@ static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head
 		if (s->upgrade_req)
 			llhttp_resume_after_upgrade(&c->parser);
 		h1_raise_upgraded(c, s);
+		if (c->peer_eof)
+			s->in_done = true; /* the client already left: one way only */
 	} else {
 		if (s->upgrade_req && c->phase == H1_P_STOP && !c->closing) {
 			/* Upgrade declined: the connection goes on as HTTP/1.1. */
@@ -1128,6 +1083,7 @@ static int h1_submit_request(struct h1 *c, uint32_t *sid, const struct http_head
 	}
 	c->got_bytes = false;
 	c->msg.handed_up = false;
+	c->in_sid = s->sid;
 	*sid = s->sid;
 	return 0;
 }
@@ -1229,7 +1185,7 @@ static int h1_reset(struct codec *cc, uint32_t sid, enum codec_err err)
 	s->internal = true;
 	s->in_done = s->out_done = s->out_close = true;
 	s->tunnel = false;
-	if (s == h1_back(c) && c->phase != H1_P_HEAD)
+	if (s->sid == c->in_sid && c->phase != H1_P_HEAD)
 		c->phase = H1_P_STOP;
 	c->closing = true;
 	h1_advance(c);
@@ -1254,7 +1210,8 @@ static size_t h1_output(struct codec *cc, const uint8_t **buf)
 {
 	struct h1 *c = h1_of(cc);
 
-	*buf = c->out.p + c->out.off;
+	/* Nothing allocated yet: a valid pointer all the same (NULL + 0 is UB). */
+	*buf = c->out.p ? c->out.p + c->out.off : (const uint8_t *)"";
 	return h1_obuf_pending(&c->out);
 }
 
@@ -1268,17 +1225,25 @@ static void h1_output_done(struct codec *cc, size_t n)
 	c->written += n;
 	if (h1_queued(c) >= H1_OUT_MAX)
 		return;
-	/* Room again: tell the streams that were turned away (may submit from the event). */
-	for (unsigned i = 0; i < c->nst; i++) {
-		struct h1_stream *s = h1_nth(c, i);
+	/*
+	 * Room again: tell the streams that were turned away. Their ids are collected first,
+	 * as a writable handler may submit and so retire streams under the loop.
+	 */
+	{
+		uint32_t sids[H1_PIPE_MAX + 1];
+		unsigned nb = 0;
 
-		if (s->blocked) {
-			s->blocked = false;
-			if (c->ev->writable)
-				c->ev->writable(c->arg, s->sid);
-			if (i >= c->nst)
-				break;
+		for (unsigned i = 0; i < c->nst && nb < H1_PIPE_MAX + 1; i++) {
+			struct h1_stream *s = h1_nth(c, i);
+
+			if (s->blocked) {
+				s->blocked = false;
+				sids[nb++] = s->sid;
+			}
 		}
+		for (unsigned i = 0; i < nb; i++)
+			if (h1_find(c, sids[i]) && c->ev->writable)
+				c->ev->writable(c->arg, sids[i]);
 	}
 }
 
@@ -1363,6 +1328,8 @@ static struct codec *h1_create(enum codec_role role, const struct codec_limits *
 		c->lim.max_headers = H1_FIELDS_DEFAULT;
 	if (!c->lim.max_pipelined)
 		c->lim.max_pipelined = H1_PIPE_DEFAULT;
+	if (c->lim.max_pipelined > H1_PIPE_MAX)
+		c->lim.max_pipelined = H1_PIPE_MAX;
 	c->ev = ev;
 	c->arg = arg;
 	/* One slot beyond the bound, for our own 400 behind a full pipeline. */

@@ -67,8 +67,11 @@ void h1_obuf_drop(struct h1_obuf *o, size_t n)
 
 int h1_obuf_move(struct h1_obuf *dst, struct h1_obuf *src)
 {
-	int err = h1_obuf_put(dst, src->p + src->off, h1_obuf_pending(src));
+	int err;
 
+	if (!h1_obuf_pending(src))
+		return 0;
+	err = h1_obuf_put(dst, src->p + src->off, h1_obuf_pending(src));
 	if (err)
 		return err;
 	src->off = src->len = 0;
