@@ -629,6 +629,9 @@ static const struct redirect_case redirect_cases[] = {
     {"everything kept", {.code = 303}, "http", "r", "/a/b?c", 303, "http://r/a/b?c"},
 };
 
+static const struct redirect_case redirect_self = {"in place", {.uri = "/n"}, "http",	     "r",
+						   "/o?q",     301,	      "http://r/n?q"};
+
 static void test_router_redirect(void **state)
 {
 	struct http_head req, resp;
@@ -650,6 +653,12 @@ static void test_router_redirect(void **state)
 		assert_int_equal(resp.kind, HTTP_RESPONSE);
 		assert_int_equal(resp.content_length, 0);
 	}
+	/* The request head itself may become the response. */
+	mkreq(&req, "GET", redirect_self.scheme, redirect_self.auth, redirect_self.path, NULL);
+	assert_int_equal(router_redirect(&req, &redirect_self.rd, &req), 0);
+	assert_int_equal(req.kind, HTTP_RESPONSE);
+	assert_int_equal(req.version, HTTP_V11);
+	assert_string_equal(http_head_get(&req, "location", 8, NULL), redirect_self.location);
 	http_head_fini(&req);
 	http_head_fini(&resp);
 }
@@ -685,6 +694,12 @@ static void test_router_fault(void **state)
 	assert_int_equal(o.delay_ms, 0);
 	router_fault(NULL, true, &rng, &o);
 	assert_false(o.abort);
+	{
+		const struct route_fault f_nostatus = {.abort_ppm = 1000000};
+
+		router_fault(&f_nostatus, false, &rng, &o);
+		assert_false(o.abort);
+	}
 
 	/* gRPC status abort of a gRPC request: 200 + grpc-status, trailers-only */
 	http_head_init(&resp, HTTP_RESPONSE, 0);

@@ -79,6 +79,10 @@ int maglev_build(struct maglev *m, const struct maglev_backend *b, size_t n, uin
 
 	if (!size)
 		size = MAGLEV_SIZE_DEFAULT;
+	/*
+	 * A prime size makes every skip coprime with it, so each permutation visits every
+	 * slot; the size must exceed the live backends or some would own nothing.
+	 */
 	if (n > MAGLEV_MAX_BACKENDS || !maglev_is_prime(size) || size < 3)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
@@ -90,26 +94,27 @@ int maglev_build(struct maglev *m, const struct maglev_backend *b, size_t n, uin
 	}
 	if (live >= size)
 		return -EINVAL;
+	if (!live) {
+		/* An empty table: lookups say "no backend" rather than pick a stale one. */
+		maglev_fini(m);
+		return -ENOENT;
+	}
+	/* Allocate everything before touching <m>: a failed build leaves the old table. */
+	p = calloc(n, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
 	if (m->size != size || !m->slot) {
 		uint16_t *slot = malloc(sizeof(*slot) * size);
 
-		if (!slot)
+		if (!slot) {
+			free(p);
 			return -ENOMEM;
+		}
 		free(m->slot);
 		m->slot = slot;
 	}
 	m->size = size;
 	m->nbackends = (uint32_t)n;
-	if (!live) {
-		/* An empty table: lookups say "no backend" rather than pick a stale one. */
-		free(m->slot);
-		m->slot = NULL;
-		m->size = 0;
-		return -ENOENT;
-	}
-	p = calloc(n, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		size_t klen = b[i].key ? strlen(b[i].key) : 0;
 
@@ -119,6 +124,11 @@ int maglev_build(struct maglev *m, const struct maglev_backend *b, size_t n, uin
 	}
 	/* 0xffff marks a free slot: backend indexes stop at MAGLEV_MAX_BACKENDS - 1. */
 	memset(m->slot, 0xff, sizeof(*m->slot) * size);
+	/*
+	 * Rounds of turns in backend order, as the paper's Algorithm 1. The order of turns is
+	 * what makes the table deterministic: every worker builds the same table from the
+	 * same endpoints, so a key lands on the same Pod whichever worker takes the request.
+	 */
 	while (filled < size) {
 		for (i = 0; i < n && filled < size; i++) {
 			if (!b[i].weight)

@@ -37,6 +37,7 @@ void balancer_fini(struct balancer *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The caller's view of outlier detection: a bitmap, a callback, or both. */
 static bool balancer_is_ejected(const struct route_cluster *c, size_t i,
 				const struct balancer_req *r)
 {
@@ -73,6 +74,7 @@ static size_t balancer_scan(const struct route_cluster *c, const struct balancer
 	return c->neps; /* not reached when pos < total */
 }
 
+/* The sum of usable weights: 0 means no endpoint can take the request (503 UH). */
 static uint64_t balancer_total(const struct route_cluster *c, const struct balancer_req *r)
 {
 	uint64_t total = 0;
@@ -213,7 +215,10 @@ static const struct maglev *balancer_ring(struct balancer *b, const struct route
 		if (b->ring_age[i] < b->ring_age[victim])
 			victim = i;
 	}
-	/* A miss: build into the least recently built ring (reusing its slots). */
+	/*
+	 * A miss: build into the least recently built ring (reusing its slots). Only the
+	 * first request of a new snapshot pays for this, once per worker and hashed cluster.
+	 */
 	be = calloc(c->neps ? c->neps : 1, sizeof(*be));
 	keys = calloc(c->neps ? c->neps : 1, sizeof(*keys));
 	if (!be || !keys) {

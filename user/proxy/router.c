@@ -19,6 +19,10 @@
 /* Repeated headers are matched joined with ","; joins past this many bytes do not match. */
 #define ROUTER_JOIN_MAX 4096
 
+/*
+ * One StringMatch. ANY and PRESENT hold for any value: presence is the caller's business
+ * (a header that is absent never reaches here).
+ */
 bool router_str_match(const struct route_str *c, const char *s, size_t len)
 {
 	switch (c->kind) {
@@ -131,6 +135,11 @@ static bool router_hdr_holds(const struct route_kv_match *k, const struct http_h
 	return router_str_match(&k->match, v, vlen);
 }
 
+/*
+ * Envoy's route matcher parses the query without percent-decoding and keeps the first
+ * value of a repeated name, so "lang=%65n" is not "lang=en" and "a=1&a=2" is "a=1". Names
+ * compare case-sensitively, as URLs do.
+ */
 const char *router_query_param(const char *path, size_t len, const char *name, size_t nlen,
 			       size_t *vlen)
 {
@@ -158,6 +167,7 @@ const char *router_query_param(const char *path, size_t len, const char *name, s
 	return NULL;
 }
 
+/* Whether every label of <want> is among <have> with the same value (a label selector). */
 static bool router_labels_include(const struct k8s_kv *have, size_t nhave,
 				  const struct k8s_kv *want, size_t nwant)
 {
@@ -180,6 +190,10 @@ const char *router_match_fail(const struct route_match *m, const struct http_hea
 	const char *scheme = "http";
 	size_t slen = 4, i;
 
+	/*
+	 * Cheapest and most selective conditions first: the order changes which field an
+	 * explain names when several fail, never whether the match holds.
+	 */
 	if (m->port && (!src || src->port != m->port))
 		return "port";
 	if (m->source_namespace && (!src || !src->ns || strcmp(src->ns, m->source_namespace)))
@@ -209,6 +223,7 @@ const char *router_match_fail(const struct route_match *m, const struct http_hea
 	     !router_str_match(&m->authority, http_str_ptr(req, req->authority),
 			       req->authority.len)))
 		return "authority";
+	/* withoutHeaders is the same condition inverted: it holds when the header is absent. */
 	for (i = 0; i < m->nheaders; i++) {
 		const struct route_kv_match *k = &m->headers[i];
 
@@ -227,6 +242,10 @@ const char *router_match_fail(const struct route_match *m, const struct http_hea
 	return NULL;
 }
 
+/*
+ * The same modulo-then-cumulative-scan as lb_pick() and the BPF pick, so one random number
+ * means the same thing at every weighted choice weir makes.
+ */
 const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t rnd)
 {
 	uint64_t total = r->total_weight, pos;
@@ -275,6 +294,10 @@ int router_route(const struct route_table *t, const struct http_head *req,
 			router_verdict(res, ROUTER_NO_CLUSTER, 503, "NC");
 		return 0;
 	}
+	/*
+	 * Istio's order: VirtualServices bound to the host oldest first, routes in file order;
+	 * the first route with a holding match wins, there is no "best" match.
+	 */
 	for (i = 0; i < t->nhttp && !r; i++) {
 		const struct route_http *cand = t->http[i];
 
@@ -295,12 +318,14 @@ int router_route(const struct route_table *t, const struct http_head *req,
 			break;
 		}
 	}
+	/* Envoy's answer when a virtual host exists but no route matches: 404 with NR. */
 	if (!r) {
 		res->why = ROUTER_WHY_NO_MATCH;
 		router_verdict(res, ROUTER_NO_ROUTE, 404, "NR");
 		return 0;
 	}
 	res->route = r;
+	/* Istio accepts one of redirect, directResponse and route per http entry. */
 	if (r->redirect) {
 		router_verdict(res, ROUTER_REDIRECT, r->redirect->code ? r->redirect->code : 301,
 			       "-");
@@ -471,8 +496,10 @@ int router_redirect(const struct http_head *req, const struct route_redirect *rd
 	char buf[ROUTER_PATH_MAX], portbuf[8];
 	const char *scheme, *auth, *port, *path, *q;
 	size_t alen, hlen, portlen, plen, used = 0;
+	uint8_t version;
 	int err;
 
+	/* An HTTP/1 request without a scheme arrived in clear text: http. */
 	if (rd->scheme)
 		scheme = rd->scheme;
 	else
@@ -512,8 +539,10 @@ int router_redirect(const struct http_head *req, const struct route_redirect *rd
 	}
 	if (err)
 		return err;
+	/* Location is complete in <buf> before the reset, so <resp> may be <req> itself. */
+	version = req->version;
 	http_head_reset(resp, HTTP_RESPONSE);
-	resp->version = req->version;
+	resp->version = version;
 	resp->status = rd->code ? rd->code : 301;
 	resp->content_length = 0;
 	return http_head_add(resp, "location", 8, buf, used);
@@ -579,9 +608,14 @@ void router_fault(const struct route_fault *f, bool grpc, uint64_t *rng,
 	out->grpc_status = -1;
 	if (!f)
 		return;
+	/*
+	 * Delay and abort draw independently, as Envoy's fault filter does: a request may be
+	 * delayed and then aborted, which is how a slow failing upstream looks.
+	 */
 	if (f->delay_ms && router_chance(f->delay_ppm, rng))
 		out->delay_ms = f->delay_ms;
-	if (!router_chance(f->abort_ppm, rng))
+	/* An abort without a status to answer with is no abort (the compiler rejects it). */
+	if ((!f->abort_is_grpc && !f->abort_http) || !router_chance(f->abort_ppm, rng))
 		return;
 	out->abort = true;
 	if (f->abort_is_grpc) {
@@ -629,6 +663,10 @@ bool router_should_retry(const struct route_retry *p, uint16_t status, int grpc_
 
 	if (!p || done >= p->attempts)
 		return false;
+	/*
+	 * An attempt without a response is judged by its reset kind only: a status of 0 must
+	 * not look like a code to the status conditions below.
+	 */
 	on = p->on;
 	switch (reset) {
 	case ROUTER_RESET_OVERFLOW:
@@ -644,6 +682,7 @@ bool router_should_retry(const struct route_retry *p, uint16_t status, int grpc_
 	default:
 		break;
 	}
+	/* A response: the status conditions, then the gRPC ones on its grpc-status. */
 	if ((on & ROUTE_RETRY_5XX) && status >= 500 && status <= 599)
 		return true;
 	if ((on & ROUTE_RETRY_GATEWAY) && status >= 502 && status <= 504)
@@ -675,6 +714,7 @@ uint32_t router_retry_attempts(const struct route_http *r)
 	return r ? r->retry.attempts : 0;
 }
 
+/* A try never outlives the request: Envoy caps the per-try timer at the global one. */
 uint32_t router_try_timeout_ms(const struct route_http *r, uint64_t timeout_ms)
 {
 	uint64_t t = r ? r->retry.per_try_timeout_ms : 0;
