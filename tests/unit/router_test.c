@@ -926,6 +926,30 @@ static void test_router_timeouts(void **state)
 	http_head_fini(&h);
 }
 
+/* Names for explain, and the mirror draw. */
+static void test_router_names_mirror(void **state)
+{
+	struct route_http r = {.mirror = &c_v2, .mirror_ppm = 250000};
+	uint64_t rng = 5;
+	unsigned n = 0, i;
+
+	(void)state;
+	assert_string_equal(router_verdict_str(ROUTER_FORWARD), "forward");
+	assert_string_equal(router_verdict_str(ROUTER_NO_ROUTE), "no_route");
+	assert_string_equal(router_verdict_str(ROUTER_NO_CLUSTER), "no_cluster");
+	assert_string_equal(router_verdict_str((enum router_verdict)0), "unknown");
+	assert_string_equal(router_why_str(ROUTER_WHY_CATCH_ALL), "catch_all");
+	assert_string_equal(router_why_str(ROUTER_WHY_NO_DEST), "no_dest");
+	for (i = 0; i < 8000; i++)
+		n += router_should_mirror(&r, &rng);
+	assert_in_range(n, 2000 - 160, 2000 + 160); /* 25%, 4 sigma */
+	r.mirror_ppm = 1000000;
+	assert_true(router_should_mirror(&r, &rng));
+	r.mirror = NULL;
+	assert_false(router_should_mirror(&r, &rng));
+	assert_false(router_should_mirror(NULL, &rng));
+}
+
 /* router_query_param edge cases: empty values, keys without '=', fragments. */
 static void test_router_query_param(void **state)
 {
@@ -969,6 +993,7 @@ int main(void)
 	    cmocka_unit_test(test_router_grpc_timeout),
 	    cmocka_unit_test(test_router_timeouts),
 	    cmocka_unit_test(test_router_query_param),
+	    cmocka_unit_test(test_router_names_mirror),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -350,6 +350,41 @@ int router_route(const struct route_table *t, const struct http_head *req,
 	return 0;
 }
 
+/* Stable names for `weirctl explain -o json`: changing one breaks its documented output. */
+const char *router_verdict_str(enum router_verdict v)
+{
+	switch (v) {
+	case ROUTER_FORWARD:
+		return "forward";
+	case ROUTER_REDIRECT:
+		return "redirect";
+	case ROUTER_DIRECT:
+		return "direct";
+	case ROUTER_NO_ROUTE:
+		return "no_route";
+	case ROUTER_NO_CLUSTER:
+		return "no_cluster";
+	}
+	return "unknown";
+}
+
+const char *router_why_str(enum router_why w)
+{
+	switch (w) {
+	case ROUTER_WHY_DEFAULT:
+		return "default";
+	case ROUTER_WHY_MATCH:
+		return "match";
+	case ROUTER_WHY_CATCH_ALL:
+		return "catch_all";
+	case ROUTER_WHY_NO_MATCH:
+		return "no_match";
+	case ROUTER_WHY_NO_DEST:
+		return "no_dest";
+	}
+	return "unknown";
+}
+
 /* ---- header operations ---- */
 
 /* `set` of host or :authority rewrites the authority, as Istio turns it into host_rewrite. */
@@ -558,6 +593,11 @@ static bool router_chance(uint32_t ppm, uint64_t *rng)
 	if (ppm >= 1000000)
 		return true;
 	return lb_rand(rng) % 1000000 < ppm;
+}
+
+bool router_should_mirror(const struct route_http *r, uint64_t *rng)
+{
+	return r && r->mirror && router_chance(r->mirror_ppm, rng);
 }
 
 /* Envoy's Grpc::Utility::grpcToHttpStatus. */

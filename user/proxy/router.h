@@ -66,6 +66,18 @@ struct router_result {
 int router_route(const struct route_table *t, const struct http_head *req,
 		 const struct router_source *src, uint64_t *rng, struct router_result *res);
 
+/* The name of verdict <v> ("forward", "redirect", "direct", "no_route", "no_cluster"). */
+const char *router_verdict_str(enum router_verdict v);
+
+/* The name of reason <w> ("default", "match", "catch_all", "no_match", "no_dest"). */
+const char *router_why_str(enum router_why w);
+
+/*
+ * Whether route <r> mirrors this request (to r->mirror, fire and forget), drawing from
+ * lb_rand(<rng>) with r->mirror_ppm.
+ */
+bool router_should_mirror(const struct route_http *r, uint64_t *rng);
+
 /*
  * The first condition of match <m> that request <req> from <src> fails, as a field name
  * ("uri", "method", "headers", "queryParams", "sourceLabels", ...), or NULL when <m> holds.
