@@ -579,6 +579,7 @@ struct redirect_case {
 	const char *location;
 };
 
+/* Location checks: {what, redirect, request scheme, authority, path, status, Location}. */
 static const struct redirect_case redirect_cases[] = {
     {"uri only, query kept",
      {.uri = "/new"},
@@ -594,14 +595,23 @@ static const struct redirect_case redirect_cases[] = {
      "/old?a=1",
      302,
      "http://r/new?b=2"},
-    {"scheme to https drops :80? no: 80 is not https's",
+    {"https upgrade drops :80", {.scheme = "https"}, "http", "r:80", "/p", 301, "https://r/p"},
+    {"http downgrade drops :443", {.scheme = "http"}, "https", "r:443", "/p", 301, "http://r/p"},
+    {"scheme change keeps other ports",
      {.scheme = "https"},
      "http",
-     "r:80",
+     "r:8080",
+     "/p",
+     301,
+     "https://r:8080/p"},
+    {"explicit port 80 with https kept",
+     {.scheme = "https", .port = 80},
+     "http",
+     "r",
      "/p",
      301,
      "https://r:80/p"},
-    {"scheme https with port 443",
+    {"https with port 443",
      {.scheme = "https", .port = 443},
      "http",
      "r:80",
@@ -629,8 +639,9 @@ static const struct redirect_case redirect_cases[] = {
     {"everything kept", {.code = 303}, "http", "r", "/a/b?c", 303, "http://r/a/b?c"},
 };
 
-static const struct redirect_case redirect_self = {"in place", {.uri = "/n"}, "http",	     "r",
-						   "/o?q",     301,	      "http://r/n?q"};
+static const struct redirect_case redirect_self = {
+    "in place", {.uri = "/n"}, "http", "r", "/o?q", 301, "http://r/n?q",
+};
 
 static void test_router_redirect(void **state)
 {

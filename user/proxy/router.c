@@ -547,10 +547,21 @@ int router_redirect(const struct http_head *req, const struct route_redirect *rd
 		portlen = (size_t)snprintf(portbuf, sizeof(portbuf), "%u", rd->port);
 		port = portbuf;
 	}
-	/* A port that is the scheme's default is left out, as Envoy does after a redirect. */
-	if (port && ((portlen == 2 && !memcmp(port, "80", 2) && !strcasecmp(scheme, "http")) ||
-		     (portlen == 3 && !memcmp(port, "443", 3) && !strcasecmp(scheme, "https"))))
-		port = NULL;
+	/*
+	 * A port that is the new scheme's default is left out, and so is the old scheme's
+	 * default when only the scheme changes (Envoy's processRequestHost): an https upgrade
+	 * of "r:80" goes to https://r, not to TLS on port 80.
+	 */
+	if (port) {
+		bool p80 = portlen == 2 && !memcmp(port, "80", 2);
+		bool p443 = portlen == 3 && !memcmp(port, "443", 3);
+		bool http = !strcasecmp(scheme, "http"), https = !strcasecmp(scheme, "https");
+
+		if ((p80 && http) || (p443 && https))
+			port = NULL;
+		else if (rd->scheme && !rd->port && ((p80 && https) || (p443 && http)))
+			port = NULL;
+	}
 	path = http_str_ptr(req, req->path);
 	plen = req->path.len;
 	q = memchr(path, '?', plen);
