@@ -122,6 +122,8 @@ read -r code secs < <(tail -1 <<<"$out")
 check "$(head -1 <<<"$out")" '(has("ratings_error") | not) and .calls[0].service == "ratings"' \
 	"reviews itself absorbs the 7 s delay (10 s timeout)"
 awk -v s="$secs" 'BEGIN { exit !(s >= 6.9) }' && ok "after ${secs}s" || bad "reviews answered in ${secs}s"
+check "$(stats 2)" '.requests == 3 and .abandoned == 2 and .by_status["200"] == 3' \
+	"reviews /stats: the 2 answers productpage had given up on are counted as abandoned"
 stop_all
 
 # --- 4. ratings aborts (Istio's HTTP abort task): reviews answers 200 with ratings_error.
