@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,10 +75,15 @@ bool istio_duration(const char *s, uint32_t *ms)
 		char *end;
 		double v;
 
-		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+		size_t nd = strspn(p, "0123456789."), dots = 0, k;
+
+		/* Digits with at most one dot: no sign, exponent, hex or spaces as strtod takes. */
+		for (k = 0; k < nd; k++)
+			dots += p[k] == '.';
+		if (!nd || dots > 1 || (nd == 1 && dots))
 			return false;
 		v = strtod(p, &end);
-		if (end == p || !isfinite(v))
+		if (end != p + nd || !isfinite(v))
 			return false;
 		p = end;
 		for (i = sizeof(units) / sizeof(units[0]); i-- > 0;) {
@@ -230,6 +236,22 @@ static int check_regex(struct k8s_dec *d, const char *field, const char *re)
 	return 0;
 }
 
+/* Pushes <seg> as k8s_dec_push() does, but "[key]" without the dot ("headers[end-user]"). */
+static size_t push_seg(struct k8s_dec *d, const char *seg)
+{
+	size_t old = d->plen;
+	int r;
+
+	if (seg[0] != '[')
+		return k8s_dec_push(d, seg);
+	r = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s", seg);
+	if (r > 0)
+		d->plen += (size_t)r;
+	if (d->plen >= sizeof(d->path))
+		d->plen = sizeof(d->path) - 1;
+	return old;
+}
+
 /* StringMatch: exactly one of exact, prefix, regex. <present_ok>: {} means "present". */
 static int dec_strmatch(struct k8s_dec *d, yaml_node_t *m, const char *field, bool present_ok,
 			struct istio_str *out)
@@ -242,7 +264,7 @@ static int dec_strmatch(struct k8s_dec *d, yaml_node_t *m, const char *field, bo
 
 	if (m->type != YAML_MAPPING_NODE)
 		return k8s_dec_err(d, field, "expected a mapping, found %s", k8s_dec_type_name(m));
-	old = k8s_dec_push(d, field);
+	old = push_seg(d, field);
 	err = istio_keys(d, m, known, NULL);
 	for (i = 0; !err && i < 3; i++) {
 		err = k8s_dec_str(d, m, kinds[i], &s);
@@ -914,6 +936,24 @@ static int vs_l4(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_
 	return err;
 }
 
+/* exportTo: ".", "*", "~" or namespace names. */
+int istio_check_export(struct k8s_dec *d, const char *const *v, size_t n)
+{
+	char field[40];
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v[i], ".") || !strcmp(v[i], "*") || !strcmp(v[i], "~") ||
+		    k8s_dec_dns_label(v[i], strlen(v[i])))
+			continue;
+		snprintf(field, sizeof(field), "exportTo[%zu]", i);
+		ret =
+		    k8s_dec_err(d, field, "\"%s\" is not \".\", \"*\", \"~\" or a namespace", v[i]);
+	}
+	return ret;
+}
+
 /* Hosts are DNS names, optionally with a leading "*." wildcard, or "*". */
 static int check_hosts(struct k8s_dec *d, const char *const *hosts, size_t n)
 {
@@ -967,6 +1007,7 @@ int k8s_istio_virtualservice(struct k8s_dec *d, yaml_node_t *root, struct k8s_ob
 	err = worst(err, istio_dec_strs(d, spec, "hosts", &vs->hosts, &vs->nhosts));
 	err = worst(err, istio_dec_strs(d, spec, "gateways", &vs->gateways, &vs->ngateways));
 	err = worst(err, istio_dec_strs(d, spec, "exportTo", &vs->export_to, &vs->nexport_to));
+	err = worst(err, istio_check_export(d, vs->export_to, vs->nexport_to));
 	if (!vs->nhosts && !err)
 		err = k8s_dec_err(d, "hosts", "at least one host is required");
 	err = worst(err, check_hosts(d, vs->hosts, vs->nhosts));

@@ -247,6 +247,9 @@ int istio_dec_u32(struct k8s_dec *d, struct yaml_node_s *map, const char *key, u
 int istio_dec_strs(struct k8s_dec *d, struct yaml_node_s *map, const char *key,
 		   const char *const **out, size_t *nout);
 
+/* Checks the <n> exportTo values at <v> (of the current path's spec). 0 or -EINVAL. */
+int istio_check_export(struct k8s_dec *d, const char *const *v, size_t n);
+
 /* Kind decoders: rows of the kind table in k8s.c (see struct k8s_kind). */
 int k8s_istio_virtualservice(struct k8s_dec *d, struct yaml_node_s *root, struct k8s_object *o);
 int k8s_istio_destinationrule(struct k8s_dec *d, struct yaml_node_s *root, struct k8s_object *o);

@@ -287,8 +287,9 @@ struct route_tcp {
 
 /*
  * Everything the router needs for one Service port: its protocol, its routes in the order
- * Istio evaluates them (the VirtualServices bound to the host, oldest first, each route in
- * file order), and the default cluster when no VirtualService applies.
+ * Istio evaluates them (those of the one VirtualService that applies to the host, in file
+ * order: Istio merges none, see model/route.c for which one wins), and the default cluster
+ * when no VirtualService applies or a route is not exported to the client's namespace.
  */
 struct route_table {
 	const struct model_service *svc;

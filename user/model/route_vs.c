@@ -312,6 +312,7 @@ static const struct route_ratelimit *route_rl(struct route_ctx *c, const struct 
 		    .fill_tokens = ro->rl->tokens_per_fill,
 		    .fill_interval_ms = ro->rl->fill_interval_ms,
 		    .source = arena_printf(c->a, "%s/%s", ro->meta.ns, ro->meta.name)};
+		c->nomem |= !r->source;
 		return r;
 	}
 	return NULL;
