@@ -24,6 +24,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/regex.h"
 #include "config/k8s.h"
 #include "model/model.h"
 #include "model/route.h"
@@ -469,7 +470,8 @@ static void test_export_gateways_ports(void **state)
 	    "@apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\n"
 	    "metadata: {name: a, namespace: shop}\nspec:\n  hosts: [web]\n"
 	    "  exportTo: [\".\", team]\n  http:\n"
-	    "  - name: grpc-only\n    match: [{port: 9090}]\n"
+	    "  - name: grpc-only\n    match: [{port: 9090, ignoreUriCase: true, uri: {regex: "
+	    "\"/API/.*\"}}]\n"
 	    "    route: [{destination: {host: web, port: {number: 9090}}}]\n"
 	    "  - name: all\n    timeout: 1.5s\n"
 	    "    retries: {attempts: 3, perTryTimeout: 500ms, retryOn: \"5xx,reset,409\"}\n"
@@ -510,6 +512,11 @@ static void test_export_gateways_ports(void **state)
 	assert_string_equal(t90->http[0]->name, "grpc-only");
 	assert_int_equal(t90->http[0]->nmatches, 1);
 	assert_int_equal(t90->http[0]->matches[0].port, 9090);
+	/* ignoreUriCase makes the compiled regex case-insensitive. */
+	assert_int_equal(t90->http[0]->matches[0].uri.kind, ROUTE_STR_REGEX);
+	assert_true(t90->http[0]->matches[0].uri.ignore_case);
+	assert_true(regex_full_match(t90->http[0]->matches[0].uri.re, "/api/x", 6));
+	assert_false(regex_full_match(t90->http[0]->matches[0].uri.re, "/apx/x", 6));
 	assert_string_equal(t90->http[0]->dests[0].cluster->name,
 			    "outbound|9090||web.shop.svc.cluster.local");
 	assert_int_equal(t90->ntcp, 1);

@@ -92,10 +92,14 @@ bool route_vs_check(struct route_ctx *c, const struct k8s_object *o)
 
 /* --- pieces --------------------------------------------------------------------------- */
 
-/* Compiles <re> and keeps it for route_free(); NULL on -ENOMEM (sets c->nomem). */
-static struct regex *keep_regex(struct route_ctx *c, const char *re)
+/*
+ * Compiles <re> (case-insensitively with <icase>: ignoreUriCase) and keeps it for
+ * route_free(); NULL on -ENOMEM (sets c->nomem).
+ */
+static struct regex *keep_regex(struct route_ctx *c, const char *re, bool icase)
 {
 	struct regex *r;
+	char *buf = NULL;
 
 	if (c->nres == c->capres) {
 		size_t cap = c->capres ? c->capres * 2 : 16;
@@ -108,8 +112,20 @@ static struct regex *keep_regex(struct route_ctx *c, const char *re)
 		c->res = v;
 		c->capres = cap;
 	}
+	/* RE2's (?i) flag: the router matches with the same regex_full_match() either way. */
+	if (icase) {
+		buf = malloc(strlen(re) + 5);
+		if (!buf) {
+			c->nomem = true;
+			return NULL;
+		}
+		strcpy(buf, "(?i)");
+		strcat(buf, re);
+		re = buf;
+	}
 	/* The decoder compiled it already: failing now can only be memory. */
 	r = regex_new(re, strlen(re), NULL, 0);
+	free(buf);
 	if (!r) {
 		c->nomem = true;
 		return NULL;
@@ -126,7 +142,7 @@ static void str_fill(struct route_ctx *c, const struct istio_str *in, bool ignor
 	out->value = route_strdup(c, in->value);
 	out->len = in->value ? (uint32_t)strlen(in->value) : 0;
 	if (in->kind == ROUTE_STR_REGEX)
-		out->re = keep_regex(c, in->value);
+		out->re = keep_regex(c, in->value, ignore_case);
 }
 
 static const struct route_kv_match *kvm_copy(struct route_ctx *c, const struct istio_kv_match *in,
@@ -345,7 +361,7 @@ static void blocks_fill(struct route_ctx *c, const struct istio_http *h, struct 
 		rw->uri = route_strdup(c, h->rewrite->uri);
 		rw->authority = route_strdup(c, h->rewrite->authority);
 		if (h->rewrite->re_match) {
-			rw->uri_re = keep_regex(c, h->rewrite->re_match);
+			rw->uri_re = keep_regex(c, h->rewrite->re_match, false);
 			rw->uri_re_sub = route_strdup(c, h->rewrite->re_rewrite);
 		}
 		r->rewrite = rw;
