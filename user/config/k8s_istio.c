@@ -31,7 +31,12 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-/* Unknown keys are errors (typo protection); known but unenforced ones are warnings. */
+/*
+ * Checks every key of mapping <map> against <known> and <unenforced> (both NULL-terminated):
+ * an unknown key is an error naming it, an unenforced one a warning. A node that is not a
+ * mapping is left alone: the getter that read it has reported its type already, and one
+ * mistake should give one message. Returns 0 or -EINVAL (reported).
+ */
 int istio_keys(struct k8s_dec *d, yaml_node_t *map, const char *const *known,
 	       const char *const *unenforced)
 {
@@ -58,6 +63,12 @@ int istio_keys(struct k8s_dec *d, yaml_node_t *map, const char *const *known,
 /*
  * Durations as Istio writes them: protobuf's "1.5s" and Go's units (h, m, s, ms, us, ns),
  * concatenated ("1m30s"). Strict: a unit is required, nothing else may follow.
+ */
+/*
+ * Parses duration <s> into *<ms> (see k8s_istio.h): numbers of digits with at most one dot,
+ * each followed by a unit. Both protobuf's JSON form ("1.5s") and Go's ("1m30s") appear in
+ * Istio's docs and samples, so both are accepted; nothing else is, because a lenient parser
+ * would turn "10" (seconds? ms?) into a guess. Returns false for anything else.
  */
 bool istio_duration(const char *s, uint32_t *ms)
 {
@@ -112,6 +123,10 @@ bool istio_duration(const char *s, uint32_t *ms)
 	return true;
 }
 
+/*
+ * Reads the duration at <key> of <map> into *<ms>, untouched when absent so the caller's
+ * default stays. Returns 0 or -EINVAL (reported at <key> with the accepted forms).
+ */
 int istio_dec_duration(struct k8s_dec *d, yaml_node_t *map, const char *key, uint32_t *ms)
 {
 	yaml_node_t *v = k8s_dec_get(d, map, key);
@@ -128,6 +143,11 @@ int istio_dec_duration(struct k8s_dec *d, yaml_node_t *map, const char *key, uin
 	return 0;
 }
 
+/*
+ * Reads the integer at <key> of <map> into *<out> when it is in [<min>, <max>]; untouched when
+ * absent (callers preset a sentinel to tell "absent" from 0). Returns 0 or -EINVAL (reported
+ * with the range, so the user sees what would be accepted).
+ */
 int istio_dec_u32(struct k8s_dec *d, yaml_node_t *map, const char *key, uint32_t min, uint32_t max,
 		  uint32_t *out)
 {
@@ -155,6 +175,10 @@ static int dec_str_item(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 	return *s ? 0 : -ENOMEM;
 }
 
+/*
+ * Reads the list of strings at <key> of <map> into *<out> and *<nout> (arena copies). Each item
+ * that is not a string is reported at its index. Returns 0, -EINVAL or -ENOMEM.
+ */
 int istio_dec_strs(struct k8s_dec *d, yaml_node_t *map, const char *key, const char *const **out,
 		   size_t *nout)
 {
@@ -295,7 +319,12 @@ static int dec_strmatch_at(struct k8s_dec *d, yaml_node_t *map, const char *key,
 	return m ? dec_strmatch(d, m, key, false, out) : 0;
 }
 
-/* headers / withoutHeaders / queryParams: a mapping of name to StringMatch. */
+/*
+ * headers, withoutHeaders or queryParams (<key>) of <map>: a mapping of name to StringMatch,
+ * appended to the growing array *<v> (*<n> used of *<cap>) so that headers and withoutHeaders
+ * share one array, told apart by <absent>. Header names are lower-cased (<lower>) because
+ * HTTP/2 carries them so and HTTP/1 compares them without case; query names are kept.
+ */
 static int dec_kvmatch(struct k8s_dec *d, yaml_node_t *map, const char *key, bool lower,
 		       bool absent, struct istio_kv_match **v, size_t *n, size_t *cap)
 {
@@ -485,7 +514,11 @@ static int vs_http_dest(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 	return err;
 }
 
-/* The route[] of an http, tcp or tls entry; weights checked as a whole. */
+/*
+ * The route[] of an http, tcp or tls entry at <it>, each item by <fn>, into *<out> and *<nout>.
+ * Weights are checked as a whole here because Istio's rules are about the list: a lone
+ * destination takes all traffic, and several with no weight at all would send nothing.
+ */
 static int dec_dests(struct k8s_dec *d, yaml_node_t *it, k8s_dec_item_fn *fn,
 		     const struct istio_dest **out, size_t *nout)
 {
@@ -598,7 +631,11 @@ static int dec_rewrite(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
-/* One retryOn token: its bit, a status code (retriable-status-codes), or false. */
+/*
+ * One comma-separated retryOn token <t>/<len>: its bit goes into *<bits>, a bare status code
+ * into <codes> (*<nc> used) (at most 16: more is not a realistic policy). Envoy-only conditions
+ * weir does not act on are accepted without a bit, as Istio passes them through.
+ */
 static bool retry_token(const char *t, size_t len, uint32_t *bits, uint16_t *codes, size_t *nc)
 {
 	static const struct {
@@ -874,7 +911,11 @@ static int vs_http(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_de
 	return 0;
 }
 
-/* An L4 match: its port is what weir routes by; the rest is accepted with a warning. */
+/*
+ * One match[] item of tcp[] or tls[] (vec->arg set for tls) into the port at <elem>. weir
+ * routes L4 traffic by destination port only, so a match without a port is dropped (it
+ * matches every port) and the other conditions are accepted with a warning.
+ */
 static int vs_l4_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
 {
 	static const char *const known[] = {"port",	"destinationSubnets", "sourceLabels",
@@ -936,7 +977,10 @@ static int vs_l4(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_
 	return err;
 }
 
-/* exportTo: ".", "*", "~" or namespace names. */
+/*
+ * Checks the <n> exportTo values at <v>: ".", "*", "~" (Istio: exported nowhere) or a
+ * namespace name, each reported at its index. Returns 0 or -EINVAL.
+ */
 int istio_check_export(struct k8s_dec *d, const char *const *v, size_t n)
 {
 	char field[40];

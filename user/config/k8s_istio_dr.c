@@ -15,6 +15,11 @@
 #include "config/k8s_dec.h"
 #include "config/k8s_istio.h"
 
+/*
+ * The error to return after decoding one more field: -ENOMEM wins (nothing more can be
+ * done), else the first -EINVAL. Decoders carry on after an -EINVAL so that one run reports
+ * every mistake of an object, as the core kinds do.
+ */
 static int worst(int a, int b)
 {
 	if (a == -ENOMEM || b == -ENOMEM)
@@ -41,7 +46,11 @@ static int sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
 
 /* --- DestinationRule ------------------------------------------------------------------ */
 
-/* consistentHash.httpCookie: name (required), path, ttl. */
+/*
+ * consistentHash.httpCookie into <arg> (an istio_lb). Only the name matters to weir: Envoy
+ * generates a cookie when ttl is set and the request has none, which the router does not do
+ * yet, so path and ttl are accepted with a warning.
+ */
 static int dec_cookie(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"name", "path", "ttl", "attributes", NULL};
@@ -56,6 +65,7 @@ static int dec_cookie(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* consistentHash.maglev: only tableSize, Envoy's default 65537 when absent. */
 static int dec_maglev(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"tableSize", NULL};
@@ -66,7 +76,10 @@ static int dec_maglev(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return worst(err, istio_dec_u32(d, m, "tableSize", 1, 5000011, &lb->maglev_size));
 }
 
-/* consistentHash: exactly one hash key. */
+/*
+ * consistentHash into <arg> (an istio_lb): exactly one hash key, as Istio validates; the
+ * header name is lower-cased here so the router compares it to lower-case h2 names.
+ */
 static int dec_hash(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"httpHeaderName",	      "httpCookie", "useSourceIp",
@@ -115,6 +128,10 @@ static int dec_hash(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/*
+ * loadBalancer into <arg> (an istio_lb). LEAST_CONN is Istio's deprecated name of
+ * LEAST_REQUEST and decodes to the same policy; UNSPECIFIED means Istio's default.
+ */
 static int dec_lb(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {
@@ -156,6 +173,7 @@ static int dec_lb(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* connectionPool.tcp into <arg> (an istio_pool). 0 connections would block all. */
 static int dec_pool_tcp(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"maxConnections", "connectTimeout",
@@ -172,6 +190,7 @@ static int dec_pool_tcp(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* connectionPool.http into <arg> (an istio_pool). */
 static int dec_pool_http(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"http1MaxPendingRequests",
@@ -223,7 +242,10 @@ static int dec_pool(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
-/* OutlierDetection, with Istio's defaults for what is not given. */
+/*
+ * outlierDetection into <arg> (an istio_outlier), with Istio's defaults for what is not
+ * given: a block that only sets the interval still ejects after 5 consecutive 5xx.
+ */
 static int dec_outlier(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"consecutiveErrors",
@@ -265,6 +287,7 @@ static int dec_outlier(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* The three blocks a TrafficPolicy and a portLevelSettings entry share. */
 static int dec_policy_body(struct k8s_dec *d, yaml_node_t *m, struct istio_policy *p)
 {
 	int err;
@@ -275,7 +298,10 @@ static int dec_policy_body(struct k8s_dec *d, yaml_node_t *m, struct istio_polic
 	return err;
 }
 
-/* One portLevelSettings[] entry. */
+/*
+ * One portLevelSettings[] entry into <elem>; <vec> holds the entries before it, because a port
+ * set twice would make which one applies depend on order, and Istio rejects it.
+ */
 static int dec_port_policy(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
 {
 	static const char *const known[] = {
@@ -304,7 +330,10 @@ static int dec_port_policy(struct k8s_dec *d, yaml_node_t *it, void *elem, struc
 	return worst(err, dec_policy_body(d, it, p));
 }
 
-/* TrafficPolicy; <arg> points to the (allocated) istio_policy. */
+/*
+ * TrafficPolicy into <arg> (an istio_policy): at the top of a rule or in a subset. mTLS and
+ * tunnels are the agent's own business in weir (not the rule's), hence warnings for tls.
+ */
 static int dec_policy(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {
@@ -323,6 +352,7 @@ static int dec_policy(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* The trafficPolicy of <map>, if any, allocated into *<out> (NULL when absent). */
 static int policy_at(struct k8s_dec *d, yaml_node_t *map, const struct istio_policy **out)
 {
 	struct istio_policy *p;
@@ -337,7 +367,10 @@ static int policy_at(struct k8s_dec *d, yaml_node_t *map, const struct istio_pol
 	return sub(d, map, "trafficPolicy", p, dec_policy);
 }
 
-/* One subsets[] entry: name (unique), labels, trafficPolicy. */
+/*
+ * One subsets[] entry into <elem>. Names must be unique and DNS labels because they appear
+ * in cluster names ("outbound|9080|v1|...") and in metrics labels.
+ */
 static int dr_subset(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
 {
 	static const char *const known[] = {"name", "labels", "trafficPolicy", NULL};
@@ -360,6 +393,7 @@ static int dr_subset(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_
 	return err;
 }
 
+/* workloadSelector: matchLabels only, as Istio's schema has. */
 static int dec_wlsel(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"matchLabels", NULL};
@@ -425,11 +459,16 @@ int k8s_istio_destinationrule(struct k8s_dec *d, yaml_node_t *root, struct k8s_o
 
 /* --- weir.dev HealthCheck and RateLimit ----------------------------------------------- */
 
+/* A decoded targetRef. */
 struct target {
 	const char *kind, *name, *section;
 };
 
-/* targetRef: {group, kind, name, sectionName} in the object's namespace. */
+/*
+ * targetRef into <arg> (a struct target). The kind defaults to Service, the common case;
+ * the group may be "" (core) or Istio's, for a VirtualService; the namespace is always the
+ * policy's own, like Gateway API's local policy references.
+ */
 static int dec_target(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"group", "kind", "name", "sectionName", NULL};
@@ -453,6 +492,7 @@ static int dec_target(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return 0;
 }
 
+/* spec.http of a HealthCheck into <arg>: path (default "/") and expected statuses. */
 static int dec_http_check(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	static const char *const known[] = {"path", "expectedStatuses", NULL};
@@ -485,12 +525,17 @@ static int dec_http_check(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	return err;
 }
 
+/* spec.tcp of a HealthCheck: an empty mapping, any key is a typo. */
 static int dec_tcp_check(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	(void)arg;
 	return istio_keys(d, m, (const char *const[]){NULL}, NULL);
 }
 
+/*
+ * The checks common to the weir kinds: the top-level keys of <root> and a required spec into
+ * *<spec>. Returns 0, -EINVAL or -ENOMEM.
+ */
 static int weir_spec(struct k8s_dec *d, yaml_node_t *root, yaml_node_t **spec)
 {
 	static const char *const top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};

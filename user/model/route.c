@@ -48,6 +48,10 @@ struct route_priv {
 	size_t nres;
 };
 
+/*
+ * A copy of <s> in the snapshot's arena, NULL for NULL. Failure sets c->nomem instead of
+ * returning an error: the compiler copies dozens of strings per route and checks once.
+ */
 const char *route_strdup(struct route_ctx *c, const char *s)
 {
 	char *r;
@@ -60,6 +64,10 @@ const char *route_strdup(struct route_ctx *c, const char *s)
 	return r;
 }
 
+/*
+ * A copy of the <n> pairs at <kv> in the snapshot's arena, keys lower-cased when <lower>
+ * (header names). Failure sets c->nomem and returns NULL.
+ */
 const struct k8s_kv *route_kv(struct route_ctx *c, const struct k8s_kv *kv, size_t n, bool lower)
 {
 	struct k8s_kv *v = arena_calloc(c->a, n ? n : 1, sizeof(*v));
@@ -145,6 +153,11 @@ uint8_t route_proto_of(const struct model_svc_port *p)
  * Whether <host> written in namespace <ns> names Service <s>; *<exact> tells an exact name
  * from a wildcard.
  */
+/*
+ * Whether <host> written in namespace <ns> names Service <s>; *<exact> tells an exact name
+ * from a wildcard, because an exact rule wins over a wildcard one. Comparing against the
+ * FQDN covers every short form at once: "name.ns" and "name.ns.svc" are its prefixes at a dot.
+ */
 static bool host_names(const char *host, const char *ns, const struct model_service *s, bool *exact)
 {
 	char fqdn[320];
@@ -168,6 +181,10 @@ static bool host_names(const char *host, const char *ns, const struct model_serv
 	       hl > strlen(s->name) + 1;
 }
 
+/*
+ * The Service of <m> named by destination host <host> written in namespace <ns>, or NULL.
+ * Wildcards name no single Service, so a destination may not use one (Istio agrees).
+ */
 const struct model_service *route_dest_svc(const struct model *m, const char *ns, const char *host)
 {
 	bool exact;
@@ -249,7 +266,12 @@ static bool pod_has(const struct model_pod *p, const struct k8s_kv *kv, size_t n
 	return true;
 }
 
-/* Applies TrafficPolicy <p> (and its entry for <port>) over <out>, block by block. */
+/*
+ * Applies TrafficPolicy <p> over <out>, then its portLevelSettings entry for <port> if any.
+ * Each block (loadBalancer, connectionPool, outlierDetection) replaces the one before it
+ * whole, as Istio's MergeTrafficPolicy does: a subset that sets only maxConnections does not
+ * inherit the top level's http limits.
+ */
 static void policy_apply(const struct istio_policy *p, uint16_t port, struct route_policy *out)
 {
 	size_t i;
@@ -317,6 +339,12 @@ static const struct weir_ratelimit *svc_ratelimit(const struct route_ctx *c,
 	return NULL;
 }
 
+/*
+ * The cluster of <svc> port <port> and <subset> (NULL: all endpoints), made on first use with
+ * its members and its merged policy; looked up by its Envoy-style name, which is unique per
+ * (port, subset, host). Returns NULL on -ENOMEM. The cluster lives in c->a; its final place
+ * in the contiguous array is set by publish().
+ */
 struct route_cluster *route_cluster_get(struct route_ctx *c, const struct model_service *svc,
 					const struct model_svc_port *port, const char *subset)
 {
@@ -428,7 +456,11 @@ static void health_apply(struct route_ctx *c, const struct route_obj *hcs, size_
 
 /* --- tables --------------------------------------------------------------------------- */
 
-/* Whether the policy of <cl> changes anything the kernel path cannot do. */
+/*
+ * Whether the policy of <cl> asks for something only the agent can do: the kernel path
+ * balances round robin over ready endpoints and nothing else, so any load balancer choice,
+ * limit, ejection, health check or rate limit needs the agent.
+ */
 static bool policy_needs_agent(const struct route_cluster *cl)
 {
 	const struct route_policy *p = &cl->policy;
@@ -528,7 +560,11 @@ static int subset_clusters(struct route_ctx *c, const struct model_service *svc)
 
 /* --- objects -------------------------------------------------------------------------- */
 
-/* The objects of kind <id> among <objs>, first of each kind/ns/name only. */
+/*
+ * The objects of kind <id> among the <n> at <objs> into a new array (*<nout> of them), the
+ * first of each kind/namespace/name only: the input is in priority order, as model_build()
+ * documents. The caller frees the array.
+ */
 static struct route_obj *objs_of(const struct k8s_object *const *objs, size_t n,
 				 enum k8s_kind_id id, size_t *nout)
 {
@@ -607,7 +643,11 @@ static bool weir_check(struct route_ctx *c, const struct k8s_object *o)
 	return true;
 }
 
-/* Makes the clusters contiguous and points every reference at the copies. */
+/*
+ * Copies the clusters into one contiguous array (route.h promises model_routes.clusters[id])
+ * and repoints every reference in <tables>/<nt> at the copies, then fills <p>. Clusters are
+ * made one by one while routes point at them, so they cannot live in a growing array.
+ */
 static int publish(struct route_ctx *c, struct route_table *tables, size_t nt, struct route_priv *p)
 {
 	struct route_cluster *cls = arena_calloc(c->a, c->ncl ? c->ncl : 1, sizeof(*cls));
@@ -643,6 +683,13 @@ static int publish(struct route_ctx *c, struct route_table *tables, size_t nt, s
 	return 0;
 }
 
+/*
+ * Compiles the traffic objects among the <n> at <objs> against <m> into <a> and sets *<out>
+ * (see route.h). Order of work: drop what does not compile (so a bad object cannot half
+ * apply), pick one DestinationRule per Service, then per Service the one VirtualService and
+ * a table per port, then the HealthChecks (which act on every cluster of a port, so they
+ * wait until all clusters exist), then the agent flags. Returns 0 or -ENOMEM.
+ */
 int route_build(struct arena *a, const struct model *m, const struct k8s_object *const *objs,
 		size_t n, const struct model_routes **out)
 {
@@ -716,6 +763,9 @@ out:
 	return err;
 }
 
+/*
+ * Frees the compiled regexes of <r>; the rest is in the snapshot's arena. Accepts NULL.
+ */
 void route_free(const struct model_routes *r)
 {
 	struct route_priv *p = (struct route_priv *)r;
@@ -728,7 +778,10 @@ void route_free(const struct model_routes *r)
 	free(p->res);
 }
 
-/* Tables are in model service order, so by address: a binary search on the Service. */
+/*
+ * The table of <svc> port <port> in <r>, or NULL. Tables are in model service order and the
+ * Services are one array, so the table is found by the Service's address: no index to build.
+ */
 const struct route_table *route_table_find(const struct model_routes *r,
 					   const struct model_service *svc,
 					   const struct model_svc_port *port)

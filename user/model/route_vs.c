@@ -60,6 +60,12 @@ static bool check_dest(struct route_ctx *c, const struct k8s_object *o, const st
 	return false;
 }
 
+/*
+ * Checks VirtualService <o> against the Services of c->m: every destination and mirror host
+ * must be a Service, and a destination port one of its ports. A rule that routes somewhere
+ * that does not exist is rejected whole (logged once, at the first problem) rather than
+ * compiled with holes: half a rule would send some requests to a 503 the author never wrote.
+ */
 bool route_vs_check(struct route_ctx *c, const struct k8s_object *o)
 {
 	const struct istio_vs *vs = o->vs;
@@ -204,7 +210,11 @@ static void ops_fill(struct route_ctx *c, const struct istio_hdr_ops *in, struct
 	out->nremove = in->nremove;
 }
 
-/* The cluster of destination <d> of <o>, for a table of port number <port>. */
+/*
+ * The cluster of destination <d> of <o> in a table of port number <port>. Without a port
+ * the destination takes the Service port with the table's number (Istio's behaviour for
+ * multi-port Services), else its first port. NULL only on -ENOMEM (c->nomem set).
+ */
 static const struct route_cluster *dest_cluster(struct route_ctx *c, const struct k8s_object *o,
 						const struct istio_dest *d, uint16_t port)
 {
@@ -279,7 +289,11 @@ static void retry_fill(struct route_ctx *c, const struct istio_http *h, struct r
 				  .remote_localhost = h->retry.remote_localities};
 }
 
-/* The exportTo of <o> as namespaces; NULL when every namespace sees it. */
+/*
+ * Fills <r>'s export_ns from the exportTo of <o>: "." becomes the VirtualService's own
+ * namespace, "*" anywhere means every namespace (NULL). The router checks the client's
+ * namespace against it because one table serves every client of the node.
+ */
 static void export_fill(struct route_ctx *c, const struct k8s_object *o, struct route_http *r)
 {
 	const struct istio_vs *vs = o->vs;
@@ -384,6 +398,12 @@ static void blocks_fill(struct route_ctx *c, const struct istio_http *h, struct 
 	}
 }
 
+/*
+ * Compiles http entry <h> (index <idx>) of VirtualService <o> for the table of <svc> port
+ * <sp> into *<out>: only the matches for that port are kept, and when it had matches but
+ * none is for that port *<out> stays NULL. Everything is copied into c->a. Returns 0 or
+ * -ENOMEM.
+ */
 int route_vs_http(struct route_ctx *c, const struct k8s_object *o, const struct istio_http *h,
 		  size_t idx, const struct model_service *svc, const struct model_svc_port *sp,
 		  const struct route_http **out)
@@ -432,6 +452,10 @@ int route_vs_http(struct route_ctx *c, const struct k8s_object *o, const struct 
 	return c->nomem ? -ENOMEM : 0;
 }
 
+/*
+ * Compiles tcp/tls entry <l> of <o> for <svc> port <sp> into *<out> (NULL when its ports
+ * are others). Returns 0 or -ENOMEM.
+ */
 int route_vs_tcp(struct route_ctx *c, const struct k8s_object *o, const struct istio_l4 *l,
 		 const struct model_service *svc, const struct model_svc_port *sp,
 		 const struct route_tcp **out)
