@@ -123,7 +123,7 @@ static const char vs_full[] =
     "  - match: [{port: 443, sniHosts: [reviews.example.com]}]\n"
     "    route: [{destination: {host: reviews}}]\n";
 
-static void test_vs_every_field(void **state)
+static void test_istio_vs_every_field(void **state)
 {
 	static const char *const versions[] = {"v1", "v1beta1", "v1alpha3"};
 	char yaml[sizeof(vs_full) + 16];
@@ -236,7 +236,7 @@ static void test_vs_every_field(void **state)
 
 /* --- DestinationRule, HealthCheck, RateLimit: every field ----------------------------- */
 
-static void test_dr_every_field(void **state)
+static void test_istio_dr_every_field(void **state)
 {
 	const struct k8s_object *o = decode1(
 	    state,
@@ -314,7 +314,7 @@ static void test_dr_every_field(void **state)
 	assert_string_equal(dr->subsets[2].policy->lb.hash_name, "x-user");
 }
 
-static void test_weir_every_field(void **state)
+static void test_istio_weir_every_field(void **state)
 {
 	const struct k8s_object *o;
 
@@ -585,7 +585,7 @@ static const struct {
      RLE "spec.burst: unknown field"},
 };
 
-static void test_errors(void **state)
+static void test_istio_errors(void **state)
 {
 	struct k8s_result res;
 	size_t i;
@@ -602,7 +602,7 @@ static void test_errors(void **state)
 }
 
 /* Known Istio fields weir does not enforce: accepted, each with a warning. */
-static void test_warnings(void **state)
+static void test_istio_warnings(void **state)
 {
 	static const struct {
 		const char *yaml, *warn;
@@ -645,7 +645,7 @@ static void test_warnings(void **state)
 }
 
 /* Every mistake of an object is reported at once, not only the first. */
-static void test_all_errors_at_once(void **state)
+static void test_istio_all_errors_at_once(void **state)
 {
 	struct k8s_result res;
 
@@ -657,7 +657,7 @@ static void test_all_errors_at_once(void **state)
 	assert_int_equal(res.nerrors, 3);
 }
 
-static void test_durations(void **state)
+static void test_istio_durations(void **state)
 {
 	static const struct {
 		const char *s;
@@ -708,13 +708,13 @@ static void test_durations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_vs_every_field, teardown),
-	    cmocka_unit_test_teardown(test_dr_every_field, teardown),
-	    cmocka_unit_test_teardown(test_weir_every_field, teardown),
-	    cmocka_unit_test_teardown(test_errors, teardown),
-	    cmocka_unit_test_teardown(test_warnings, teardown),
-	    cmocka_unit_test_teardown(test_all_errors_at_once, teardown),
-	    cmocka_unit_test_teardown(test_durations, teardown),
+	    cmocka_unit_test_teardown(test_istio_vs_every_field, teardown),
+	    cmocka_unit_test_teardown(test_istio_dr_every_field, teardown),
+	    cmocka_unit_test_teardown(test_istio_weir_every_field, teardown),
+	    cmocka_unit_test_teardown(test_istio_errors, teardown),
+	    cmocka_unit_test_teardown(test_istio_warnings, teardown),
+	    cmocka_unit_test_teardown(test_istio_all_errors_at_once, teardown),
+	    cmocka_unit_test_teardown(test_istio_durations, teardown),
 	};
 
 	log_init("istio_test", LOG_ERR);

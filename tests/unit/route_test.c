@@ -204,7 +204,7 @@ static void assert_default_retry(const struct route_retry *r)
 
 /* --- bookinfo ------------------------------------------------------------------------- */
 
-static void test_all_v1(void **state)
+static void test_route_all_v1(void **state)
 {
 	static const struct {
 		const char *svc, *cluster, *eps;
@@ -253,7 +253,7 @@ static void test_all_v1(void **state)
 	assert_string_equal(cluster(m, CL("v2", "reviews"))->subset_labels[0].value, "v2");
 }
 
-static void test_all_v1_without_rules(void **state)
+static void test_route_all_v1_without_rules(void **state)
 {
 	const char *srcs[] = {TD "virtual-service-all-v1.yaml", BOOKINFO, PODS, NULL};
 	const struct model *m = build(*state, srcs);
@@ -269,7 +269,7 @@ static void test_all_v1_without_rules(void **state)
 	assert_true(t->agent);
 }
 
-static void test_reviews_50_v3(void **state)
+static void test_route_reviews_50_v3(void **state)
 {
 	const char *srcs[] = {TD "virtual-service-reviews-50-v3.yaml",
 			      TD "virtual-service-all-v1.yaml",
@@ -294,7 +294,7 @@ static void test_reviews_50_v3(void **state)
 	assert_ptr_equal(h->dests[1].cluster, cluster(m, CL("v3", "reviews")));
 }
 
-static void test_reviews_test_v2(void **state)
+static void test_route_reviews_test_v2(void **state)
 {
 	const char *srcs[] = {TD "virtual-service-reviews-test-v2.yaml",
 			      TD "destination-rule-all.yaml", BOOKINFO, PODS, NULL};
@@ -322,7 +322,7 @@ static void test_reviews_test_v2(void **state)
 	assert_int_equal(svc(m, "default", "details")->mode, WEIR_MODE_KERNEL);
 }
 
-static void test_ratings_faults(void **state)
+static void test_route_ratings_faults(void **state)
 {
 	const char *delay[] = {TD "virtual-service-ratings-test-delay.yaml",
 			       TD "destination-rule-all.yaml", BOOKINFO, PODS, NULL};
@@ -351,7 +351,7 @@ static void test_ratings_faults(void **state)
 	assert_string_equal(t->http[0]->matches[0].headers[0].match.value, "jason");
 }
 
-static void test_httpbin_circuit_breaker(void **state)
+static void test_route_httpbin_circuit_breaker(void **state)
 {
 	const char *srcs[] = {TD "destination-rule-httpbin-cb.yaml", TD "httpbin.yaml", NULL};
 	const struct model *m = build(*state, srcs);
@@ -412,7 +412,7 @@ static const struct route_table *web_table(const struct model *m, uint16_t port)
 	return NULL;
 }
 
-static void test_host_forms(void **state)
+static void test_route_host_forms(void **state)
 {
 	static const char *const hosts[] = {"web",
 					    "web.shop",
@@ -441,7 +441,7 @@ static void test_host_forms(void **state)
 	}
 }
 
-static void test_vs_precedence(void **state)
+static void test_route_vs_precedence(void **state)
 {
 	/* Oldest wins; the exact name beats a wildcard however old; equal times: file order. */
 	const char *older[] = {"@" VS("b", "shop", "2024-01-02T00:00:00Z", "web", "v2")
@@ -464,7 +464,7 @@ static void test_vs_precedence(void **state)
 	assert_string_equal(t->http[0]->vs, "shop/b");
 }
 
-static void test_export_gateways_ports(void **state)
+static void test_route_export_gateways_ports(void **state)
 {
 	const char *srcs[] = {
 	    "@apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\n"
@@ -507,7 +507,7 @@ static void test_export_gateways_ports(void **state)
 	assert_string_equal(h->export_ns[0], "shop");
 	assert_string_equal(h->export_ns[1], "team");
 	assert_int_equal(t80->ntcp, 0);
-	/* Port 9090 has both http routes (the match kept) and the tcp route. */
+	/* Port 9090 (grpc) has both http routes, the match kept; tcp[] is not for HTTP ports. */
 	assert_int_equal(t90->nhttp, 2);
 	assert_string_equal(t90->http[0]->name, "grpc-only");
 	assert_int_equal(t90->http[0]->nmatches, 1);
@@ -519,12 +519,101 @@ static void test_export_gateways_ports(void **state)
 	assert_false(regex_full_match(t90->http[0]->matches[0].uri.re, "/apx/x", 6));
 	assert_string_equal(t90->http[0]->dests[0].cluster->name,
 			    "outbound|9090||web.shop.svc.cluster.local");
-	assert_int_equal(t90->ntcp, 1);
-	assert_int_equal(t90->tcp[0]->port, 9090);
-	assert_int_equal(t90->tcp[0]->total_weight, 100);
+	assert_int_equal(t90->ntcp, 0);
 }
 
-static void test_policy_merge(void **state)
+/* The optional parts of an http route reach the table intact (copied out of the objects). */
+static void test_route_http_parts(void **state)
+{
+	const char *srcs[] = {
+	    "@apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+	    "metadata: {name: p, namespace: shop}\nspec:\n  hosts: [web]\n  http:\n"
+	    "  - match: [{uri: {exact: /old}}]\n"
+	    "    redirect: {uri: /new, authority: a.example, redirectCode: 302}\n"
+	    "  - match: [{uri: {prefix: /tea}, queryParams: {Kind: {regex: \"gr[e]en\"}}}]\n"
+	    "    directResponse: {status: 418, body: {string: teapot}}\n"
+	    "  - rewrite: {uriRegexRewrite: {match: \"^/v1/(.*)\", rewrite: \"/v2/\\\\1\"}}\n"
+	    "    mirror: {host: web, subset: v2}\n    mirrorPercentage: {value: 2.5}\n"
+	    "    retries: {attempts: 0}\n"
+	    "    headers: {request: {set: {X-Env: prod}, remove: [X-Debug]}}\n"
+	    "    route: [{destination: {host: web, subset: v1}, headers: {response: {add: "
+	    "{X-Via: weir}}}}]\n",
+	    WEB, NULL};
+	const struct model *m = build(*state, srcs);
+	const struct route_table *t = web_table(m, 80);
+	const struct route_http *h;
+	char out[64];
+
+	assert_int_equal(t->nhttp, 3);
+	h = t->http[0];
+	assert_int_equal(h->ndests, 0);
+	assert_string_equal(h->redirect->uri, "/new");
+	assert_string_equal(h->redirect->authority, "a.example");
+	assert_int_equal(h->redirect->code, 302);
+	h = t->http[1];
+	assert_int_equal(h->direct_status, 418);
+	assert_string_equal(h->direct_body, "teapot");
+	assert_int_equal(h->matches[0].uri.kind, ROUTE_STR_PREFIX);
+	assert_string_equal(h->matches[0].query[0].name, "Kind"); /* query names keep case */
+	assert_true(regex_full_match(h->matches[0].query[0].match.re, "green", 5));
+	h = t->http[2];
+	assert_non_null(h->rewrite->uri_re);
+	assert_int_equal(
+	    regex_replace(h->rewrite->uri_re, "/v1/a", 5, h->rewrite->uri_re_sub, out, sizeof(out)),
+	    5);
+	assert_string_equal(out, "/v2/a");
+	assert_string_equal(h->mirror->name, "outbound|80|v2|web.shop.svc.cluster.local");
+	assert_true(h->mirror->subset_unknown); /* no DestinationRule defines v2 */
+	assert_int_equal(h->mirror_ppm, 25000);
+	assert_int_equal(h->retry.attempts, 0); /* retries given: no default policy */
+	assert_int_equal(h->retry.on, ROUTE_RETRY_CONNECT_FAILURE | ROUTE_RETRY_REFUSED_STREAM |
+					  ROUTE_RETRY_GRPC_UNAVAILABLE |
+					  ROUTE_RETRY_GRPC_CANCELLED | ROUTE_RETRY_RETRIABLE_CODES);
+	assert_string_equal(h->req.set[0].key, "x-env");
+	assert_string_equal(h->req.set[0].value, "prod");
+	assert_string_equal(h->req.remove[0], "x-debug");
+	assert_string_equal(h->dests[0].resp.add[0].key, "x-via");
+	assert_true(t->agent);
+}
+
+/* http[] applies to HTTP and sniffed ports, tcp[] and tls[] to TCP, TLS and sniffed ones. */
+static void test_route_l4_l7_split(void **state)
+{
+	const char *srcs[] = {
+	    "@apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  ports:\n"
+	    "  - {name: tcp-pg, port: 5432}\n  - {name: web, port: 8080}\n"
+	    "  - {name: https, port: 443}\n  - {name: http, port: 80}\n"
+	    "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+	    "metadata: {name: db}\nspec:\n  hosts: [db]\n"
+	    "  http: [{route: [{destination: {host: db}}]}]\n"
+	    "  tcp: [{route: [{destination: {host: db}, weight: 1}]}]\n"
+	    "  tls: [{match: [{port: 443, sniHosts: [db.example]}], route: [{destination: "
+	    "{host: db}}]}]\n",
+	    NULL};
+	const struct model *m = build(*state, srcs);
+	const struct route_table *pg = table(m, "db", 5432), *web = table(m, "db", 8080);
+	const struct route_table *tls = table(m, "db", 443), *http = table(m, "db", 80);
+
+	assert_int_equal(pg->proto, ROUTE_PROTO_TCP);
+	assert_int_equal(pg->nhttp, 0);
+	assert_int_equal(pg->ntcp, 1);
+	assert_int_equal(pg->tcp[0]->port, 0);		    /* no match: any port */
+	assert_int_equal(pg->tcp[0]->dests[0].weight, 100); /* a lone destination */
+	assert_string_equal(pg->tcp[0]->dests[0].cluster->name,
+			    "outbound|5432||db.default.svc.cluster.local");
+	assert_true(pg->agent);
+	assert_int_equal(web->proto, ROUTE_PROTO_SNIFF);
+	assert_int_equal(web->nhttp, 1);
+	assert_int_equal(web->ntcp, 1);
+	assert_int_equal(tls->proto, ROUTE_PROTO_TLS);
+	assert_int_equal(tls->nhttp, 0);
+	assert_int_equal(tls->ntcp, 2); /* tcp[] for any port, tls[] for 443 */
+	assert_int_equal(tls->tcp[1]->port, 443);
+	assert_int_equal(http->nhttp, 1);
+	assert_int_equal(http->ntcp, 0);
+}
+
+static void test_route_policy_merge(void **state)
 {
 	const char *srcs[] = {
 	    "@apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
@@ -569,7 +658,7 @@ static void test_policy_merge(void **state)
 	assert_true(web_table(m, 80)->agent);
 }
 
-static void test_weir_kinds(void **state)
+static void test_route_weir_kinds(void **state)
 {
 	const char *srcs[] = {
 	    "@apiVersion: weir.dev/v1alpha1\nkind: HealthCheck\n"
@@ -619,7 +708,7 @@ static void test_weir_kinds(void **state)
 	assert_string_equal(rl->source, "shop/rl-route");
 }
 
-static void test_kernel_annotation_kept(void **state)
+static void test_route_kernel_annotation_kept(void **state)
 {
 	const char *srcs[] = {
 	    "@apiVersion: v1\nkind: Service\nmetadata: {name: k, annotations: "
@@ -635,7 +724,7 @@ static void test_kernel_annotation_kept(void **state)
 }
 
 /* Compile errors: each object is logged once, left out, and counted. */
-static void test_compile_errors(void **state)
+static void test_route_compile_errors(void **state)
 {
 	static const char *const docs[] = {
 	    /* destination host that is no Service */
@@ -676,7 +765,7 @@ static void test_compile_errors(void **state)
 	}
 }
 
-static void test_proto_detection(void **state)
+static void test_route_proto_detection(void **state)
 {
 	static const struct {
 		const char *name, *app;
@@ -731,20 +820,22 @@ static void test_proto_detection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_all_v1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_all_v1_without_rules, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reviews_50_v3, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reviews_test_v2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ratings_faults, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_httpbin_circuit_breaker, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_host_forms, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_vs_precedence, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_export_gateways_ports, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_policy_merge, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_weir_kinds, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_kernel_annotation_kept, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_proto_detection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_all_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_all_v1_without_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_reviews_50_v3, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_reviews_test_v2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_ratings_faults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_httpbin_circuit_breaker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_host_forms, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_vs_precedence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_export_gateways_ports, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_l4_l7_split, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_http_parts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_policy_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_weir_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_kernel_annotation_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_compile_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_proto_detection, setup, teardown),
 	};
 
 	log_init("route_test", LOG_ERR); /* the compile errors are expected */

@@ -507,6 +507,7 @@ static int table_fill(struct route_ctx *c, const struct route_obj *vs,
 	size_t nh = 0, ch = 0, nt = 0, ct = 0, i;
 	const struct route_http *h;
 	const struct route_tcp *tr;
+	bool l7, l4;
 	int err = 0;
 
 	t->svc = svc;
@@ -515,12 +516,17 @@ static int table_fill(struct route_ctx *c, const struct route_obj *vs,
 	t->dflt = route_cluster_get(c, svc, sp, NULL);
 	if (!t->dflt)
 		return -ENOMEM;
-	for (i = 0; vs->o && !err && i < vs->o->vs->nhttp; i++) {
+	/* Istio applies http[] only where HTTP is spoken (or may be: sniffed ports) and
+	 * tcp[]/tls[] only where it is not known to be. */
+	l7 = t->proto != ROUTE_PROTO_TCP && t->proto != ROUTE_PROTO_TLS;
+	l4 = t->proto == ROUTE_PROTO_TCP || t->proto == ROUTE_PROTO_TLS ||
+	     t->proto == ROUTE_PROTO_SNIFF;
+	for (i = 0; l7 && vs->o && !err && i < vs->o->vs->nhttp; i++) {
 		err = route_vs_http(c, vs->o, &vs->o->vs->http[i], i, svc, sp, &h);
 		if (!err && h)
 			err = vec_push(&hv, &nh, &ch, h);
 	}
-	for (i = 0; vs->o && !err && i < vs->o->vs->ntcp + vs->o->vs->ntls; i++) {
+	for (i = 0; l4 && vs->o && !err && i < vs->o->vs->ntcp + vs->o->vs->ntls; i++) {
 		const struct istio_l4 *l =
 		    i < vs->o->vs->ntcp ? &vs->o->vs->tcp[i] : &vs->o->vs->tls[i - vs->o->vs->ntcp];
 
