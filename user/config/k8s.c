@@ -94,10 +94,8 @@ out:
 /* --- the kind table ------------------------------------------------------------------- */
 
 /*
- * One row per kind. To add an Istio kind: a K8S_* id, a struct for its body in k8s.h, a
- * decoder in k8s_istio.c (declared in k8s_istio.h, built with k8s_dec.h) and its row here, e.g.
- * { K8S_VIRTUALSERVICE, "networking.istio.io", "v1 v1beta1 v1alpha3", "VirtualService",
- * k8s_istio_virtualservice }.
+ * One row per kind. To add a kind: a K8S_* id, a struct for its body (core kinds in k8s.h,
+ * traffic kinds in k8s_istio.h), a decoder built with k8s_dec.h, and its row here.
  */
 static const struct k8s_kind k8s_kinds[K8S_KIND_MAX] = {
     [K8S_POD] = {K8S_POD, "", "v1", "Pod", k8s_core_pod},

@@ -314,8 +314,9 @@ struct model_routes {
 };
 
 /*
- * The route table of the Service port at <vip>:<port> (network order) in <r>, or NULL.
- * Found by the model's own Service lookup (model_find_svc_port).
+ * The route table of Service <svc> port <port> in <r>, or NULL. The caller finds <svc> and
+ * <port> with the model's own lookup (model_find_svc_port() for a VIP:port); <svc> and
+ * <port> must come from the snapshot that owns <r>.
  */
 const struct route_table *route_table_find(const struct model_routes *r,
 					   const struct model_service *svc,
