@@ -16,6 +16,7 @@
 #include "config/k8s.h"
 #include "config/k8s_core.h"
 #include "config/k8s_dec.h"
+#include "config/k8s_istio.h"
 
 /* --- metadata ------------------------------------------------------------------------- */
 
@@ -83,6 +84,8 @@ static int meta_decode(struct k8s_dec *d, yaml_node_t *root, const struct k8s_ki
 		goto out;
 	del = k8s_dec_get(d, meta, "deletionTimestamp");
 	m->deleting = del != NULL;
+	/* Istio's tie-break among VirtualServices of one host: the oldest wins. */
+	err = k8s_dec_str(d, meta, "creationTimestamp", &m->created);
 out:
 	k8s_dec_pop(d, old);
 	return err ?: ret;
@@ -91,10 +94,8 @@ out:
 /* --- the kind table ------------------------------------------------------------------- */
 
 /*
- * One row per kind. To add an Istio kind: a K8S_* id, a struct for its body in k8s.h, a
- * decoder in k8s_istio.c (declared in k8s_istio.h, built with k8s_dec.h) and its row here, e.g.
- * { K8S_VIRTUALSERVICE, "networking.istio.io", "v1 v1beta1 v1alpha3", "VirtualService",
- * k8s_istio_virtualservice }.
+ * One row per kind. To add a kind: a K8S_* id, a struct for its body (core kinds in k8s.h,
+ * traffic kinds in k8s_istio.h), a decoder built with k8s_dec.h, and its row here.
  */
 static const struct k8s_kind k8s_kinds[K8S_KIND_MAX] = {
     [K8S_POD] = {K8S_POD, "", "v1", "Pod", k8s_core_pod},
@@ -102,6 +103,13 @@ static const struct k8s_kind k8s_kinds[K8S_KIND_MAX] = {
     [K8S_ENDPOINTS] = {K8S_ENDPOINTS, "", "v1", "Endpoints", k8s_core_endpoints},
     [K8S_ENDPOINTSLICE] = {K8S_ENDPOINTSLICE, "discovery.k8s.io", "v1 v1beta1", "EndpointSlice",
 			   k8s_core_endpointslice},
+    [K8S_VIRTUALSERVICE] = {K8S_VIRTUALSERVICE, "networking.istio.io", "v1 v1beta1 v1alpha3",
+			    "VirtualService", k8s_istio_virtualservice},
+    [K8S_DESTINATIONRULE] = {K8S_DESTINATIONRULE, "networking.istio.io", "v1 v1beta1 v1alpha3",
+			     "DestinationRule", k8s_istio_destinationrule},
+    [K8S_HEALTHCHECK] = {K8S_HEALTHCHECK, "weir.dev", "v1alpha1", "HealthCheck",
+			 k8s_istio_healthcheck},
+    [K8S_RATELIMIT] = {K8S_RATELIMIT, "weir.dev", "v1alpha1", "RateLimit", k8s_istio_ratelimit},
 };
 
 /* The row for <id> (see k8s.h). */

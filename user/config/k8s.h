@@ -19,6 +19,10 @@ enum k8s_kind_id {
 	K8S_SERVICE,
 	K8S_ENDPOINTS,
 	K8S_ENDPOINTSLICE,
+	K8S_VIRTUALSERVICE,  /* networking.istio.io (config/k8s_istio.h) */
+	K8S_DESTINATIONRULE, /* networking.istio.io */
+	K8S_HEALTHCHECK,     /* weir.dev */
+	K8S_RATELIMIT,	     /* weir.dev */
 	K8S_KIND_MAX,
 };
 
@@ -45,7 +49,8 @@ struct k8s_meta {
 	size_t nannotations;
 	const struct k8s_owner *owners;
 	size_t nowners;
-	bool deleting; /* metadata.deletionTimestamp is set: terminating */
+	bool deleting;	     /* metadata.deletionTimestamp is set: terminating */
+	const char *created; /* metadata.creationTimestamp (RFC 3339), NULL when absent */
 };
 
 /* spec.containers[].ports[] of a Pod (SCTP ports are dropped at decode). */
@@ -123,6 +128,10 @@ struct k8s_endpoints {
 };
 
 struct k8s_kind;
+struct istio_vs;
+struct istio_dr;
+struct weir_healthcheck;
+struct weir_ratelimit;
 
 /* One decoded object. All memory belongs to the arena it was decoded into. */
 struct k8s_object {
@@ -133,6 +142,10 @@ struct k8s_object {
 		struct k8s_pod *pod;
 		struct k8s_service *svc;
 		struct k8s_endpoints *eps; /* K8S_ENDPOINTS and K8S_ENDPOINTSLICE */
+		struct istio_vs *vs;	   /* config/k8s_istio.h */
+		struct istio_dr *dr;
+		struct weir_healthcheck *hc;
+		struct weir_ratelimit *rl;
 		void *body;
 	};
 };

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "config/store.h"
 #include "model/model.h"
+#include "model/route.h"
 
 #define MODEL_MOD "model"
 
@@ -572,6 +573,27 @@ static int index_ports(struct model_priv *mp)
 	return 0;
 }
 
+/*
+ * A Service port some route, policy, HealthCheck or RateLimit applies to takes the agent
+ * path (the kernel cannot do L7 routing); the annotation weir.dev/path still decides when
+ * given. <svcs> are the Service objects in model service order.
+ */
+static void routes_mode(struct model_priv *mp, const struct model_in *svcs)
+{
+	struct model_service *s = (struct model_service *)mp->m.services;
+	const struct model_routes *r = mp->m.routes;
+	size_t i;
+
+	for (i = 0; i < r->ntables; i++) {
+		const struct model_service *ts = r->tables[i].svc;
+		const struct k8s_meta *meta = &svcs[ts - s].o->meta;
+
+		if (r->tables[i].agent &&
+		    !k8s_kv_get(meta->annotations, meta->nannotations, "weir.dev/path"))
+			s[ts - s].mode = WEIR_MODE_AGENT;
+	}
+}
+
 /* --- build ---------------------------------------------------------------------------- */
 
 struct model *model_build(const struct k8s_object *const *objs, size_t n, uint64_t generation)
@@ -638,6 +660,9 @@ struct model *model_build(const struct k8s_object *const *objs, size_t n, uint64
 	mp->m.nservices = nin[K8S_SERVICE];
 	if ((err = index_ports(mp)))
 		goto out_free;
+	if ((err = route_build(a, &mp->m, objs, n, &mp->m.routes)))
+		goto out_free;
+	routes_mode(mp, in[K8S_SERVICE]);
 	for (k = 0; k < K8S_KIND_MAX; k++)
 		free(in[k]);
 	return &mp->m;
@@ -738,6 +763,7 @@ void model_free(struct model *m)
 	if (!m || !m->arena)
 		return;
 	mp = m->arena;
+	route_free(m->routes);
 	arena_free(mp->a); /* m itself lives in the arena */
 }
 

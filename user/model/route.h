@@ -270,6 +270,10 @@ struct route_http {
 	struct route_hdr_ops req;		 /* headers.request */
 	struct route_hdr_ops resp;		 /* headers.response */
 	const struct route_ratelimit *ratelimit; /* a RateLimit targeting this route, or NULL */
+	const char *const *export_ns; /* its VirtualService's exportTo as namespaces ("." made
+				       * the VS's own): only clients in these see the route, others
+				       * take the table's dflt; NULL/0: every namespace */
+	size_t nexport_ns;
 };
 
 /* One entry of VirtualService tcp[] (or tls[] by SNI, later): L4 destinations. */
@@ -283,8 +287,9 @@ struct route_tcp {
 
 /*
  * Everything the router needs for one Service port: its protocol, its routes in the order
- * Istio evaluates them (the VirtualServices bound to the host, oldest first, each route in
- * file order), and the default cluster when no VirtualService applies.
+ * Istio evaluates them (those of the one VirtualService that applies to the host, in file
+ * order: Istio merges none, see model/route.c for which one wins), and the default cluster
+ * when no VirtualService applies or a route is not exported to the client's namespace.
  */
 struct route_table {
 	const struct model_service *svc;
@@ -309,11 +314,31 @@ struct model_routes {
 };
 
 /*
- * The route table of the Service port at <vip>:<port> (network order) in <r>, or NULL.
- * Found by the model's own Service lookup (model_find_svc_port).
+ * The route table of Service <svc> port <port> in <r>, or NULL. The caller finds <svc> and
+ * <port> with the model's own lookup (model_find_svc_port() for a VIP:port); <svc> and
+ * <port> must come from the snapshot that owns <r>.
  */
 const struct route_table *route_table_find(const struct model_routes *r,
 					   const struct model_service *svc,
 					   const struct model_svc_port *port);
+
+struct arena;
+struct model;
+
+/*
+ * Compiles the VirtualServices, DestinationRules, HealthChecks and RateLimits among the <n>
+ * objects at <objs> (priority order: of two with the same kind, namespace and name the first
+ * wins) against the Services and Pods of <m> into arena <a>, and sets *<out>. Objects that do
+ * not compile (a destination that is no known Service) are logged once with their source,
+ * left out and counted in errors. Returns 0 or -ENOMEM. Free with route_free().
+ */
+int route_build(struct arena *a, const struct model *m, const struct k8s_object *const *objs,
+		size_t n, const struct model_routes **out);
+
+/* Frees what <r> holds outside its arena (compiled regexes). Accepts NULL. */
+void route_free(const struct model_routes *r);
+
+/* The wire protocol of Service port <p> (enum route_proto), detected as Istio does. */
+uint8_t route_proto_of(const struct model_svc_port *p);
 
 #endif /* WEIR_MODEL_ROUTE_H */
