@@ -604,8 +604,8 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     METRICS_COUNTER, rs.connect_failed + rs.connect_timeout},
 	    {"weir_proxy_http_sessions_total", "Downstream HTTP connections the proxy accepted.",
 	     METRICS_COUNTER, rs.http_sessions},
-	    {"weir_proxy_http_requests_total", "HTTP requests the proxy received.",
-	     METRICS_COUNTER, rs.http_requests},
+	    {"weir_proxy_http_requests_total", "HTTP requests the proxy received.", METRICS_COUNTER,
+	     rs.http_requests},
 	    {"weir_proxy_http_responses_total", "HTTP responses the proxy completed downstream.",
 	     METRICS_COUNTER, rs.http_responses},
 	    {"weir_proxy_http_local_replies_total",
@@ -613,8 +613,8 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     METRICS_COUNTER, rs.http_local},
 	    {"weir_proxy_http_retries_total", "HTTP upstream attempts beyond the first.",
 	     METRICS_COUNTER, rs.http_retries},
-	    {"weir_proxy_http_timeouts_total", "HTTP route and per-try timeouts.",
-	     METRICS_COUNTER, rs.http_timeouts},
+	    {"weir_proxy_http_timeouts_total", "HTTP route and per-try timeouts.", METRICS_COUNTER,
+	     rs.http_timeouts},
 	    {"weir_proxy_http_protocol_errors_total",
 	     "Downstream HTTP protocol errors (malformed, over limits, abuse).", METRICS_COUNTER,
 	     rs.http_proto_err},
@@ -788,7 +788,8 @@ static void agent_on_handoff_msg(evutil_socket_t fd, short what, void *arg)
 
 	if (err) {
 		/* The successor went away before it took over: carry on as before. */
-		log_warn("agent", "upgrade: successor gone (%s); staying in service", strerror(-err));
+		log_warn("agent", "upgrade: successor gone (%s); staying in service",
+			 strerror(-err));
 		event_free(a->ev_ho);
 		a->ev_ho = NULL;
 		close(a->ho_fd);

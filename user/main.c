@@ -153,7 +153,8 @@ int main(int argc, char **argv)
 		case O_DRAIN:
 			flush = strtol(optarg, &end, 10);
 			if (!*optarg || *end || flush < 0 || flush > 3600) {
-				fprintf(stderr, "weir-agent: --drain-seconds: '%s' is not 0..3600\n",
+				fprintf(stderr,
+					"weir-agent: --drain-seconds: '%s' is not 0..3600\n",
 					optarg);
 				return 2;
 			}

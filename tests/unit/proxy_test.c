@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,6 +195,9 @@ static void *hbe_main(void *arg)
 
 		hc->b = b;
 		hc->fd = fd;
+		/* Head and body go in two writes: without this, Nagle holds the body back for a
+		 * delayed ACK and every request takes 40 ms. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 		atomic_fetch_add(&b->conns, 1);
 		pthread_create(&th, NULL, hconn_main, hc);
 		pthread_detach(th);
@@ -220,10 +224,10 @@ static int listen_lo(uint16_t *port)
 /* ---- a hand-built snapshot: one Service, HTTP ports ---- */
 
 enum {
-	P_TWO = 80,	 /* backends 0 and 1 */
-	P_ONE = 81,	 /* backend 0 only */
-	P_NONE = 82,	 /* no ready endpoint */
-	P_REFUSED = 83,	 /* an endpoint on a closed port */
+	P_TWO = 80,	/* backends 0 and 1 */
+	P_ONE = 81,	/* backend 0 only */
+	P_NONE = 82,	/* no ready endpoint */
+	P_REFUSED = 83, /* an endpoint on a closed port */
 };
 
 struct tmodel {
@@ -251,8 +255,11 @@ static void tport(struct tmodel *t, uint16_t port, uint16_t p0, uint16_t p1, boo
 	sp->app_proto = "http";
 	sp->eps = t->eps[k];
 	for (int i = 0; i < 2 && bp[i]; i++) {
-		t->pods[k][i] = (struct model_pod){.ns = "default", .name = "pod", .weight = 1,
-						   .ready = ready, .ip = htonl(INADDR_LOOPBACK)};
+		t->pods[k][i] = (struct model_pod){.ns = "default",
+						   .name = "pod",
+						   .weight = 1,
+						   .ready = ready,
+						   .ip = htonl(INADDR_LOOPBACK)};
 		t->eps[k][i] = (struct model_endpoint){.ip = htonl(INADDR_LOOPBACK),
 						       .port = bp[i],
 						       .ready = ready,
@@ -300,8 +307,8 @@ static int fx_setup(void **state)
 	t->m.generation = 1;
 	t->m.services = &t->svc;
 	t->m.nservices = 1;
-	t->svc = (struct model_service){.ns = "default", .name = "web", .vip = inet_addr(VIP),
-					.mode = 1, .ports = t->ports};
+	t->svc = (struct model_service){
+	    .ns = "default", .name = "web", .vip = inet_addr(VIP), .mode = 1, .ports = t->ports};
 	tport(t, P_TWO, f->be[0].port, f->be[1].port, true);
 	tport(t, P_ONE, f->be[0].port, 0, true);
 	tport(t, P_NONE, f->be[0].port, 0, false);
@@ -403,19 +410,14 @@ static void stats_settle(struct fx *f, struct relay_stats *rs, uint64_t response
 
 /* ---- tests ---- */
 
-static void routed_per_request(void **state, const char *flag)
+/* Checks what 30 requests on one client connection did: both backends, per request. */
+static void per_request_stats(struct fx *f)
 {
-	struct fx *f = *state;
 	struct relay_stats rs;
-	char u[4096], *out;
 
-	urls(f, "/id", 30, u, sizeof(u));
-	out = curl(f, P_TWO, "%s %s", flag, u);
-	/* One client connection, 30 requests, both backends: the pick is per request. */
-	assert_int_equal(count(out, "backend "), 30);
-	assert_true(count(out, "backend 0") > 0);
-	assert_true(count(out, "backend 1") > 0);
-	free(out);
+	assert_true(atomic_load(&f->be[0].requests) > 0);
+	assert_true(atomic_load(&f->be[1].requests) > 0);
+	assert_int_equal(atomic_load(&f->be[0].requests) + atomic_load(&f->be[1].requests), 30);
 	stats_settle(f, &rs, 30);
 	assert_int_equal(rs.http_sessions, 1);
 	assert_int_equal(rs.http_requests, 30);
@@ -428,12 +430,52 @@ static void routed_per_request(void **state, const char *flag)
 
 static void test_proxy_h1_per_request(void **state)
 {
-	routed_per_request(state, "--http1.1");
+	struct fx *f = *state;
+	char u[4096], *out;
+
+	urls(f, "/id", 30, u, sizeof(u));
+	out = curl(f, P_TWO, "--http1.1 %s", u);
+	/* One client connection, 30 requests, both backends: the pick is per request. */
+	assert_int_equal(count(out, "backend "), 30);
+	free(out);
+	per_request_stats(f);
 }
 
+/*
+ * HTTP/2 with h2load: 30 requests one after another on one connection. (Debian's curl
+ * 7.88 cannot reuse a prior-knowledge connection, against nghttpd too: "Error in the
+ * HTTP2 framing layer" on the second request.)
+ */
 static void test_proxy_h2_per_request(void **state)
 {
-	routed_per_request(state, "--http2-prior-knowledge");
+	struct fx *f = *state;
+	char cmd[256], line[512];
+	bool ok = false;
+	FILE *p;
+
+	atomic_store(&f->orig_port, htons(P_TWO));
+	snprintf(cmd, sizeof(cmd), "timeout 20 h2load -n 30 -c 1 -m 1 http://127.0.0.1:%u/id",
+		 ntohs(f->raddr.sin_port));
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "requests: 30 total, 30 started, 30 done, 30 succeeded, 0 failed"))
+			ok = true;
+	pclose(p);
+	assert_true(ok);
+	per_request_stats(f);
+}
+
+static void test_proxy_h2_curl(void **state)
+{
+	struct fx *f = *state;
+	char *out;
+
+	out =
+	    curl(f, P_ONE, "--http2-prior-knowledge -w ' %%{http_version}' http://127.0.0.1:%u/id",
+		 ntohs(f->raddr.sin_port));
+	assert_string_equal(out, "backend 0\n 2");
+	free(out);
 }
 
 static void test_proxy_echo_body(void **state)
@@ -465,7 +507,8 @@ static void test_proxy_big_response(void **state)
 	struct fx *f = *state;
 	char *out;
 
-	out = curl(f, P_ONE, "-o /dev/null -w '%%{http_code} %%{size_download}' http://127.0.0.1:%u/big",
+	out = curl(f, P_ONE,
+		   "-o /dev/null -w '%%{http_code} %%{size_download}' http://127.0.0.1:%u/big",
 		   ntohs(f->raddr.sin_port));
 	assert_string_equal(out, "200 4194304");
 	free(out);
@@ -485,16 +528,16 @@ static void test_proxy_retry_503(void **state)
 
 	/* Istio's default policy retries 503 twice: one failure is hidden from the client. */
 	atomic_store(&f->be[0].fail_next, 1);
-	out = curl(f, P_ONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id",
-		   ntohs(f->raddr.sin_port));
+	out =
+	    curl(f, P_ONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id", ntohs(f->raddr.sin_port));
 	assert_string_equal(out, "backend 0\n 200");
 	free(out);
 	stats_settle(f, &rs, 1);
 	assert_int_equal(rs.http_retries, 1);
 	/* Three failures exhaust the two retries: the client sees the backend's 503. */
 	atomic_store(&f->be[0].fail_next, 3);
-	out = curl(f, P_ONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id",
-		   ntohs(f->raddr.sin_port));
+	out =
+	    curl(f, P_ONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id", ntohs(f->raddr.sin_port));
 	assert_string_equal(out, "busy\n 503");
 	free(out);
 	assert_int_equal(atomic_load(&f->be[0].fail_next), 0);
@@ -505,14 +548,13 @@ static void test_proxy_no_healthy_upstream(void **state)
 	struct fx *f = *state;
 	char *out;
 
-	out = curl(f, P_NONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id",
-		   ntohs(f->raddr.sin_port));
+	out =
+	    curl(f, P_NONE, "-w ' %%{http_code}' http://127.0.0.1:%u/id", ntohs(f->raddr.sin_port));
 	assert_string_equal(out, "no healthy upstream 503");
 	free(out);
 	out = curl(f, P_REFUSED, "-w ' %%{http_code}' http://127.0.0.1:%u/id",
 		   ntohs(f->raddr.sin_port));
-	assert_string_equal(out,
-			    "upstream connect error or disconnect/reset before headers 503");
+	assert_string_equal(out, "upstream connect error or disconnect/reset before headers 503");
 	free(out);
 }
 
@@ -537,11 +579,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_proxy_h1_per_request, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_h2_per_request, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_h2_curl, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_echo_body, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_big_response, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_retry_503, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_proxy_no_healthy_upstream, fx_setup,
-					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_no_healthy_upstream, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_request_id, fx_setup, fx_teardown),
 	};
 

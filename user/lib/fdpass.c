@@ -33,8 +33,7 @@ int fdpass_send(int sock, const char *msg, const int *fds, int nfds)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int fdpass_recv(int sock, char *msg, size_t msglen, int *fds, int *nfds, int maxfds,
-		int timeout_ms)
+int fdpass_recv(int sock, char *msg, size_t msglen, int *fds, int *nfds, int maxfds, int timeout_ms)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS)];
 	struct iovec iov = {.iov_base = msg, .iov_len = msglen - 1};

@@ -73,8 +73,8 @@ enum cio_status cio_read(struct cio *io)
 			h1_input_eof(io->codec);
 		conn_want(&io->conn, EV_READ, false);
 		return st == CIO_OK && !codec_done(io->codec) && codec_streams(io->codec)
-			       ? CIO_OK
-			       : CIO_CLOSE;
+			   ? CIO_OK
+			   : CIO_CLOSE;
 	}
 	io->tail += (uint32_t)n;
 	st = cio_feed(io);

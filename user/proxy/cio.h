@@ -26,9 +26,9 @@ struct cio {
 };
 
 enum cio_status {
-	CIO_OK = 0,	 /* carry on */
-	CIO_CLOSE = 1,	 /* finished cleanly, or broken after its last words: close */
-	CIO_ABORT = -1,	 /* transport error: reset */
+	CIO_OK = 0,	/* carry on */
+	CIO_CLOSE = 1,	/* finished cleanly, or broken after its last words: close */
+	CIO_ABORT = -1, /* transport error: reset */
 };
 
 /*

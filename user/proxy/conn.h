@@ -45,8 +45,8 @@ struct px_conn {
 	const struct px_transport *tp;
 	const struct px_conn_ops *ops;
 	void *owner;
-	short ev_on;	     /* EV_READ|EV_WRITE currently added */
-	bool connecting;     /* conn_connect() in progress */
+	short ev_on;	 /* EV_READ|EV_WRITE currently added */
+	bool connecting; /* conn_connect() in progress */
 	struct event rev, wev, cev;
 };
 

@@ -67,15 +67,15 @@ struct exchange {
 	struct upstream_req up;
 
 	/* The plan, copied out of the snapshot at routing time. */
-	bool h2_up;	      /* upstream wire: HTTP/2 */
-	bool grpc;	      /* the request is gRPC (content-type application/grpc) */
-	uint32_t timeout_ms;  /* route timeout; 0: none */
-	uint32_t per_try_ms;  /* per-try timeout; 0: none */
-	uint32_t retry_on;    /* enum route_retry_on */
+	bool h2_up;	     /* upstream wire: HTTP/2 */
+	bool grpc;	     /* the request is gRPC (content-type application/grpc) */
+	uint32_t timeout_ms; /* route timeout; 0: none */
+	uint32_t per_try_ms; /* per-try timeout; 0: none */
+	uint32_t retry_on;   /* enum route_retry_on */
 	uint32_t retries_left;
 	uint16_t codes[EX_MAX_CODES];
 	uint8_t ncodes;
-	unsigned tries;	      /* attempts started */
+	unsigned tries;	       /* attempts started */
 	struct sockaddr_in ep; /* the endpoint of the current attempt */
 	uint32_t dst_wl;
 
@@ -83,7 +83,7 @@ struct exchange {
 	 * current attempt; <credited> is how far the client was credited (absolute). */
 	struct ex_bytes body;
 	size_t sent;
-	uint64_t dropped;  /* bytes dropped from the front (no longer retriable) */
+	uint64_t dropped; /* bytes dropped from the front (no longer retriable) */
 	uint64_t credited;
 	bool req_done;	   /* the client's request ended */
 	bool req_eos_sent; /* ... and its end went upstream in this attempt */
@@ -94,10 +94,10 @@ struct exchange {
 	size_t resp_off;
 	struct http_head resp_trailers;
 	bool resp_trailers_pending;
-	bool resp_started; /* the final head went downstream */
-	bool resp_eos_up;  /* upstream's response ended (its end waits in <resp>) */
+	bool resp_started;  /* the final head went downstream */
+	bool resp_eos_up;   /* upstream's response ended (its end waits in <resp>) */
 	bool resp_eos_sent; /* ... and the end went to the client's codec */
-	bool up_got_bytes; /* this attempt got any response byte */
+	bool up_got_bytes;  /* this attempt got any response byte */
 	uint16_t status;
 	int grpc_status; /* -1: none */
 	uint32_t flags;
@@ -489,7 +489,8 @@ static void ex_up_ready(void *arg)
 			ex_retry(ex);
 			return;
 		}
-		ex_give_up(ex, 503, EXF_UC, "upstream connect error or disconnect/reset before headers");
+		ex_give_up(ex, 503, EXF_UC,
+			   "upstream connect error or disconnect/reset before headers");
 		return;
 	}
 	ex->req_eos_sent = eos;

@@ -278,8 +278,8 @@ static void hs_step(struct hsession *hs, bool readable)
 	if (st == CIO_CLOSE || hs->closing || hs->io.eof || codec_done(hs->io.codec)) {
 		/* Finished: once the last words are written, and no exchange still owes a
 		 * response (HTTP/1.1 after the client's FIN may still be answering). */
-		if (cio_drained(&hs->io) && (px_list_empty(&hs->exchanges) || hs->io.broken ||
-					     codec_done(hs->io.codec))) {
+		if (cio_drained(&hs->io) &&
+		    (px_list_empty(&hs->exchanges) || hs->io.broken || codec_done(hs->io.codec))) {
 			hs_free(hs, false);
 			return;
 		}

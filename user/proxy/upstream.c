@@ -43,7 +43,8 @@ struct upstream_pool {
 
 static unsigned up_hash(const struct sockaddr_in *ep, bool h2)
 {
-	uint32_t h = ep->sin_addr.s_addr * 2654435761u ^ ep->sin_port * 40503u ^ (h2 ? 0x5bd1e995 : 0);
+	uint32_t h =
+	    ep->sin_addr.s_addr * 2654435761u ^ ep->sin_port * 40503u ^ (h2 ? 0x5bd1e995 : 0);
 
 	return (h ^ (h >> 16)) % UP_BUCKETS;
 }
@@ -265,8 +266,8 @@ static const struct px_conn_ops uc_conn_ops = {
     .connected = uc_connected,
 };
 
-static struct upstream_conn *uc_new(struct upstream_pool *p, const struct sockaddr_in *ep,
-				    bool h2, unsigned timeout_ms)
+static struct upstream_conn *uc_new(struct upstream_pool *p, const struct sockaddr_in *ep, bool h2,
+				    unsigned timeout_ms)
 {
 	const struct relay_opts *o = px_opts(p->w);
 	struct upstream_conn *uc = calloc(1, sizeof(*uc));
@@ -370,12 +371,13 @@ int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
 	for (struct px_list *l = b->next; l != b; l = l->next) {
 		struct upstream_conn *c = (struct upstream_conn *)l;
 
-		if (c->h2 != h2 || c->closing || c->dead || c->ep.sin_addr.s_addr != ep->sin_addr.s_addr ||
-		    c->ep.sin_port != ep->sin_port)
+		if (c->h2 != h2 || c->closing || c->dead ||
+		    c->ep.sin_addr.s_addr != ep->sin_addr.s_addr || c->ep.sin_port != ep->sin_port)
 			continue;
 		/* HTTP/1.1: an idle kept-alive connection. HTTP/2: any with room (or one still
 		 * connecting: its streams will multiplex). */
-		if (h2 ? (!c->connected || codec_can_open(c->io.codec)) : (c->connected && uc_idle(c))) {
+		if (h2 ? (!c->connected || codec_can_open(c->io.codec))
+		       : (c->connected && uc_idle(c))) {
 			uc = c;
 			break;
 		}
@@ -393,8 +395,7 @@ int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
 	return 0;
 }
 
-int upstream_submit_head(struct upstream_req *req, const struct http_head *head,
-			 bool end_stream)
+int upstream_submit_head(struct upstream_req *req, const struct http_head *head, bool end_stream)
 {
 	struct upstream_conn *uc = req->uc;
 	uint32_t sid = 0;

@@ -70,8 +70,7 @@ int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
 void upstream_req_init(struct upstream_req *req, const struct upstream_ops *ops, void *arg);
 
 /* After `ready`: the request head (opens the stream). Returns 0 or -errno. */
-int upstream_submit_head(struct upstream_req *req, const struct http_head *head,
-			 bool end_stream);
+int upstream_submit_head(struct upstream_req *req, const struct http_head *head, bool end_stream);
 
 /* Body bytes; returns how many were taken (0: wait for `writable`) or -errno. */
 ssize_t upstream_submit_data(struct upstream_req *req, const uint8_t *buf, size_t len,

@@ -44,15 +44,15 @@ enum px_ctr {
 	RC_BYTES_UP,
 	RC_BYTES_DOWN,
 	RC_BUFFERS,
-	RC_HTTP_SESSIONS,   /* downstream HTTP sessions accepted */
-	RC_HTTP_REQUESTS,   /* requests received */
-	RC_HTTP_RESPONSES,  /* responses completed downstream */
-	RC_HTTP_LOCAL,	    /* answered by the agent itself (503, 404, fault, redirect) */
-	RC_HTTP_RETRIES,    /* upstream attempts beyond the first */
-	RC_HTTP_TIMEOUTS,   /* route or per-try timeouts */
-	RC_HTTP_PROTO_ERR,  /* downstream protocol errors (400, 431, GOAWAY) */
-	RC_UP_CONNS,	    /* upstream connections opened for HTTP */
-	RC_UP_REUSED,	    /* requests sent on a kept-alive or multiplexed connection */
+	RC_HTTP_SESSIONS,  /* downstream HTTP sessions accepted */
+	RC_HTTP_REQUESTS,  /* requests received */
+	RC_HTTP_RESPONSES, /* responses completed downstream */
+	RC_HTTP_LOCAL,	   /* answered by the agent itself (503, 404, fault, redirect) */
+	RC_HTTP_RETRIES,   /* upstream attempts beyond the first */
+	RC_HTTP_TIMEOUTS,  /* route or per-try timeouts */
+	RC_HTTP_PROTO_ERR, /* downstream protocol errors (400, 431, GOAWAY) */
+	RC_UP_CONNS,	   /* upstream connections opened for HTTP */
+	RC_UP_REUSED,	   /* requests sent on a kept-alive or multiplexed connection */
 	RC_MAX
 };
 
@@ -139,7 +139,7 @@ struct px_worker {
 	struct event_base *base;
 	int lfd;
 	struct event *lev;
-	int ctl_fd; /* eventfd: the control thread asks the worker to drain or stop */
+	int ctl_fd;	      /* eventfd: the control thread asks the worker to drain or stop */
 	_Atomic unsigned cmd; /* PX_CMD_* bits posted with a write to ctl_fd */
 	bool draining;
 	struct event *ctl_ev;
