@@ -429,6 +429,25 @@ static int h1_target(struct h1 *c, struct http_head *h, bool connect)
 	}
 }
 
+/*
+ * Whether <a> (<len> bytes) can be an authority (RFC 3986 3.2: host and port). The router
+ * matches on it, so a Host with a space, slash or '@' must not reach it looking like
+ * another one.
+ */
+static bool h1_authority_ok(const char *a, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)a[i];
+
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z'))
+			continue;
+		if (!strchr("-._~!$&'()*+,;=:[]%", ch) || !ch)
+			return false;
+	}
+	return true;
+}
+
 static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 {
 	struct h1_msg *m = &c->msg;
@@ -455,6 +474,8 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 		return h1_fail(c, err == -E2BIG ? 431 : 400);
 	if (!h->authority.len && h->version == HTTP_V11)
 		return h1_fail(c, 400); /* RFC 9112 3.2: Host is required */
+	if (!h1_authority_ok(http_str_ptr(h, h->authority), h->authority.len))
+		return h1_fail(c, 400);
 	h->content_length = m->n_cl ? (int64_t)p->content_length : -1;
 	/* An upgrade request keeps its Upgrade field: the upstream must see what was asked. */
 	if (p->upgrade && p->method != HTTP_CONNECT &&
