@@ -835,9 +835,10 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			used = h1_exec(c, p, ok);
 			break;
 		case H1_P_BODY:
-			room = H1_FLOW_MAX - c->unconsumed;
+			/* Body handed up and not consumed yet bounds what is parsed. */
 			if (c->unconsumed >= H1_FLOW_MAX)
 				return (ssize_t)done;
+			room = H1_FLOW_MAX - c->unconsumed;
 			if (c->chunk.on) {
 				st = h1_chunk_framing(c, p, n < room ? n : room, &ok);
 				if (st) {
