@@ -55,8 +55,16 @@ enum h1_phase {
  */
 enum h1_chunk {
 	H1_CK_SIZE = 0, /* a chunk-size line (with extensions): scanned like a head line */
-	H1_CK_DATA = 1, /* chunk_left bytes of data */
+	H1_CK_DATA = 1, /* chunk.left bytes of data */
 	H1_CK_CRLF = 2, /* the CRLF after chunk data */
+};
+
+/* Where the parser is in a chunked body. */
+struct h1_chunked {
+	bool on;	   /* the body being parsed is chunked */
+	uint8_t at;	   /* enum h1_chunk */
+	uint8_t crlf_left; /* H1_CK_CRLF: bytes of it still expected */
+	uint64_t left;	   /* H1_CK_DATA: bytes of the chunk still to come */
 };
 
 /* What the parser learnt about the message head it is reading. */
@@ -66,7 +74,7 @@ struct h1_msg {
 	struct h1_obuf name, val, url, upgrade; /* fragments llhttp hands over in pieces */
 	unsigned n_cl, n_te, n_host;
 	bool te_bad; /* a Transfer-Encoding other than one "chunked" */
-	bool conn_close, conn_keep, conn_upgrade;
+	bool conn_close, conn_keep;
 	bool handed_up; /* the head event was raised */
 	bool body;	/* a body follows the head */
 	int status;	/* 0, or the 4xx this message is answered with */
@@ -109,19 +117,14 @@ struct h1 {
 	struct h1_obuf out;
 	uint64_t written; /* bytes ever acknowledged by output_done */
 	uint32_t next_sid;
-	uint32_t in_sid;     /* the stream whose message is being parsed; 0: none yet */
-	size_t unconsumed;   /* body bytes handed up and not consumed */
-	bool closing;	     /* no new streams; close when the open ones are done */
-	bool broken;	     /* close as soon as the output is written */
-	bool peer_eof;	     /* the peer closed its side */
-	bool got_bytes;	     /* client: a response byte arrived for the stream in flight */
-	bool tunnel_out_end; /* opaque: our side of the tunnel ended */
-	bool tunnel_in_end;  /* opaque: the peer's side ended */
-	int last_err;	     /* the -errno input() returns once broken by bad framing */
-	bool chunked;	     /* the body being parsed is chunked */
-	uint8_t ck;	     /* enum h1_chunk */
-	uint8_t crlf_left;   /* H1_CK_CRLF: bytes of it still expected */
-	uint64_t chunk_left; /* H1_CK_DATA: bytes of the chunk still to come */
+	uint32_t in_sid;   /* the stream whose message is being parsed; 0: none yet */
+	size_t unconsumed; /* body bytes handed up and not consumed */
+	bool closing;	   /* no new streams; close when the open ones are done */
+	bool broken;	   /* close as soon as the output is written */
+	bool peer_eof;	   /* the peer closed its side */
+	bool got_bytes;	   /* client: a response byte arrived for the stream in flight */
+	int last_err;	   /* the -errno input() returns once broken by bad framing */
+	struct h1_chunked chunk;
 };
 
 static struct h1 *h1_of(const struct codec *c)
@@ -275,7 +278,7 @@ static int h1_on_message_begin(llhttp_t *p)
 	m->name.off = m->name.len = m->val.off = m->val.len = 0;
 	m->url.off = m->url.len = m->upgrade.off = m->upgrade.len = 0;
 	m->n_cl = m->n_te = m->n_host = 0;
-	m->te_bad = m->conn_close = m->conn_keep = m->conn_upgrade = false;
+	m->te_bad = m->conn_close = m->conn_keep = false;
 	m->handed_up = m->body = false;
 	m->status = 0;
 	if (c->base.role == CODEC_SERVER)
@@ -304,7 +307,7 @@ static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
 	return h1_obuf_put(&c->msg.val, at, len) ? h1_fail(c, 500) : 0;
 }
 
-/* Notes the tokens of a Connection value: close, keep-alive, upgrade. */
+/* Notes the tokens of a Connection value that matter here: close, keep-alive. */
 static void h1_conn_tokens(struct h1_msg *m, const char *v, size_t len)
 {
 	size_t i = 0;
@@ -324,8 +327,6 @@ static void h1_conn_tokens(struct h1_msg *m, const char *v, size_t len)
 			m->conn_close = true;
 		else if (http_str_ieq(v + s, e - s, "keep-alive"))
 			m->conn_keep = true;
-		else if (http_str_ieq(v + s, e - s, "upgrade"))
-			m->conn_upgrade = true;
 	}
 }
 
@@ -429,6 +430,25 @@ static int h1_target(struct h1 *c, struct http_head *h, bool connect)
 	}
 }
 
+/*
+ * Whether <a> (<len> bytes) can be an authority (RFC 3986 3.2: host and port). The router
+ * matches on it, so a Host with a space, slash or '@' must not reach it looking like
+ * another one.
+ */
+static bool h1_authority_ok(const char *a, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)a[i];
+
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z'))
+			continue;
+		if (!strchr("-._~!$&'()*+,;=:[]%", ch) || !ch)
+			return false;
+	}
+	return true;
+}
+
 static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 {
 	struct h1_msg *m = &c->msg;
@@ -455,6 +475,8 @@ static int h1_on_headers_complete_server(struct h1 *c, llhttp_t *p)
 		return h1_fail(c, err == -E2BIG ? 431 : 400);
 	if (!h->authority.len && h->version == HTTP_V11)
 		return h1_fail(c, 400); /* RFC 9112 3.2: Host is required */
+	if (!h1_authority_ok(http_str_ptr(h, h->authority), h->authority.len))
+		return h1_fail(c, 400);
 	h->content_length = m->n_cl ? (int64_t)p->content_length : -1;
 	/* An upgrade request keeps its Upgrade field: the upstream must see what was asked. */
 	if (p->upgrade && p->method != HTTP_CONNECT &&
@@ -538,8 +560,8 @@ static int h1_on_headers_complete(llhttp_t *p)
 	struct h1 *c = p->data;
 
 	c->phase = H1_P_BODY;
-	c->chunked = (p->flags & F_CHUNKED) != 0;
-	c->ck = H1_CK_SIZE;
+	c->chunk.on = (p->flags & F_CHUNKED) != 0;
+	c->chunk.at = H1_CK_SIZE;
 	memset(&c->scan, 0, sizeof(c->scan));
 	if (c->base.role == CODEC_SERVER)
 		return h1_on_headers_complete_server(c, p);
@@ -552,11 +574,11 @@ static int h1_on_body(llhttp_t *p, const char *at, size_t len)
 	struct h1_stream *s = h1_in_stream(c);
 
 	c->unconsumed += len;
-	if (c->chunked) {
-		c->chunk_left -= len < c->chunk_left ? len : c->chunk_left;
-		if (!c->chunk_left) {
-			c->ck = H1_CK_CRLF;
-			c->crlf_left = 2;
+	if (c->chunk.on) {
+		c->chunk.left -= len < c->chunk.left ? len : c->chunk.left;
+		if (!c->chunk.left) {
+			c->chunk.at = H1_CK_CRLF;
+			c->chunk.crlf_left = 2;
 		}
 	}
 	if (s && c->ev->data)
@@ -570,8 +592,8 @@ static int h1_on_chunk_header(llhttp_t *p)
 
 	memset(&c->scan, 0, sizeof(c->scan));
 	if (p->content_length) {
-		c->ck = H1_CK_DATA;
-		c->chunk_left = p->content_length;
+		c->chunk.at = H1_CK_DATA;
+		c->chunk.left = p->content_length;
 		return 0;
 	}
 	/* The last chunk: its trailer block is a head, scanned like one. */
@@ -641,15 +663,15 @@ static const llhttp_settings_t h1_settings = {
  */
 static int h1_chunk_framing(struct h1 *c, const uint8_t *b, size_t len, size_t *ok)
 {
-	switch (c->ck) {
+	switch (c->chunk.at) {
 	case H1_CK_DATA:
-		*ok = len < c->chunk_left ? len : (size_t)c->chunk_left;
+		*ok = len < c->chunk.left ? len : (size_t)c->chunk.left;
 		return 0;
 	case H1_CK_CRLF:
-		if (b[0] != (c->crlf_left == 2 ? '\r' : '\n'))
+		if (b[0] != (c->chunk.crlf_left == 2 ? '\r' : '\n'))
 			return 400;
-		if (--c->crlf_left == 0)
-			c->ck = H1_CK_SIZE;
+		if (--c->chunk.crlf_left == 0)
+			c->chunk.at = H1_CK_SIZE;
 		*ok = 1;
 		return 0;
 	default:
@@ -813,10 +835,11 @@ static ssize_t h1_input(struct codec *cc, const uint8_t *buf, size_t len)
 			used = h1_exec(c, p, ok);
 			break;
 		case H1_P_BODY:
-			room = H1_FLOW_MAX - c->unconsumed;
+			/* Body handed up and not consumed yet bounds what is parsed. */
 			if (c->unconsumed >= H1_FLOW_MAX)
 				return (ssize_t)done;
-			if (c->chunked) {
+			room = H1_FLOW_MAX - c->unconsumed;
+			if (c->chunk.on) {
 				st = h1_chunk_framing(c, p, n < room ? n : room, &ok);
 				if (st) {
 					h1_error(c, c->base.role == CODEC_SERVER ? st : 502);

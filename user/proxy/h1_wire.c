@@ -29,6 +29,7 @@ static int h1_obuf_reserve(struct h1_obuf *o, size_t need)
 		if (o->cap - o->len >= need)
 			return 0;
 	}
+	/* Doubling keeps appends amortised O(1); a page is what most responses' heads fit. */
 	cap = o->cap ? o->cap : 4096;
 	while (cap - o->len < need)
 		cap *= 2;
@@ -61,6 +62,7 @@ void h1_obuf_drop(struct h1_obuf *o, size_t n)
 	if (n > o->len - o->off)
 		n = o->len - o->off;
 	o->off += n;
+	/* Drained: start over at the front, so the common case never moves bytes. */
 	if (o->off == o->len)
 		o->off = o->len = 0;
 }
@@ -192,6 +194,10 @@ int h1_wire_check(const struct http_head *h)
 
 bool h1_wire_hop_by_hop(const char *name, size_t len)
 {
+	/*
+	 * RFC 9110 7.6.1's list plus Proxy-Connection (still sent by old clients) and Trailer,
+	 * which announces trailers the re-framed message may not carry.
+	 */
 	static const char *const hop[] = {
 	    "connection", "keep-alive",	       "proxy-connection", "te",
 	    "upgrade",	  "transfer-encoding", "trailer",
@@ -271,6 +277,7 @@ int h1_wire_head(struct h1_obuf *o, const struct http_head *h, const struct h1_w
 
 	if (h1_wire_start_line(o, h) || h1_wire_fields(o, h, w->keep_upgrade))
 		return -ENOMEM;
+	/* Framing last, after the fields, so nothing in the head can contradict it. */
 	if (w->content_length >= 0) {
 		n = snprintf(num, sizeof(num), "%" PRId64, w->content_length);
 		if (h1_wire_field(o, "content-length", 14, num, (size_t)n))
@@ -289,6 +296,7 @@ int h1_wire_chunk(struct h1_obuf *o, const uint8_t *buf, size_t len)
 	char size[24];
 	int n;
 
+	/* A zero-size chunk is the last-chunk marker: an empty write must not end the body. */
 	if (!len)
 		return 0;
 	n = snprintf(size, sizeof(size), "%zx\r\n", len);
