@@ -27,7 +27,8 @@ struct agent_opts {
 	bool l4_only;		    /* --l4-only: the relay does no HTTP (TCP pass-through) */
 	bool flow_counters;	    /* --no-flow-counters turns edge counting off */
 	const char *handoff_socket; /* --handoff-socket: where a successor binary asks for the
-				     * listeners ("" = no upgrades; /run/weir/handoff.sock) */
+				     * listeners (default "": no hand-over; the DaemonSet sets
+				     * /run/weir/handoff.sock) */
 	int drain_seconds;	    /* --drain-seconds: how long a replaced agent finishes
 				     * requests in flight (default 10) */
 	int verbosity;		    /* -v: 0 info, 1 debug */

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	    "  --no-splice           no same-node sk_msg splicing\n"
 	    "  --l4-only             relay agent-path traffic as TCP only (no HTTP routing)\n"
 	    "  --handoff-socket PATH upgrades: a new agent takes the listeners over from the\n"
-	    "                        running one here (default /run/weir/handoff.sock; \"\" off)\n"
+	    "                        running one here (default: off; one path per node)\n"
 	    "  --drain-seconds N     how long a replaced agent finishes requests (default 10)\n"
 	    "  --no-flow-counters    no per-edge counting in the kernel\n"
 	    "  --uninstall           remove the pins under --bpffs-dir and exit\n"
