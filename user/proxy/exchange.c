@@ -104,27 +104,27 @@ struct exchange {
 	struct upstream_req up;
 
 	/* The plan, copied out of the snapshot at routing time. */
-	bool h2_up;	     /* upstream wire: HTTP/2 */
-	bool grpc;	     /* the request is gRPC (content-type application/grpc) */
-	uint32_t timeout_ms; /* route timeout; 0: none */
-	uint32_t per_try_ms; /* per-try timeout; 0: none */
+	bool h2_up;	       /* upstream wire: HTTP/2 */
+	bool grpc;	       /* the request is gRPC (content-type application/grpc) */
+	uint32_t timeout_ms;   /* route timeout; 0: none */
+	uint32_t per_try_ms;   /* per-try timeout; 0: none */
 	struct route_retry rp; /* retry policy (its codes point at <codes>) */
 	uint16_t codes[EX_MAX_CODES];
-	uint32_t retries; /* retries the policy counts so far */
-	unsigned tries;	  /* attempts started */
+	uint32_t retries;	   /* retries the policy counts so far */
+	unsigned tries;		   /* attempts started */
 	char cluster[EX_NAME_MAX]; /* route_cluster.name; "" without compiled routes */
 	uint32_t cluster_id;	   /* ... its index in the snapshot of generation <gen> */
 	uint64_t gen;
 	struct route_conn_pool pool; /* the cluster's circuit breaker */
 	struct route_outlier od;     /* ... and outlier detection */
 	size_t cluster_neps;
-	uint8_t cb_state;	     /* 0 none, 1 counted active, 2 queued */
-	struct px_list wait;	     /* on the worker's queue while <cb_state> is 2 */
-	uint32_t delay_ms;	     /* fault delay still to wait before the first attempt */
-	bool resp_ops;		     /* response header operations below apply */
+	uint8_t cb_state;    /* 0 none, 1 counted active, 2 queued */
+	struct px_list wait; /* on the worker's queue while <cb_state> is 2 */
+	uint32_t delay_ms;   /* fault delay still to wait before the first attempt */
+	bool resp_ops;	     /* response header operations below apply */
 	struct http_head resp_rm, resp_set, resp_add;
-	char mirror[EX_NAME_MAX];    /* a cluster that gets a copy of the request, or "" */
-	struct sockaddr_in ep; /* the endpoint of the current attempt */
+	char mirror[EX_NAME_MAX]; /* a cluster that gets a copy of the request, or "" */
+	struct sockaddr_in ep;	  /* the endpoint of the current attempt */
 	uint32_t dst_wl;
 
 	/* Request body: body.p[0, len) are the bytes not yet dropped; [0, sent) went to the
@@ -142,10 +142,10 @@ struct exchange {
 	size_t resp_off;
 	struct http_head resp_trailers;
 	bool resp_trailers_pending;
-	bool resp_started;  /* the final head went downstream */
-	bool resp_eos_up;   /* upstream's response ended (its end waits in <resp>) */
-	bool resp_eos_sent; /* ... and the end went to the client's codec */
-	bool up_got_bytes;  /* this attempt got any response byte */
+	bool resp_started;    /* the final head went downstream */
+	bool resp_eos_up;     /* upstream's response ended (its end waits in <resp>) */
+	bool resp_eos_sent;   /* ... and the end went to the client's codec */
+	bool up_got_bytes;    /* this attempt got any response byte */
 	bool free_retry_used; /* the one retry a reused connection's early close allows */
 	uint16_t status;
 	int grpc_status; /* -1: none */
@@ -407,8 +407,7 @@ static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
 	struct exchange *ex = ctx;
 	const struct model_endpoint *e = c->eps[i];
 
-	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port),
-				 px_now_ms());
+	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port), px_now_ms());
 }
 
 static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)
@@ -515,7 +514,8 @@ static int ex_copy_resp_ops(struct exchange *ex, const struct route_http *r,
 		if (!o)
 			continue;
 		for (size_t i = 0; !err && i < o->nremove; i++)
-			err = http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
+			err =
+			    http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
 		for (size_t i = 0; !err && i < o->nset; i++)
 			err = http_head_add(&ex->resp_set, o->set[i].key, strlen(o->set[i].key),
 					    o->set[i].value, strlen(o->set[i].value));
@@ -945,7 +945,6 @@ struct exchange *exchange_new(struct hsession *hs, uint32_t sid, struct http_hea
 	return ex;
 }
 
-
 /* Sends <ex> on: after a fault delay if one was drawn, else the first attempt now. */
 static void ex_go(struct exchange *ex)
 {
@@ -1168,8 +1167,9 @@ static bool ex_admit(struct exchange *ex)
 		px_list_add_tail(&ex->w->waiting, &ex->wait);
 		return false;
 	}
-	ex_local(ex, 503, EXF_UO, "upstream connect error or disconnect/reset before headers. "
-				  "reset reason: overflow");
+	ex_local(ex, 503, EXF_UO,
+		 "upstream connect error or disconnect/reset before headers. "
+		 "reset reason: overflow");
 	return false;
 }
 

@@ -69,7 +69,8 @@ void limits_retry_leave(struct px_limits *l, const char *name);
  * times the number of its ejections, unless maxEjectionPercent of <neps> are out already.
  */
 void limits_od_report(struct px_limits *l, const char *name, uint32_t ip, uint16_t port,
-		      uint16_t status, const struct route_outlier *od, size_t neps, uint64_t now_ms);
+		      uint16_t status, const struct route_outlier *od, size_t neps,
+		      uint64_t now_ms);
 
 /* Whether endpoint <ip>:<port> of cluster <name> is ejected at <now_ms>. */
 bool limits_od_ejected(struct px_limits *l, const char *name, uint32_t ip, uint16_t port,

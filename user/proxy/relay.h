@@ -36,12 +36,12 @@ struct relay_opts {
 	int ninherit;
 	struct reqstats *reqstats; /* request telemetry (worker i records into shard i);
 				    * NULL: none. Must outlive the relay. */
-	bool l4_only;	    /* every connection as TCP pass-through: no HTTP sessions
-			     * (the agent's --l4-only, and the L4 relay's own tests) */
-	uint32_t source_ip; /* upstream connections leave from this address (network
-			     * order; 0: the kernel's choice). The agent sets its node
-			     * address, which every node knows as an agent's, so a
-			     * server's socket does not count a relayed flow again. */
+	bool l4_only;		   /* every connection as TCP pass-through: no HTTP sessions
+				    * (the agent's --l4-only, and the L4 relay's own tests) */
+	uint32_t source_ip;	   /* upstream connections leave from this address (network
+				    * order; 0: the kernel's choice). The agent sets its node
+				    * address, which every node knows as an agent's, so a
+				    * server's socket does not count a relayed flow again. */
 };
 
 /*
