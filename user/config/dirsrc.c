@@ -85,6 +85,7 @@ static struct dirsrc_file *file_find(const struct dirsrc *d, const char *name)
 	return found ? d->files[i] : NULL;
 }
 
+/* Frees <f> alone; its unit in the store is the caller's business. Accepts NULL. */
 static void file_free(struct dirsrc_file *f)
 {
 	if (!f)
@@ -115,6 +116,7 @@ static struct dirsrc_file *file_get(struct dirsrc *d, const char *name)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	/* The same "<dir>/<name>" the store names the unit by: one path in every message. */
 	f->name = strdup(name);
 	if (asprintf(&f->path, "%s/%s", d->dir, name) < 0)
 		f->path = NULL;
@@ -141,6 +143,7 @@ static void file_forget(struct dirsrc *d, struct dirsrc_file *f, bool *changed)
 
 	if (!store_source_status(d->store, STORE_SRC_DIR, f->name, &st) && st.loaded)
 		*changed = true;
+	/* -ENOENT when a load ran out of memory before the store heard of the file: fine. */
 	store_source_remove(d->store, STORE_SRC_DIR, f->name);
 	i = file_pos(d, f->name, &found);
 	if (!found)
@@ -222,6 +225,10 @@ out_close:
 	return err;
 }
 
+/*
+ * True when <st> is the file of <f>'s last attempt, by inode, size and mtime: a rescan then
+ * skips it. A new inode catches a rename over it even with the same size and mtime.
+ */
 static bool stat_same(const struct dirsrc_file *f, const struct stat *st)
 {
 	return f->have_stat && f->dev == st->st_dev && f->ino == st->st_ino &&
@@ -259,6 +266,8 @@ static int dirsrc_load_file(struct dirsrc *d, const char *name, bool force, bool
 	}
 	if (!force && stat_same(f, &st))
 		return 0;
+	/* Recorded before the read: a bad file is not re-read by every rescan, only when it
+	 * changes (or an event names it). */
 	f->have_stat = true;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
@@ -268,6 +277,7 @@ static int dirsrc_load_file(struct dirsrc *d, const char *name, bool force, bool
 	if (err) {
 		if (err == -ENOMEM)
 			return err;
+		/* The store logs the rejection, not why: say it here, once. */
 		snprintf(msg, sizeof(msg), "%s: cannot read: %s", f->path, strerror(-err));
 		log_err(DIRSRC_MOD, "%s", msg);
 		return store_source_reject(d->store, STORE_SRC_DIR, f->name, msg);
@@ -464,7 +474,10 @@ int dirsrc_watch_fd(const struct dirsrc *d)
 	return d->ifd;
 }
 
-/* Adds <name> to the set <names>/<n> unless already there. */
+/*
+ * Adds <name> to the set <names>/<n> unless already there: an editor's burst names one file
+ * many times, and it is read once. Linear, as a batch names a handful of files.
+ */
 static int names_add(char ***names, size_t *n, const char *name)
 {
 	char **v;
@@ -494,7 +507,7 @@ int dirsrc_handle_events(struct dirsrc *d, bool *changed)
 	ssize_t r;
 
 	*changed = false;
-	if (d->ifd < 0)
+	if (d->ifd < 0) /* no directory: never readable, but a caller may ask anyway */
 		return 0;
 	for (;;) {
 		char *p;
@@ -537,6 +550,7 @@ int dirsrc_handle_events(struct dirsrc *d, bool *changed)
 		err = dirsrc_scan(d, changed);
 		goto out;
 	}
+	/* A pass of its own: files rejected for a duplicate in this batch wait for the next. */
 	d->pass++;
 	for (i = 0; i < nnames && !err; i++)
 		err = dirsrc_load_file(d, names[i], true, changed);
@@ -555,6 +569,7 @@ void dirsrc_free(struct dirsrc *d)
 
 	if (!d)
 		return;
+	/* The store keeps the units: they are the last good state, not the watch's. */
 	for (i = 0; i < d->nfiles; i++)
 		file_free(d->files[i]);
 	free(d->files);

@@ -17,17 +17,26 @@
 
 #define STORE_MOD "config"
 
+/*
+ * What one unit contributes. Only the last good objects are kept, never the rejected ones:
+ * the source still has (or can re-read) what it tried, and a rejected unit must not cost
+ * memory while the good one is in force.
+ */
 struct store_unit {
-	unsigned source;
-	char *name;
-	char *path;		       /* for messages: "<origin>/<name>", or the name */
-	struct arena *a;	       /* owns objs; NULL before the first good load */
+	unsigned source; /* enum store_source_id: the first key of the order, so the priority */
+	char *name;	 /* the source's own name for it: a file name, an API unit */
+	char *path;	 /* for messages: "<origin>/<name>", or the name */
+	struct arena *a; /* owns objs; NULL before the first good load */
 	const struct k8s_object *objs; /* the last good objects: these are in force */
 	size_t nobjs;
 	bool ok;   /* the last load attempt was good */
 	char *err; /* the last attempt's first error (malloc), or NULL */
 };
 
+/*
+ * One sorted array rather than a list per source: store_objects() walks it once to get the
+ * priority order, and the admin API lists units by source then name from it as is.
+ */
 struct store {
 	struct store_unit **units; /* sorted by (source, name) */
 	size_t nunits, cap;
@@ -38,6 +47,7 @@ struct store {
 
 /* --- units ---------------------------------------------------------------------------- */
 
+/* Orders (<src>, <name>) against unit <u>: source id first, then the name in byte order. */
 static int unit_cmp(unsigned src, const char *name, const struct store_unit *u)
 {
 	if (src != u->source)
@@ -120,6 +130,7 @@ static struct store_unit *unit_get(struct store *s, unsigned src, const char *na
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Nothing tried yet is nothing wrong: a unit only turns bad when rejected. */
 	u->ok = true;
 	memmove(&s->units[i + 1], &s->units[i], (s->nunits - i) * sizeof(*v));
 	s->units[i] = u;
@@ -127,6 +138,7 @@ static struct store_unit *unit_get(struct store *s, unsigned src, const char *na
 	return u;
 }
 
+/* Drops <u> and, with its arena, every object it had in force. */
 static void unit_remove(struct store *s, struct store_unit *u)
 {
 	bool found;
@@ -170,6 +182,11 @@ static int unit_reject(struct store *s, struct store_unit *u, const char *err)
 	return 0;
 }
 
+/*
+ * Logs duplicate <o> of unit <u>, already in <other>. Only the first one of a load goes into
+ * <msg> (the unit's error, one line for the admin API); every one is logged, so a single load
+ * reports them all.
+ */
 static void dup_report(const struct store_unit *u, const struct k8s_object *o, const char *other,
 		       bool first, char *msg, size_t len)
 {
@@ -269,6 +286,7 @@ static int unit_set(struct store *s, struct store_unit *u, struct arena *a,
 	return 0;
 }
 
+/* The store starts empty: what is in force comes only from sources, and none runs yet. */
 struct store *store_new(void)
 {
 	return calloc(1, sizeof(struct store));
@@ -278,6 +296,7 @@ int store_source_origin(struct store *s, unsigned source, const char *origin)
 {
 	if (source >= STORE_SRC_MAX)
 		return -EINVAL;
+	/* Unit paths are made once, at creation: a second origin would name them two ways. */
 	if (s->origin[source])
 		return -EBUSY;
 	s->origin[source] = strdup(origin);
@@ -289,6 +308,7 @@ int store_source_replace(struct store *s, unsigned source, const char *unit, str
 {
 	struct store_unit *u;
 
+	/* The arena is ours from the call on, whatever happens: the caller never frees it. */
 	if (source >= STORE_SRC_MAX) {
 		arena_free(a);
 		return -EINVAL;
@@ -366,6 +386,7 @@ void store_get_stats(const struct store *s, struct store_stats *st)
 	for (i = 0; i < s->nunits; i++) {
 		const struct store_unit *u = s->units[i];
 
+		/* "files" are the config dir's units: the figures an operator edits. */
 		if (u->source == STORE_SRC_DIR) {
 			st->files++;
 			if (u->ok)
@@ -380,6 +401,7 @@ void store_get_stats(const struct store *s, struct store_stats *st)
 
 const char *store_file_error(const struct store *s, const char *name)
 {
+	/* By file name: the config dir's units are named by their file. */
 	const struct store_unit *u = unit_find(s, STORE_SRC_DIR, name);
 
 	return u ? u->err : NULL;
