@@ -310,6 +310,28 @@ static void test_route_circuit_breaker(void **state)
 	fx_free(f);
 }
 
+static void test_route_mirror(void **state)
+{
+	struct fx *f = fx_new("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+			      "metadata: {name: web, namespace: default}\n"
+			      "spec:\n  hosts: [web]\n  http:\n"
+			      "  - route: [{destination: {host: web, subset: v1}}]\n"
+			      "    mirror: {host: web, subset: v2}\n");
+	char *out;
+
+	/* The client sees v1 only; v2 gets a copy of each request (its answer is dropped). */
+	out = httpfx_curl("http://127.0.0.1:%u/id http://127.0.0.1:%u/id http://127.0.0.1:%u/id "
+			  "-d hello http://127.0.0.1:%u/echo",
+			  f->port, f->port, f->port, f->port);
+	assert_string_equal(out, "backend 1\nbackend 1\nbackend 1\nhello");
+	free(out);
+	for (int i = 0; i < 200 && atomic_load(&f->v2.requests) < 4; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&f->v2.requests), 4);
+	assert_int_equal(atomic_load(&f->v1.requests), 4);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +341,7 @@ int main(void)
 	    cmocka_unit_test(test_route_weighted),
 	    cmocka_unit_test(test_route_ratelimit),
 	    cmocka_unit_test(test_route_circuit_breaker),
+	    cmocka_unit_test(test_route_mirror),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

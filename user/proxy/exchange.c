@@ -31,6 +31,7 @@
 #include "proxy/hsession.h"
 #include "proxy/limits.h"
 #include "proxy/router.h"
+#include "proxy/shadow.h"
 #include "proxy/upstream.h"
 #include "telemetry/reqstats.h"
 
@@ -396,10 +397,7 @@ static const struct route_cluster *ex_cluster(struct exchange *ex, const struct 
 	if (m->generation == ex->gen && ex->cluster_id < r->nclusters &&
 	    !strcmp(r->clusters[ex->cluster_id].name, ex->cluster))
 		return &r->clusters[ex->cluster_id];
-	for (size_t i = 0; i < r->nclusters; i++)
-		if (!strcmp(r->clusters[i].name, ex->cluster))
-			return &r->clusters[i];
-	return NULL;
+	return route_cluster_find(r, ex->cluster);
 }
 
 static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
@@ -904,6 +902,11 @@ static void ex_req_complete(struct exchange *ex)
 	ex->req_done = true;
 	if (ex->timeout_ms)
 		ex_timer(&ex->ev_timeout, ex->timeout_ms);
+	/* A copy to the mirror cluster once the whole request is known (and still held). */
+	if (ex->mirror[0] && ex_replayable(ex))
+		shadow_send(ex->w, ex->mirror, &ex->req, ex->body.p, ex->body.len,
+			    ex->has_req_trailers ? &ex->req_trailers : NULL,
+			    hsession_dest(ex->hs)->client_ip);
 }
 
 /* ---- downstream events ---- */
@@ -1192,10 +1195,11 @@ void exchange_tick(struct px_worker *w)
 void exchange_start(struct exchange *ex)
 {
 	ex_prepare(ex);
-	if (ex->req_done)
-		ex_req_complete(ex);
 	if (!ex_route(ex))
 		return;
+	/* After routing: the route's timeout runs from the end of the request. */
+	if (ex->req_done)
+		ex_req_complete(ex);
 	if (!ex_admit(ex))
 		return;
 	ex_go(ex);
