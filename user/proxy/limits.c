@@ -318,3 +318,20 @@ unsigned limits_od_count(struct px_limits *l, uint64_t now_ms)
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }
+
+unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
+			   void (*cb)(uint32_t ip, uint16_t port, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (int b = 0; b < LIM_BUCKETS; b++)
+		for (struct lim_entry *e = l->b[b]; e; e = e->next)
+			for (unsigned i = 0; i < e->neps; i++)
+				if (e->eps[i].ejected_until > now_ms) {
+					cb(e->eps[i].ip, e->eps[i].port, arg);
+					n++;
+				}
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
