@@ -298,60 +298,44 @@ static void ex_finish(struct exchange *ex, bool clean)
 	free(ex);
 }
 
-static int grpc_status_for(uint16_t http)
-{
-	switch (http) {
-	case 400:
-		return 13; /* INTERNAL */
-	case 401:
-		return 16; /* UNAUTHENTICATED */
-	case 403:
-		return 7; /* PERMISSION_DENIED */
-	case 404:
-		return 12; /* UNIMPLEMENTED */
-	case 429:
-		return 8; /* RESOURCE_EXHAUSTED */
-	case 504:
-		return 4; /* DEADLINE_EXCEEDED */
-	default:
-		return 14; /* UNAVAILABLE: 502, 503 and the rest, as Envoy maps them */
-	}
-}
-
 /*
- * Answers <ex> from the agent itself with <status> and <body>, flagged <flags>, and ends
- * it. A gRPC request gets a trailers-only response with the matching grpc-status.
+ * Answers <ex> from the agent itself with <status> and <body> plus the headers of <extra>
+ * (may be NULL), flagged <flags>, and ends it. A gRPC request gets a trailers-only response
+ * with grpc-status <grpc> (-1: mapped from <status> as Envoy maps its local replies).
  */
-static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const char *body)
+static void ex_reply(struct exchange *ex, uint16_t status, int grpc, uint32_t flags,
+		     const char *body, const struct http_head *extra)
 {
 	struct codec *down = ex_down(ex);
+	size_t blen = strlen(body);
 	struct http_head h;
-	char len[24];
 	uint32_t sid = ex->sid;
+	char num[24];
 
 	ex->flags |= flags;
 	ex->status = status;
 	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
 	http_head_init(&h, HTTP_RESPONSE, 0);
+	for (uint32_t i = 0; extra && i < extra->nhdrs; i++)
+		http_head_add(&h, http_str_ptr(extra, extra->hdrs[i].name), extra->hdrs[i].name.len,
+			      http_str_ptr(extra, extra->hdrs[i].value), extra->hdrs[i].value.len);
 	if (ex->grpc) {
-		char gs[8];
-
-		ex->grpc_status = grpc_status_for(status);
-		snprintf(gs, sizeof(gs), "%d", ex->grpc_status);
-		h.status = 200;
+		ex->grpc_status = grpc >= 0 ? grpc : router_http_to_grpc(status);
+		ex->status = h.status = 200;
+		snprintf(num, sizeof(num), "%d", ex->grpc_status);
 		http_head_add(&h, "content-type", 12, "application/grpc", 16);
-		http_head_add(&h, "grpc-status", 11, gs, strlen(gs));
-		http_head_add(&h, "grpc-message", 12, body, strlen(body));
+		http_head_add(&h, "grpc-status", 11, num, strlen(num));
+		http_head_add(&h, "grpc-message", 12, body, blen);
 		codec_submit_head(down, &sid, &h, true);
 	} else {
 		h.status = status;
-		snprintf(len, sizeof(len), "%zu", strlen(body));
-		h.content_length = (int64_t)strlen(body);
+		snprintf(num, sizeof(num), "%zu", blen);
+		h.content_length = (int64_t)blen;
 		http_head_add(&h, "content-type", 12, "text/plain", 10);
-		http_head_add(&h, "content-length", 14, len, strlen(len));
-		if (codec_submit_head(down, &sid, &h, !*body) == 0 && *body)
-			codec_submit_data(down, sid, (const uint8_t *)body, strlen(body), true);
-		ex->resp_bytes += strlen(body);
+		http_head_add(&h, "content-length", 14, num, strlen(num));
+		if (codec_submit_head(down, &sid, &h, !blen) == 0 && blen)
+			codec_submit_data(down, sid, (const uint8_t *)body, blen, true);
+		ex->resp_bytes += blen;
 	}
 	http_head_fini(&h);
 	ex->resp_started = true;
@@ -360,29 +344,10 @@ static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const
 	ex_finish(ex, true);
 }
 
-/* Answers a gRPC request with a trailers-only response carrying <grpc_status>. */
-static void ex_local_grpc(struct exchange *ex, int grpc_status, uint32_t flags, const char *msg)
+/* The agent's own answer with <status> and <body> (Envoy's words), flagged <flags>. */
+static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const char *body)
 {
-	struct codec *down = ex_down(ex);
-	struct http_head h;
-	uint32_t sid = ex->sid;
-	char gs[8];
-
-	ex->flags |= flags;
-	ex->status = 200;
-	ex->grpc_status = grpc_status;
-	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
-	http_head_init(&h, HTTP_RESPONSE, 0);
-	snprintf(gs, sizeof(gs), "%d", grpc_status);
-	h.status = 200;
-	http_head_add(&h, "content-type", 12, "application/grpc", 16);
-	http_head_add(&h, "grpc-status", 11, gs, strlen(gs));
-	http_head_add(&h, "grpc-message", 12, msg, strlen(msg));
-	codec_submit_head(down, &sid, &h, true);
-	http_head_fini(&h);
-	ex->resp_started = ex->resp_eos_up = true;
-	hsession_kick(ex->hs);
-	ex_finish(ex, true);
+	ex_reply(ex, status, -1, flags, body, NULL);
 }
 
 /* ---- routing ---- */
@@ -545,10 +510,7 @@ static void ex_apply_resp_ops(struct exchange *ex, struct http_head *h)
 static void ex_prepare(struct exchange *ex)
 {
 	struct http_head *h = &ex->req;
-	size_t ctlen = 0;
-	const char *ct = http_head_get(h, "content-type", 12, &ctlen);
-
-	ex->grpc = ct && ctlen >= 16 && !strncmp(ct, "application/grpc", 16);
+	ex->grpc = router_is_grpc(h);
 	if (!http_head_get(h, "x-request-id", 12, NULL)) {
 		uint32_t r[4];
 		char id[40];
@@ -964,19 +926,13 @@ static void ex_go(struct exchange *ex)
 	ex_attempt(ex);
 }
 
-/* Answers 429 for a local rate limit, with the x-ratelimit-* headers (and gRPC's form). */
+/* Answers 429 for a local rate limit, with the x-ratelimit-* headers (gRPC: RESOURCE_EXHAUSTED). */
 static void ex_ratelimited(struct exchange *ex, const struct route_ratelimit *rl, uint32_t left,
 			   uint32_t reset)
 {
-	struct codec *down = ex_down(ex);
 	struct http_head h;
 	char v[3][16];
-	uint32_t sid = ex->sid;
-	const char *body = "local_rate_limited";
 
-	ex->flags |= EXF_RL;
-	ex->status = 429;
-	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
 	http_head_init(&h, HTTP_RESPONSE, 0);
 	snprintf(v[0], sizeof(v[0]), "%u", rl->tokens);
 	snprintf(v[1], sizeof(v[1]), "%u", left);
@@ -984,27 +940,8 @@ static void ex_ratelimited(struct exchange *ex, const struct route_ratelimit *rl
 	http_head_add(&h, "x-ratelimit-limit", 17, v[0], strlen(v[0]));
 	http_head_add(&h, "x-ratelimit-remaining", 21, v[1], strlen(v[1]));
 	http_head_add(&h, "x-ratelimit-reset", 17, v[2], strlen(v[2]));
-	if (ex->grpc) {
-		ex->grpc_status = 8; /* RESOURCE_EXHAUSTED */
-		ex->status = 200;
-		h.status = 200;
-		http_head_add(&h, "content-type", 12, "application/grpc", 16);
-		http_head_add(&h, "grpc-status", 11, "8", 1);
-		http_head_add(&h, "grpc-message", 12, body, strlen(body));
-		codec_submit_head(down, &sid, &h, true);
-	} else {
-		h.status = 429;
-		http_head_add(&h, "content-type", 12, "text/plain", 10);
-		http_head_add(&h, "content-length", 14, "18", 2);
-		h.content_length = 18;
-		if (!codec_submit_head(down, &sid, &h, false))
-			codec_submit_data(down, sid, (const uint8_t *)body, 18, true);
-		ex->resp_bytes = 18;
-	}
+	ex_reply(ex, 429, 8, EXF_RL, "local_rate_limited", &h);
 	http_head_fini(&h);
-	ex->resp_started = ex->resp_eos_up = true;
-	hsession_kick(ex->hs);
-	ex_finish(ex, true);
 }
 
 /* Answers with the route's redirect. */
@@ -1136,7 +1073,7 @@ static bool ex_route(struct exchange *ex)
 				char msg[32];
 
 				snprintf(msg, sizeof(msg), "fault filter abort");
-				ex_local_grpc(ex, fo.grpc_status, EXF_FI, msg);
+				ex_reply(ex, 200, fo.grpc_status, EXF_FI, msg, NULL);
 			} else {
 				ex_local(ex, fo.http_status, EXF_FI, "fault filter abort");
 			}
