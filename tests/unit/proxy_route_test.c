@@ -371,6 +371,29 @@ static void test_route_sniffed(void **state)
 	fx_free(f);
 }
 
+/* A TCP port: the VirtualService's tcp[] route picks the subset; bytes pass as they are. */
+static void test_route_tcp(void **state)
+{
+	struct fx *f;
+	char *out;
+
+	port_name = "tcp";
+	f = fx_new("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+		   "metadata: {name: web, namespace: default}\n"
+		   "spec:\n  hosts: [web]\n  tcp:\n"
+		   "  - route: [{destination: {host: web, subset: v2}}]\n");
+	/* Three connections, each to v2; the backend's own status line comes back. */
+	out = httpfx_curl("-i http://127.0.0.1:%u/id --next -i http://127.0.0.1:%u/id --next -i "
+			  "http://127.0.0.1:%u/id",
+			  f->port, f->port, f->port);
+	assert_int_equal(httpfx_count(out, "HTTP/1.1 200 X"), 3);
+	assert_int_equal(httpfx_count(out, "backend 2\n"), 3);
+	free(out);
+	assert_int_equal(atomic_load(&f->v1.requests), 0);
+	port_name = "http";
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_route_circuit_breaker),
 	    cmocka_unit_test(test_route_mirror),
 	    cmocka_unit_test(test_route_sniffed),
+	    cmocka_unit_test(test_route_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,6 +282,55 @@ static uint8_t relay_proto_for(const struct model *m, const struct model_service
 static int sniff_session_start(struct px_worker *w, int fd, const struct sockaddr_in *peer,
 			       const struct sockaddr_in *orig);
 
+/*
+ * The backend of a TCP connection to <sp> of <svc>: by the port's VirtualService tcp[]
+ * route (the first whose port matches: a weighted destination cluster, balanced by its
+ * DestinationRule policy, outlier ejections skipped), else by the kernel's own rule over
+ * the port's endpoints. NULL when none is usable.
+ */
+static bool relay_tcp_ejected(void *ctx, const struct route_cluster *c, size_t i)
+{
+	return limits_od_ejected(ctx, c->name, c->eps[i]->ip, htons(c->eps[i]->port), px_now_ms());
+}
+
+static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const struct model *m,
+						   const struct model_service *svc,
+						   const struct model_svc_port *sp,
+						   const struct sockaddr_in *peer)
+{
+	const struct route_table *t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
+	const struct route_tcp *rt = NULL;
+	const struct route_dest *d = NULL;
+	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
+				  .src_ip = peer->sin_addr.s_addr};
+	uint32_t total = 0, x;
+	size_t idx;
+
+	for (size_t i = 0; t && i < t->ntcp && !rt; i++)
+		if (!t->tcp[i]->port || t->tcp[i]->port == sp->port)
+			rt = t->tcp[i];
+	if (!rt || !rt->ndests)
+		return lb_pick(sp, lb_rand(&w->rnd));
+	for (size_t i = 0; i < rt->ndests; i++)
+		total += rt->dests[i].weight;
+	x = total ? lb_rand(&w->rnd) % total : 0;
+	for (size_t i = 0; i < rt->ndests && !d; i++) {
+		if (x < rt->dests[i].weight || !total)
+			d = &rt->dests[i];
+		else
+			x -= rt->dests[i].weight;
+	}
+	if (!d || !d->cluster || d->cluster->subset_unknown)
+		return NULL;
+	if (d->cluster->policy.outlier.enabled || d->cluster->policy.health.enabled) {
+		br.is_ejected = relay_tcp_ejected;
+		br.ctx = w->r->limits;
+	}
+	if (balancer_pick(&w->bal, d->cluster, &br, &idx))
+		return NULL;
+	return d->cluster->eps[idx];
+}
+
 static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in *peer,
 			   const struct sockaddr_in *orig, int sniffed)
 {
@@ -331,7 +380,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		return;
 	}
 	if (sp) {
-		ep = lb_pick(sp, lb_rand(&w->rnd));
+		ep = relay_tcp_pick(w, m, svc, sp, peer);
 		if (!ep) {
 			worker_reject(w, fd, RC_NO_BACKEND);
 			return;
