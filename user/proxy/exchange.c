@@ -148,6 +148,9 @@ struct exchange {
 	bool resp_eos_sent;   /* ... and the end went to the client's codec */
 	bool up_got_bytes;    /* this attempt got any response byte */
 	bool free_retry_used; /* the one retry a reused connection's early close allows */
+	bool tunnel;	      /* Upgrade (WebSocket) or CONNECT over HTTP/1.1: once the
+			       * upstream accepts, bytes pass both ways until both end */
+	bool connect;	      /* ... CONNECT (its head is not the end of the request) */
 	uint16_t status;
 	int grpc_status; /* -1: none */
 	uint32_t flags;
@@ -511,6 +514,16 @@ static void ex_prepare(struct exchange *ex)
 {
 	struct http_head *h = &ex->req;
 	ex->grpc = router_is_grpc(h);
+	ex->connect = h->method.len == 7 && !memcmp(http_str_ptr(h, h->method), "CONNECT", 7);
+	ex->tunnel =
+	    !hsession_is_h2(ex->hs) && (ex->connect || http_head_get(h, "upgrade", 7, NULL));
+	if (ex->tunnel) {
+		/* The head's end is not the client's: the tunnel's bytes follow it. Nothing of
+		 * a tunnel can be replayed, and it is upstream over HTTP/1.1 whatever the port. */
+		ex->req_done = false;
+		ex->retriable = false;
+		ex->h2_up = false;
+	}
 	if (!http_head_get(h, "x-request-id", 12, NULL)) {
 		uint32_t r[4];
 		char id[40];
@@ -617,6 +630,9 @@ static void ex_later_cb(evutil_socket_t fd, short what, void *arg)
 /* Sends what the current attempt has not sent of the request body, and its end. */
 static void ex_push_body(struct exchange *ex)
 {
+	/* A tunnel's bytes wait for the upstream to accept it. */
+	if (ex->tunnel && !ex->resp_started)
+		return;
 	while (ex->sent < ex->body.len) {
 		bool last = ex->req_done && !ex->has_req_trailers;
 		ssize_t n = upstream_submit_data(&ex->up, ex->body.p + ex->sent,
@@ -639,6 +655,14 @@ static void ex_push_body(struct exchange *ex)
 		ex->dropped += ex->sent;
 		ex->sent = 0;
 	}
+	if (ex->tunnel && ex->req_done && ex->sent == ex->body.len) {
+		/* The client ended its side of a tunnel. HTTP/1.1 cannot pass a half-close on,
+		 * so its end ends both directions, as Envoy ends upgraded streams. */
+		codec_submit_data(ex_down(ex), ex->sid, NULL, 0, true);
+		hsession_kick(ex->hs);
+		ex_finish(ex, true);
+		return;
+	}
 	if (ex->sent == ex->body.len && ex->req_done && !ex->req_eos_sent) {
 		if (ex->has_req_trailers) {
 			if (upstream_submit_trailers(&ex->up, &ex->req_trailers) == 0)
@@ -652,7 +676,9 @@ static void ex_push_body(struct exchange *ex)
 static void ex_up_ready(void *arg)
 {
 	struct exchange *ex = arg;
-	bool eos = ex->req_done && !ex->body.len && !ex->has_req_trailers;
+	/* An Upgrade request has no body: its tunnel bytes come after the 101. */
+	bool eos =
+	    ex->tunnel ? !ex->connect : ex->req_done && !ex->body.len && !ex->has_req_trailers;
 
 	if (upstream_submit_head(&ex->up, &ex->req, eos)) {
 		/* The connection could not take it (closing under us): try afresh. */
@@ -664,7 +690,7 @@ static void ex_up_ready(void *arg)
 			   "upstream connect error or disconnect/reset before headers");
 		return;
 	}
-	ex->req_eos_sent = eos;
+	ex->req_eos_sent = eos && !ex->tunnel; /* a tunnel ends when the client's bytes do */
 	ex_push_body(ex);
 }
 
@@ -697,6 +723,22 @@ static void ex_up_head(void *arg, struct http_head *head, bool end_stream)
 	uint32_t sid = ex->sid;
 
 	ex->up_got_bytes = true;
+	if (ex->tunnel && (head->status == 101 || head->status / 100 == 2)) {
+		/* Accepted: from here the exchange is a byte stream both ways. */
+		event_del(&ex->ev_try);
+		event_del(&ex->ev_timeout);
+		ex->status = head->status;
+		ex->resp_started = true;
+		ex->resp_eos_up = end_stream;
+		if (codec_submit_head(down, &sid, head, false)) {
+			codec_reset(down, ex->sid, CODEC_E_INTERNAL);
+			ex_finish(ex, false);
+			return;
+		}
+		hsession_kick(ex->hs);
+		ex_push_body(ex); /* bytes the client sent ahead */
+		return;
+	}
 	if (head->status < 200) {
 		/* 100 Continue and 103 Early Hints pass through; 101 needs an upgrade path. */
 		if (head->status != 101 && !ex->resp_started)
