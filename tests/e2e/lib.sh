@@ -382,6 +382,11 @@ l7_app_stats() {
 	l7_exec "$1" curl -sf -m 3 http://127.0.0.1:9080/stats
 }
 
+# l7_pods APP: the names of APP's Pods (label app), one a line, in the simulator's order.
+l7_pods() {
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" pods -o json | jq -r --arg a "$1" '.[] | select(.app == $a) | .name'
+}
+
 # l7_wait SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails after SECONDS.
 l7_wait() {
 	local secs=$1 i
