@@ -64,7 +64,7 @@ client --calls 3 --stream 20 --timeout 10 >"$L7_TMP/chat.json" ||
 jq -e -s 'length == 3 and all(.code == "OK" and .messages == 20)' "$L7_TMP/chat.json" >/dev/null ||
 	e2e_fail "chat: not 3 calls of 20 echoed messages: $(cat "$L7_TMP/chat.json")"
 [ $(($(calls chat) - c0)) -eq 3 ] || e2e_fail "chat: servers counted $(($(calls chat) - c0)) Chat calls, want 3"
-l7_wait 10 test "$(grpc_total 0)" -ge $((ok0 + 43)) ||
+l7_wait 10 'test "$(grpc_total 0)" -ge $((ok0 + 43))' ||
 	e2e_fail "istio_requests_total grpc-echo grpc_response_status=0 +$(($(grpc_total 0) - ok0)), want +43"
 e2e_log "ok: 3 streams of 20 messages, 43 OK calls counted"
 
@@ -77,7 +77,7 @@ fi
 jq -e -s 'length == 5 and all(.code == "UNAVAILABLE" and .code_num == 14)' "$L7_TMP/abort.json" \
 	>/dev/null || e2e_fail "abort: want 5 x UNAVAILABLE: $(cat "$L7_TMP/abort.json")"
 [ "$(calls calls)" -eq "$a0" ] || e2e_fail "abort: an aborted call reached a server"
-l7_wait 10 test "$(grpc_total 14 FI)" -ge $((f0 + 5)) ||
+l7_wait 10 'test "$(grpc_total 14 FI)" -ge $((f0 + 5))' ||
 	e2e_fail "abort: istio_requests_total grpc_response_status=14 FI +$(($(grpc_total 14 FI) - f0)), want +5"
 client --calls 3 >"$L7_TMP/after.json" || e2e_fail "calls without the header failed after the aborts"
 e2e_log "ok: 5 x UNAVAILABLE (FI), no server reached; other calls OK"

@@ -11,40 +11,10 @@
 # Exit 0 pass, 77 skip.
 . "$(dirname "$0")/lib.sh"
 l7_init retry
-cat >"$L7_TMP/httpbin.yaml" <<'YAML'
-apiVersion: v1
-kind: Service
-metadata:
-  name: httpbin
-  labels: {app: httpbin}
-spec:
-  selector: {app: httpbin}
-  ports:
-  - {name: http, port: 8000, targetPort: 9080}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: httpbin-v1
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: httpbin, version: v1}
-  template:
-    metadata:
-      labels: {app: httpbin, version: v1}
-    spec:
-      containers:
-      - name: httpbin
-        image: weir/bookinfo-app:dev
-        command: ["bookinfo-app", "--name", "httpbin", "--version", "v1", "--listen", "0.0.0.0:9080"]
-        env:
-        - {name: BOOKINFO_FAIL_PERCENT, value: "25"}
-        - {name: BOOKINFO_FAIL_SEED, value: "7"}
-        - {name: BOOKINFO_FAIL_CODE, value: "500"}
-        ports:
-        - containerPort: 9080
-YAML
+{
+	l7_httpbin_yaml svc
+	l7_httpbin_yaml v1 BOOKINFO_FAIL_PERCENT=25 BOOKINFO_FAIL_SEED=7 BOOKINFO_FAIL_CODE=500
+} >"$L7_TMP/httpbin.yaml"
 cat >"$L7_TMP/vs-plain.yaml" <<'YAML'
 apiVersion: networking.istio.io/v1
 kind: VirtualService

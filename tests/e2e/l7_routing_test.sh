@@ -56,7 +56,7 @@ jq -e -s 'all(.body.end_user == "jason")' "$L7_TMP/p2j.json" >/dev/null ||
 v=$(reviews_of "$L7_TMP/p2o.json")
 [ "$v" = '{"v1":50}' ] || e2e_fail "test-v2: other users got reviews $v, want {\"v1\":50}"
 # Telemetry is flushed on a tick: wait for the agent to count jason's 50 requests to v2.
-l7_wait 10 test "$(reviews_total v2)" -ge $((m2 + 50)) ||
+l7_wait 10 'test "$(reviews_total v2)" -ge $((m2 + 50))' ||
 	e2e_fail "test-v2: istio_requests_total to reviews v2 went from $m2 to $(reviews_total v2), want +50"
 e2e_log "ok: jason 50/50 v2 with black stars, others 50/50 v1"
 
@@ -78,9 +78,9 @@ jq -e -s 'all(.body | [.. | objects | select(.service? == "reviews")][0] |
 	(.version == "v1" and (has("stars") | not)) or (.version == "v3" and .stars == "red"))' \
 	"$L7_TMP/p3.json" >/dev/null || e2e_fail "50-v3: a v3 answer without red stars or v1 with stars"
 # The agent counts the same split.
-l7_wait 10 test "$(reviews_total v3)" -ge $((m3 + n3)) ||
+l7_wait 10 'test "$(reviews_total v3)" -ge $((m3 + n3))' ||
 	e2e_fail "50-v3: istio_requests_total reviews v3 +$(($(reviews_total v3) - m3)), want +$n3"
-l7_wait 10 test "$(reviews_total v1)" -ge $((m1 + n1)) ||
+l7_wait 10 'test "$(reviews_total v1)" -ge $((m1 + n1))' ||
 	e2e_fail "50-v3: istio_requests_total reviews v1 +$(($(reviews_total v1) - m1)), want +$n1"
 d1=$(($(reviews_total v1) - m1))
 d3=$(($(reviews_total v3) - m3))

@@ -50,7 +50,7 @@ jq -e -s 'all(.body.calls[1].status == 504)' "$L7_TMP/page.json" >/dev/null ||
 # Three pages of two 0.5 s attempts each: about 3 s; with no timeout it would be 3 x 2 x 2 s.
 [ "$ms" -ge 2800 ] && [ "$ms" -lt 5000 ] ||
 	e2e_fail "step 2: three pages took $ms ms, want about 3000 (two 0.5 s attempts each)"
-l7_wait 10 test "$(ut_count)" -ge $((ut0 + 6)) ||
+l7_wait 10 'test "$(ut_count)" -ge $((ut0 + 6))' ||
 	e2e_fail "step 2: istio_requests_total reviews 504 UT +$(($(ut_count) - ut0)), want +6"
 [ "$(ut_count)" -eq $((ut0 + 6)) ] || e2e_fail "step 2: reviews 504 UT +$(($(ut_count) - ut0)), want +6"
 to1=$(l7_metrics | l7_metric weir_proxy_http_timeouts_total)

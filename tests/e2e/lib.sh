@@ -387,12 +387,53 @@ l7_pods() {
 	"${L7_SIMCTL[@]}" --name "$L7_SIM" pods -o json | jq -r --arg a "$1" '.[] | select(.app == $a) | .name'
 }
 
-# l7_wait SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails after SECONDS.
+# l7_httpbin_yaml VERSION [VAR=VALUE]...: the Service httpbin (port 8000, named http) with
+# VERSION "svc", else a Deployment httpbin-VERSION (one Pod, labels app: httpbin, version:
+# VERSION) of bookinfo-app on 9080 with the BOOKINFO_* knobs VAR=VALUE (see the sample's README).
+l7_httpbin_yaml() {
+	local v=$1 kv
+	shift
+	if [ "$v" = svc ]; then
+		printf '%s\n' 'apiVersion: v1' 'kind: Service' 'metadata:' '  name: httpbin' \
+			'  labels: {app: httpbin}' 'spec:' '  selector: {app: httpbin}' '  ports:' \
+			'  - {name: http, port: 8000, targetPort: 9080}' '---'
+		return
+	fi
+	cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: httpbin-$v
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: httpbin, version: $v}
+  template:
+    metadata:
+      labels: {app: httpbin, version: $v}
+    spec:
+      containers:
+      - name: httpbin
+        image: weir/bookinfo-app:dev
+        command: ["bookinfo-app", "--name", "httpbin", "--version", "$v", "--listen", "0.0.0.0:9080"]
+        ports:
+        - containerPort: 9080
+        env:
+        - {name: BOOKINFO_NAME, value: httpbin}
+YAML
+	for kv in "$@"; do
+		echo "        - {name: ${kv%%=*}, value: \"${kv#*=}\"}"
+	done
+	echo '---'
+}
+
+# l7_wait SECONDS 'CONDITION': evaluates the shell CONDITION (a string, so that the command
+# substitutions in it run anew each time) every 0.2 s until it holds; fails after SECONDS.
 l7_wait() {
 	local secs=$1 i
 	shift
 	for i in $(seq $((secs * 5))); do
-		"$@" >/dev/null 2>&1 && return 0
+		eval "$*" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
 	return 1
