@@ -222,3 +222,255 @@ status:
 ---
 YAML
 }
+
+# ==== L7 traffic management on the node simulator (tests/e2e/l7_*_test.sh) ===================
+# Istio's bookinfo (and a few small extra workloads) under tools/sim/weir-sim on one simulated
+# node. Istio's task YAML from testdata/istio/ is applied as `kubectl apply` would apply it: one
+# object per file in the simulator's config directory (its API server), replaced by rename, so
+# that a later VirtualService "reviews" replaces the earlier one instead of clashing with it.
+# Clients (curl, h2load, nghttp, the gRPC client) run in a meshed Pod; tests assert on counted
+# answers, the backends' /stats and the agent's /metrics, never on log text.
+
+L7_ISTIO=$E2E_DIR/testdata/istio
+L7_BOOKINFO=$(cd "$E2E_DIR/../.." && pwd)/deploy/samples/bookinfo/bookinfo.yaml
+L7_SIMCTL=(/usr/bin/python3 "$E2E_DIR/../../tools/sim/weir-sim")
+L7_SIM=
+L7_TMP=
+
+# l7_init NAME: checks what the tests need, names the simulation wt-l7-NAME, installs the trap.
+l7_init() {
+	local b t
+	[ "$(id -u)" -eq 0 ] || e2e_skip "needs root"
+	for b in weir-agent weir-cni bookinfo-app; do
+		[ -x "$BUILD/$b" ] || e2e_skip "$BUILD/$b is not built"
+	done
+	for t in jq curl h2load nghttp iptables-restore; do
+		command -v "$t" >/dev/null || e2e_skip "$t is not installed (tools/deps.sh)"
+	done
+	L7_SIM=wt-l7-$1
+	L7_TMP=$(mktemp -d "/tmp/weirtest-l7-$1.XXXXXX")
+	trap l7_cleanup EXIT
+	trap 'exit 130' INT TERM
+	# A simulation left by a killed run of this same test would make `up` refuse.
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" down >/dev/null 2>&1 || true
+}
+
+l7_cleanup() {
+	local rc=$? f
+	set +e
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -d "/run/weir-sim/$L7_SIM/logs" ]; then
+		for f in /run/weir-sim/"$L7_SIM"/logs/*.log; do
+			echo "=== $f (last 20 lines)"
+			tail -20 "$f"
+		done
+	fi
+	[ -n "$L7_SIM" ] && "${L7_SIMCTL[@]}" --name "$L7_SIM" down >/dev/null 2>&1
+	[ -n "$L7_TMP" ] && rm -rf "$L7_TMP"
+	exit $rc
+}
+
+# l7_up MANIFEST...: `weir-sim up` on one node. @E2E_DIR@ in a manifest becomes this directory
+# (commands such as grpcsvc.py need an absolute path).
+l7_up() {
+	local m out=() i=0
+	for m in "$@"; do
+		i=$((i + 1))
+		sed "s|@E2E_DIR@|$E2E_DIR|g" "$m" >"$L7_TMP/manifest-$i.yaml"
+		out+=("$L7_TMP/manifest-$i.yaml")
+	done
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" up "${out[@]}" --nodes 1 --build "$BUILD" \
+		>"$L7_TMP/up.out" 2>&1 || e2e_fail "weir-sim up: $(tail -30 "$L7_TMP/up.out")"
+	L7_CFG=$(jq -r .config_dir < <("${L7_SIMCTL[@]}" --name "$L7_SIM" status -o json))
+}
+
+# l7_exec POD CMD...: CMD in the Pod (its netns and cgroup, Service names resolve).
+l7_exec() {
+	local pod=$1
+	shift
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" exec "$pod" -- "$@"
+}
+
+# l7_node CMD...: CMD in the node's netns (where the agent's ports listen on 127.0.0.1).
+l7_node() {
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" exec node:n1 -- "$@"
+}
+
+# l7_status: the agent's /status (admin port) as JSON.
+l7_status() {
+	l7_node curl -sf -m 3 http://127.0.0.1:15000/status
+}
+
+# l7_apply FILE...: applies every object of FILEs, one file per object (kind, namespace,
+# name), replacing a previous object of the same name; then waits (10 s) until the agent
+# loaded all of them (no rejected file) and built a newer snapshot.
+l7_apply() {
+	local before gen n st i
+	before=$(l7_status | jq .agent.generation)
+	n=$(/usr/bin/python3 - "$L7_CFG" "$@" <<'PY'
+import os, sys, yaml
+cfg = sys.argv[1]
+n = 0
+for path in sys.argv[2:]:
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    for d in docs:
+        md = d.get("metadata", {})
+        name = "l7-%s-%s-%s.yaml" % (d["kind"].lower(), md.get("namespace", "default"), md["name"])
+        tmp = os.path.join(cfg, "." + name + ".tmp")
+        with open(tmp, "w") as f:
+            yaml.safe_dump(d, f, sort_keys=False)
+        os.rename(tmp, os.path.join(cfg, name))
+        n += 1
+print(n)
+PY
+	) || e2e_fail "l7_apply: cannot write $*"
+	for i in $(seq 100); do
+		st=$(l7_status) || st='{}'
+		if [ "$(echo "$st" | jq '.agent.config.files_rejected // -1')" -gt 0 ]; then
+			e2e_fail "l7_apply $*: the agent rejected a file: $(grep -h 'l7-' \
+				/run/weir-sim/"$L7_SIM"/logs/agent-n1.log | tail -3)"
+		fi
+		gen=$(echo "$st" | jq '.agent.generation // 0')
+		[ "$gen" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	e2e_fail "l7_apply $*: no new snapshot after 10 s (generation $before, $n objects)"
+}
+
+# l7_delete KIND NAME [NS]: removes an object l7_apply wrote; waits for a newer snapshot.
+l7_delete() {
+	local before gen i f
+	f=$L7_CFG/l7-$(echo "$1" | tr 'A-Z' 'a-z')-${3:-default}-$2.yaml
+	[ -f "$f" ] || e2e_fail "l7_delete: no $f"
+	before=$(l7_status | jq .agent.generation)
+	rm -f "$f"
+	for i in $(seq 100); do
+		gen=$(l7_status | jq '.agent.generation // 0')
+		[ "$gen" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	e2e_fail "l7_delete $*: no new snapshot after 10 s"
+}
+
+# l7_metrics: the agent's /metrics (Prometheus text).
+l7_metrics() {
+	l7_node curl -sf -m 5 http://127.0.0.1:15020/metrics
+}
+
+# l7_metric NAME [LABEL=VALUE]... < METRICS: the sum of NAME's series whose labels hold every
+# LABEL=VALUE given (0 when none matches).
+l7_metric() {
+	/usr/bin/python3 -c '
+import re, sys
+name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+total = 0.0
+pat = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)")
+lab = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"")
+for line in sys.stdin:
+    m = pat.match(line)
+    if not m or m.group(1) != name:
+        continue
+    labels = dict(lab.findall(m.group(3) or ""))
+    if all(labels.get(k) == v for k, v in want.items()):
+        total += float(m.group(4))
+print(int(total) if total == int(total) else total)
+' "$@"
+}
+
+# l7_app_stats POD: the bookinfo-app's own /stats in POD (asked on its loopback, not via the mesh).
+l7_app_stats() {
+	l7_exec "$1" curl -sf -m 3 http://127.0.0.1:9080/stats
+}
+
+# l7_pods APP: the names of APP's Pods (label app), one a line, in the simulator's order.
+l7_pods() {
+	"${L7_SIMCTL[@]}" --name "$L7_SIM" pods -o json | jq -r --arg a "$1" '.[] | select(.app == $a) | .name'
+}
+
+# l7_httpbin_yaml VERSION [VAR=VALUE]...: the Service httpbin (port 8000, named http) with
+# VERSION "svc", else a Deployment httpbin-VERSION (one Pod, labels app: httpbin, version:
+# VERSION) of bookinfo-app on 9080 with the BOOKINFO_* knobs VAR=VALUE (see the sample's README).
+l7_httpbin_yaml() {
+	local v=$1 kv
+	shift
+	if [ "$v" = svc ]; then
+		printf '%s\n' 'apiVersion: v1' 'kind: Service' 'metadata:' '  name: httpbin' \
+			'  labels: {app: httpbin}' 'spec:' '  selector: {app: httpbin}' '  ports:' \
+			'  - {name: http, port: 8000, targetPort: 9080}' '---'
+		return
+	fi
+	cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: httpbin-$v
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: httpbin, version: $v}
+  template:
+    metadata:
+      labels: {app: httpbin, version: $v}
+    spec:
+      containers:
+      - name: httpbin
+        image: weir/bookinfo-app:dev
+        command: ["bookinfo-app", "--name", "httpbin", "--version", "$v", "--listen", "0.0.0.0:9080"]
+        ports:
+        - containerPort: 9080
+        env:
+        - {name: BOOKINFO_NAME, value: httpbin}
+YAML
+	for kv in "$@"; do
+		echo "        - {name: ${kv%%=*}, value: \"${kv#*=}\"}"
+	done
+	echo '---'
+}
+
+# l7_wait SECONDS 'CONDITION': evaluates the shell CONDITION (a string, so that the command
+# substitutions in it run anew each time) every 0.2 s until it holds; fails after SECONDS.
+l7_wait() {
+	local secs=$1 i
+	shift
+	for i in $(seq $((secs * 5))); do
+		eval "$*" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# l7_binom_ok N K P: whether K successes of N trials fit probability P within 4 sigma.
+l7_binom_ok() {
+	awk -v n="$1" -v k="$2" -v p="$3" 'BEGIN {
+		m = n * p; s = sqrt(n * p * (1 - p)); d = k - m; if (d < 0) d = -d
+		exit !(d <= 4 * s) }'
+}
+
+# l7_curl_many POD URL COUNT [curl args]...: COUNT sequential GETs of URL from POD on one
+# kept-alive connection (curl's URL globbing), one JSON line per answer, in order:
+# {"code", "connects", "body"}; body is the parsed JSON answer, or its text when not JSON.
+l7_curl_many() {
+	local pod=$1 url=$2 count=$3 d
+	shift 3
+	d=$(mktemp -d "$L7_TMP/curl.XXXXXX")
+	# The Pod shares the file system: curl writes each body to its own file there.
+	l7_exec "$pod" curl -s -m 60 "$@" -o "$d/#1" -w '%{http_code} %{num_connects}\n' \
+		"$url?l7seq=[1-$count]" >"$d/codes" || true
+	/usr/bin/python3 -c '
+import json, os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+lines = [l.split() for l in open(os.path.join(d, "codes")) if l.strip()]
+for i in range(1, n + 1):
+    code, conn = lines[i - 1][:2] if i <= len(lines) else ("0", "0")
+    try:
+        text = open(os.path.join(d, str(i)), errors="replace").read()
+    except OSError:
+        text = ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = text
+    print(json.dumps({"code": int(code), "connects": int(conn), "body": body}))
+' "$d" "$count"
+}
+# ==== end of the L7 section ==================================================================
