@@ -308,8 +308,25 @@ static const struct route_table tables[] = {
     {.svc = &svcs[4], .port = &an_ports[0], .proto = ROUTE_PROTO_HTTP, .dflt = &c_annot},
 };
 
-static const struct model_routes mroutes = {
-    .tables = tables, .ntables = sizeof(tables) / sizeof(tables[0]), .errors = 2};
+/* As route_build() makes them: every subset on every port, whether a route names it or not. */
+static const struct route_cluster all_clusters[] = {
+    {.name = "outbound|9080|v4|" FQDN("reviews"),
+     .svc = &svcs[0],
+     .port = &rv_ports[0],
+     .subset = "v4",
+     .id = 10},
+    {.name = "outbound|9090|v4|" FQDN("reviews"),
+     .svc = &svcs[0],
+     .port = &rv_ports[1],
+     .subset = "v4",
+     .id = 11},
+};
+
+static const struct model_routes mroutes = {.tables = tables,
+					    .ntables = sizeof(tables) / sizeof(tables[0]),
+					    .clusters = all_clusters,
+					    .nclusters = 2,
+					    .errors = 2};
 
 static const struct model model = {.generation = 7,
 				   .pods = pods,
@@ -500,7 +517,8 @@ static void test_routes_list(void **state)
 	    JS("ports.0.http.6.export_to.0", "default"),
 	    JL("ports.0.http.7.matches", 0),
 	    /* clusters: default first, then as the routes name them, each once */
-	    JL("ports.0.clusters", 5),
+	    JL("ports.0.clusters", 6),
+	    JS("ports.0.clusters.5.subset", "v4"), /* named by no route, still listed */
 	    JS("ports.0.clusters.0.name", "outbound|9080||reviews.default.svc.cluster.local"),
 	    JN("ports.0.clusters.0.subset"),
 	    JL("ports.0.clusters.0.endpoints", 3),
@@ -544,7 +562,8 @@ static void test_routes_list(void **state)
 	    /* the other tables */
 	    JS("ports.1.protocol", "tcp"),
 	    JN("ports.1.virtual_service"),
-	    JL("ports.1.clusters", 1),
+	    JL("ports.1.clusters", 2),
+	    JS("ports.1.clusters.1.name", "outbound|9090|v4|reviews.default.svc.cluster.local"),
 	    JS("ports.2.path", "kernel"),
 	    JS("ports.3.protocol", "tcp"),
 	    JS("ports.3.path", "agent"),

@@ -736,8 +736,13 @@ static void routes_cl_add(const struct route_cluster **cl, size_t *n, size_t cap
 		cl[(*n)++] = c;
 }
 
-/* Every cluster table <t> can send to: default, destinations, mirrors. malloc'd. */
-static const struct route_cluster **routes_table_clusters(const struct route_table *t, size_t *n)
+/*
+ * Every cluster of table <t>: the default, those its routes send or mirror to (in route
+ * order, other Services' too), then the port's other subsets that no route names yet (a
+ * user adding a route wants to see them). malloc'd; NULL when out of memory.
+ */
+static const struct route_cluster **routes_table_clusters(const struct model_routes *mr,
+							  const struct route_table *t, size_t *n)
 {
 	const struct route_cluster **cl;
 	size_t cap = 1, i, j;
@@ -746,6 +751,7 @@ static const struct route_cluster **routes_table_clusters(const struct route_tab
 		cap += t->http[i]->ndests + 1;
 	for (i = 0; i < t->ntcp; i++)
 		cap += t->tcp[i]->ndests;
+	cap += mr ? mr->nclusters : 0;
 	cl = calloc(cap, sizeof(*cl));
 	if (!cl)
 		return NULL;
@@ -759,6 +765,9 @@ static const struct route_cluster **routes_table_clusters(const struct route_tab
 	for (i = 0; i < t->ntcp; i++)
 		for (j = 0; j < t->tcp[i]->ndests; j++)
 			routes_cl_add(cl, n, cap, t->tcp[i]->dests[j].cluster);
+	for (i = 0; mr && i < mr->nclusters; i++)
+		if (mr->clusters[i].svc == t->svc && mr->clusters[i].port == t->port)
+			routes_cl_add(cl, n, cap, &mr->clusters[i]);
 	return cl;
 }
 
@@ -784,7 +793,7 @@ json_t *routes_json_table(const struct model *m, const struct route_table *t)
 		err |= routes_push(http, routes_json_http(t->http[i]));
 	for (i = 0; i < t->ntcp; i++)
 		err |= routes_push(tcp, routes_json_tcp(t->tcp[i]));
-	cl = routes_table_clusters(t, &n);
+	cl = routes_table_clusters(m ? m->routes : NULL, t, &n);
 	err |= !cl;
 	for (i = 0; cl && i < n; i++)
 		err |= routes_push(cls, routes_json_cluster(cl[i]));
