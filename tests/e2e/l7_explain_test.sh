@@ -223,6 +223,13 @@ err=$(ctl explain "$PP" reviews:9080 --path nopath 2>&1 >/dev/null); rc=$?
 [ "$rc" -eq 2 ] && [[ $err == *"--path"* ]] || fail "--path nopath: rc $rc: $err"
 ok "malformed --header and --path are refused with exit 2"
 
+# The text forms (for people, never parsed) still run to completion on the same answers.
+nsenter --net="/run/netns/$NETNS" "$BUILD/weirctl" --bpffs-dir "$BPFFS" routes >"$TMP/routes.txt" ||
+	fail "weirctl routes (text) exited $?"
+nsenter --net="/run/netns/$NETNS" "$BUILD/weirctl" --bpffs-dir "$BPFFS" explain "$PP" reviews:9080 \
+	--header end-user=jason >"$TMP/explain.txt" || fail "weirctl explain (text) exited $?"
+[ -n "${L7_SHOW_TEXT:-}" ] && cat "$TMP/routes.txt" "$TMP/explain.txt"
+
 # --- the proxy agrees with explain ---------------------------------------------------------
 # Real requests from productpage through the agent: jason always reaches v2, anyone else v1.
 # (Needs the router wired into the proxy; a failure here with the checks above passing means
