@@ -34,6 +34,10 @@ static bool explain_l7_token(const char *s, size_t len)
 }
 
 /* The value of option <name> at argv[*<i>] ("--name V" or "--name=V"), or NULL. */
+/*
+ * Both spellings, as main() accepts for the global options; "--header=a=b" splits at the
+ * first '=' after the option name, so a value may hold '=' either way.
+ */
 static const char *explain_l7_opt(int argc, char **argv, int *i, const char *name, bool *missing)
 {
 	size_t len = strlen(name);
@@ -53,6 +57,12 @@ static const char *explain_l7_opt(int argc, char **argv, int *i, const char *nam
 	return argv[++*i];
 }
 
+/*
+ * Taken out before ctl_args_done() sees the words, which refuses anything that starts with
+ * '-' as an unknown option: the positional POD and SERVICE:PORT keep their places whatever
+ * the order on the command line. Values are checked here, not at the agent, so a typo is a
+ * usage error (exit 2) before anything is asked.
+ */
 int explain_l7_args(int *argc, char **argv, struct explain_l7_args *l7)
 {
 	static const char *const names[] = {"--header", "--path", "--method"};
@@ -118,6 +128,7 @@ int explain_l7_args(int *argc, char **argv, struct explain_l7_args *l7)
 }
 
 /* "&<name>=<escaped value>" appended to <url>. */
+/* Values are escaped: a header value may hold '&', '=', '%' or spaces. */
 static int explain_l7_param(char *url, size_t size, const char *name, const char *value)
 {
 	size_t len = strlen(url);
@@ -129,6 +140,10 @@ static int explain_l7_param(char *url, size_t size, const char *name, const char
 }
 
 /* {"checked": false, "note": <why>}, with <why> also in x->unchecked when <note_it>. */
+/*
+ * Only noted when the user asked something L7 (<note_it>): explain without attributes on a
+ * plain TCP Service must keep "unchecked" empty when everything else was checked.
+ */
 static json_t *explain_l7_unchecked(struct explain *x, const char *why, bool note_it)
 {
 	json_t *o = json_object();
@@ -143,6 +158,10 @@ static json_t *explain_l7_unchecked(struct explain *x, const char *why, bool not
 	return o;
 }
 
+/*
+ * The names come from the agent's model (x->apod, x->asvc), never from the arguments as
+ * typed: "reviews" and "198.19.0.12" must ask about the same Service.
+ */
 json_t *explain_l7(struct explain *x, const struct explain_l7_args *l7)
 {
 	char url[6144], err[CTL_ADMIN_ERR_LEN], why[CTL_ADMIN_ERR_LEN + 64];
@@ -184,6 +203,10 @@ json_t *explain_l7(struct explain *x, const struct explain_l7_args *l7)
 	return j;
 }
 
+/*
+ * "route" predates the l7 object and stays: null as before when nothing routes at L7, the
+ * route's name when one does, so older scripts keep working.
+ */
 void explain_l7_route(const json_t *l7, json_t *root)
 {
 	const json_t *route = json_object_get(l7, "route");

@@ -33,6 +33,10 @@ static const char *routes_strmatch(const json_t *m, char *buf, size_t size)
 }
 
 /* One match as "uri=prefix:/a method=exact:GET end-user=exact:jason ...". */
+/*
+ * Compact on purpose: one line per match, headers as name=kind:value, "!" for
+ * withoutHeaders and "?" for query parameters; -o json has everything.
+ */
 static void routes_print_match(const json_t *m)
 {
 	static const char *const strs[] = {"uri", "scheme", "method", "authority"};
@@ -127,6 +131,10 @@ static void routes_print_http(const json_t *r, size_t idx)
 		printf("        header operations\n");
 }
 
+/*
+ * The human table: one line per port, its reasons, then its routes and clusters indented
+ * under it, so the order on screen is the order the router tries.
+ */
 static void routes_print_text(const json_t *root)
 {
 	const json_t *ports = json_object_get(root, "ports"), *p, *a, *c;

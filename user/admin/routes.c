@@ -181,6 +181,11 @@ json_t *routes_json_match(const struct route_match *m)
 
 /* ---- route pieces ---- */
 
+/*
+ * Istio's Headers.HeaderOperations shape, so a user can hold the output against the YAML
+ * they wrote. null rather than three empty members when nothing is done: most routes have
+ * no header operations and the listing stays readable.
+ */
 json_t *routes_json_hdr_ops(const struct route_hdr_ops *ops)
 {
 	json_t *o, *rm;
@@ -238,6 +243,10 @@ static const char *const routes_retry_names[] = {
     "unavailable",
 };
 
+/*
+ * Always an object: a route without `retries` still gets Istio's default policy (2 attempts,
+ * route.h), and showing it is the point; an empty policy would hide that retries happen.
+ */
 json_t *routes_json_retry(const struct route_retry *r)
 {
 	json_t *o = json_object(), *on = json_array(), *codes = json_array();
@@ -267,6 +276,10 @@ json_t *routes_json_retry(const struct route_retry *r)
 	return routes_done(o, err);
 }
 
+/*
+ * Delay and abort are drawn independently (router_fault()), so each gets its own member
+ * with its own percentage; the percentages are Istio's percentage.value, not ppm.
+ */
 json_t *routes_json_fault(const struct route_fault *f)
 {
 	json_t *o, *d = NULL, *a = NULL;
@@ -303,6 +316,7 @@ json_t *routes_json_fault(const struct route_fault *f)
 	return routes_done(o, err);
 }
 
+/* The bucket as configured; its fill level lives in the workers and is not shown. */
 json_t *routes_json_ratelimit(const struct route_ratelimit *rl)
 {
 	json_t *o;
@@ -350,6 +364,7 @@ static json_t *routes_json_dests(const struct route_dest *d, size_t n, uint32_t 
 	return routes_done(a, err);
 }
 
+/* Parts left null keep the request's (router_redirect()); the code defaults as Istio's. */
 static json_t *routes_json_redirect(const struct route_redirect *rd)
 {
 	json_t *o;
@@ -368,6 +383,7 @@ static json_t *routes_json_redirect(const struct route_redirect *rd)
 	return routes_done(o, err);
 }
 
+/* Istio's HTTPRewrite; what the rewritten request looks like is routes_explain()'s job. */
 static json_t *routes_json_rewrite(const struct route_rewrite *rw)
 {
 	json_t *o;
@@ -386,6 +402,7 @@ static json_t *routes_json_rewrite(const struct route_rewrite *rw)
 	return routes_done(o, err);
 }
 
+/* The mirror cluster by name: the table's clusters list holds it in full. */
 json_t *routes_json_mirror(const struct route_http *r)
 {
 	json_t *o;
@@ -402,6 +419,10 @@ json_t *routes_json_mirror(const struct route_http *r)
 	return routes_done(o, err);
 }
 
+/*
+ * Every member is present on every route (null when unset) so that tests and scripts can
+ * ask for `.redirect` or `.fault` without checking that the key exists first.
+ */
 json_t *routes_json_http(const struct route_http *r)
 {
 	json_t *o = json_object(), *matches = json_array(), *exp;
@@ -451,6 +472,7 @@ json_t *routes_json_http(const struct route_http *r)
 	return routes_done(o, err);
 }
 
+/* tcp[] and tls[] routes: a port condition and weighted destinations, nothing more. */
 static json_t *routes_json_tcp(const struct route_tcp *r)
 {
 	json_t *o = json_object();
@@ -467,6 +489,10 @@ static json_t *routes_json_tcp(const struct route_tcp *r)
 
 /* ---- clusters ---- */
 
+/*
+ * A member as the snapshot has it. The weight is the configured one (lb_ep_weight()):
+ * readiness is its own member, so a not-ready Pod does not look drained.
+ */
 json_t *routes_json_endpoint(const struct model_endpoint *ep)
 {
 	json_t *o = json_object();
@@ -485,6 +511,10 @@ json_t *routes_json_endpoint(const struct model_endpoint *ep)
 	return routes_done(o, err);
 }
 
+/*
+ * The policy that runs, and whether it was chosen: ROUTE_LB_DEFAULT and an explicit
+ * LEAST_REQUEST balance alike, but only the latter sends the port to the agent.
+ */
 static json_t *routes_json_lb(const struct route_lb_policy *lb)
 {
 	json_t *o = json_object();
@@ -507,6 +537,7 @@ static json_t *routes_json_lb(const struct route_lb_policy *lb)
 	return routes_done(o, err);
 }
 
+/* connectionPool as stored: the circuit breaker's limits per cluster and worker. */
 static json_t *routes_json_pool(const struct route_conn_pool *p)
 {
 	static const char *const h2[] = {"default", "upgrade", "do_not_upgrade"};
@@ -529,6 +560,7 @@ static json_t *routes_json_pool(const struct route_conn_pool *p)
 	return routes_done(o, err);
 }
 
+/* null when the block is absent: with Istio no outlierDetection means no ejection at all. */
 static json_t *routes_json_outlier(const struct route_outlier *od)
 {
 	json_t *o;
@@ -548,6 +580,7 @@ static json_t *routes_json_outlier(const struct route_outlier *od)
 	return routes_done(o, err);
 }
 
+/* weir's HealthCheck kind; status bounds only mean something for HTTP checks. */
 static json_t *routes_json_health(const struct route_health *h)
 {
 	json_t *o;
@@ -572,6 +605,10 @@ static json_t *routes_json_health(const struct route_health *h)
 	return routes_done(o, err);
 }
 
+/*
+ * The policy after merging subset over port over top level (route.c): what the balancer
+ * and the circuit breaker use, not any one block of the DestinationRule.
+ */
 static json_t *routes_json_policy(const struct route_policy *p)
 {
 	json_t *o = json_object();
@@ -618,6 +655,10 @@ json_t *routes_json_cluster(const struct route_cluster *c)
 /* ---- tables ---- */
 
 /* Appends the printf-style sentence to array <why>. Returns 0 or -1. */
+/*
+ * The reasons are sentences, not codes: a user reads them next to the YAML, and scripts
+ * look at `path` and `needs_agent`, which are stable values.
+ */
 static int routes_why(json_t *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int routes_why(json_t *why, const char *fmt, ...)
@@ -722,6 +763,10 @@ const char *routes_path_why(const struct model *m, const struct route_table *t, 
 }
 
 /* Appends <c> to <cl>/<n> unless there already (at most <cap>). */
+/*
+ * Appends <c> to <cl>/<n> unless there already (at most <cap>). Tables are small (a few
+ * routes, a few subsets), so a linear check beats any set structure.
+ */
 static void routes_cl_add(const struct route_cluster **cl, size_t *n, size_t cap,
 			  const struct route_cluster *c)
 {
@@ -840,6 +885,10 @@ json_t *routes_json(const struct model *m)
 
 /* ---- the handler ---- */
 
+/*
+ * Indented and in insertion order: the answer is read by people with curl as often as by
+ * weirctl, and a stable order makes two answers diffable.
+ */
 int routes_body(struct admin_call *call, json_t *root)
 {
 	char *s;

@@ -119,6 +119,10 @@ static json_t *routes_json_head(const struct http_head *h)
 /* ---- the evaluation ---- */
 
 /* Whether http route <r> is visible to a client in namespace <ns> (its VS's exportTo). */
+/*
+ * Reported, not acted on: router_route() does not apply exportTo yet (route.h documents the
+ * field), so the answer says what a client in another namespace would be refused.
+ */
 static bool routes_exported(const struct route_http *r, const char *ns)
 {
 	size_t i;
@@ -183,6 +187,10 @@ static json_t *routes_json_tried(const struct route_table *t, const struct http_
  * The backends of cluster <c> as the balancer sees them with no live state (no active
  * requests, nothing ejected): each endpoint with the weight balancer_weight() gives it and
  * whether it is a candidate.
+ */
+/*
+ * Same function the proxy's balancer calls (balancer_weight()), so readiness and drain
+ * (weight 0) count exactly as they do on a real request.
  */
 static json_t *routes_json_candidates(const struct route_cluster *c, const struct model *m,
 				      size_t *ncand)
@@ -289,6 +297,7 @@ static json_t *routes_json_targets(const struct model *m, const struct route_tab
 }
 
 /* {"index", "name", "virtual_service", "match_index", "match"} of the route taken, or null. */
+/* The match as routes lists it, so a user sees the condition that held, not just its index. */
 static json_t *routes_json_taken(const struct router_result *res)
 {
 	json_t *o;
@@ -338,6 +347,10 @@ static json_t *routes_json_local(const struct http_head *req, const struct route
 }
 
 /* One sentence for people saying what happened. */
+/*
+ * For the text form and for a human reading the JSON; scripts use `verdict`, `why` and
+ * `route`, which are stable values.
+ */
 static json_t *routes_sentence(const struct route_table *t, const struct router_result *res,
 			       const struct route_cluster *only)
 {
@@ -404,6 +417,10 @@ static int routes_find(const struct model *m, const struct routes_query *q,
 }
 
 /* Why the router does not see this port's requests, or NULL when it does. */
+/*
+ * Sniffed ports apply: an HTTP request on an unnamed port is routed like one on an http
+ * port once the agent has seen its first bytes.
+ */
 static const char *routes_not_applying(const struct route_table *t, const char *path)
 {
 	if (!t)
@@ -418,6 +435,11 @@ static const char *routes_not_applying(const struct route_table *t, const char *
 }
 
 /* Fills <o> with the router's decision on <req>. Returns 0 or -1 (out of memory). */
+/*
+ * The timeout and retry values come from the router's own functions (router_timeout_ms(),
+ * router_try_timeout_ms()), so a grpc-timeout header given with --header lowers the
+ * answer as it would lower the real request's.
+ */
 static int routes_decide(json_t *o, const struct model *m, const struct route_table *t,
 			 const struct http_head *req, const struct router_source *src)
 {
@@ -519,6 +541,10 @@ int routes_explain(const struct model *m, const struct routes_query *q, json_t *
 /* ---- the handler ---- */
 
 /* Splits "<ns>/<name>" parameter <name> of <call> into <buf>. 0 or an HTTP status. */
+/*
+ * Namespace and name are required: the handler does not guess a default namespace, which
+ * weirctl has already resolved from the Pod.
+ */
 static int routes_param_obj(struct admin_call *call, const char *name, char *buf, size_t size,
 			    const char **ns, const char **obj)
 {
