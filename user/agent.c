@@ -45,6 +45,7 @@
 #include "proxy/relay.h"
 #include "model/snap.h"
 #include "config/store.h"
+#include "config/dirsrc.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
 #include "telemetry/reqstats.h"
@@ -58,6 +59,7 @@ struct agent {
 	struct event_base *base;
 	struct datapath *dp;
 	struct store *store;
+	struct dirsrc *dirsrc;
 	struct model *model; /* current snapshot; owned by <snap> once published */
 	struct snap *snap;
 	struct relay *relay;
@@ -159,21 +161,28 @@ static uint32_t agent_svc_id(const struct model_service *svc, void *arg)
 	return ids_find_service(&a->ids, svc->ns, svc->name);
 }
 
+/* Programs <m> into the datapath maps (only what changed is written). */
+static void agent_sync(struct agent *a, const struct model *m, struct sync_stats *st)
+{
+	uint32_t *nodes;
+	size_t nnodes;
+
+	nodes = agent_node_ips(a, m, &nnodes);
+	if (nodes)
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, nodes, nnodes, st);
+	else
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, st);
+	free(nodes);
+	a->sync_errors += st->errors;
+}
+
 /* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
 static void agent_apply(struct agent *a, struct model *m)
 {
 	struct sync_stats st;
-	uint32_t *nodes;
-	size_t nnodes;
 	int err;
 
-	nodes = agent_node_ips(a, m, &nnodes);
-	if (nodes)
-		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, nodes, nnodes, &st);
-	else
-		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, &st);
-	free(nodes);
-	a->sync_errors += st.errors;
+	agent_sync(a, m, &st);
 	err = enroll_sync(&a->enroll, m, &a->ids, &a->pending);
 	if (err < 0)
 		log_err("agent", "enrolment: %s", strerror(-err));
@@ -194,6 +203,44 @@ static void agent_apply(struct agent *a, struct model *m)
 		 m->generation, m->npods, m->nservices, st.svc_written, st.svc_deleted,
 		 st.svc_unchanged, st.ips_written, st.ips_deleted, a->pending,
 		 st.errors ? " (errors: see above)" : "");
+}
+
+struct agent_ejected {
+	struct sync_ep eps[256];
+	size_t n;
+};
+
+static void agent_on_ejected(uint32_t ip, uint16_t port, void *arg)
+{
+	struct agent_ejected *e = arg;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (e->eps[i].ip == ip && e->eps[i].port == port)
+			return;
+	if (e->n < sizeof(e->eps) / sizeof(e->eps[0]))
+		e->eps[e->n++] = (struct sync_ep){.ip = ip, .port = port};
+}
+
+/*
+ * Backends the proxy's outlier detection ejected are marked unhealthy in the kernel's
+ * Service entries too, so that kernel-path clients avoid them as well; and back when they
+ * return. Runs every tick; a change re-syncs the Service entries (only changed ones are
+ * written).
+ */
+static void agent_sync_ejections(struct agent *a)
+{
+	struct agent_ejected e = {.n = 0};
+	struct sync_stats st;
+	int changed;
+
+	if (!a->relay || !a->model)
+		return;
+	relay_ejected(a->relay, agent_on_ejected, &e);
+	changed = sync_set_unhealthy(&a->sync, e.eps, e.n);
+	if (changed <= 0)
+		return;
+	log_info("agent", "outlier detection: %zu backends ejected; Service entries updated", e.n);
+	agent_sync(a, a->model, &st);
 }
 
 static void agent_rebuild(struct agent *a)
@@ -220,7 +267,7 @@ static void agent_on_store(evutil_socket_t fd, short what, void *arg)
 	bool changed = false;
 	int err;
 
-	err = store_handle_events(a->store, &changed);
+	err = dirsrc_handle_events(a->dirsrc, &changed);
 	if (err < 0)
 		log_err("agent", "config dir %s: %s", a->opts->config_dir, strerror(-err));
 	if (changed)
@@ -335,6 +382,7 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 			log_err("agent", "enrolment retry: %s", strerror(-err));
 	}
 	agent_flush_live(a);
+	agent_sync_ejections(a);
 	snap_reclaim(a->snap);
 	evtimer_add(a->ev_tick, &tv);
 }
@@ -1028,12 +1076,13 @@ static int agent_start(struct agent *a)
 	a->snap = snap_new((unsigned)o->workers, agent_model_free, NULL);
 	if (!a->snap)
 		return -errno;
-	a->store = store_new(o->config_dir);
-	if (!a->store) {
+	a->store = store_new();
+	a->dirsrc = a->store ? dirsrc_new(a->store, o->config_dir) : NULL;
+	if (!a->dirsrc) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(errno));
 		return -errno;
 	}
-	err = store_load(a->store);
+	err = dirsrc_load(a->dirsrc);
 	if (err < 0) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(-err));
 		return err;
@@ -1088,8 +1137,8 @@ static int agent_start(struct agent *a)
 	a->ev_sigterm = evsignal_new(a->base, SIGTERM, agent_on_signal, a);
 	if (!a->ev_debounce || !a->ev_tick || !a->ev_sigint || !a->ev_sigterm)
 		return -ENOMEM;
-	if (store_watch_fd(a->store) >= 0) {
-		a->ev_store = event_new(a->base, store_watch_fd(a->store), EV_READ | EV_PERSIST,
+	if (dirsrc_watch_fd(a->dirsrc) >= 0) {
+		a->ev_store = event_new(a->base, dirsrc_watch_fd(a->dirsrc), EV_READ | EV_PERSIST,
 					agent_on_store, a);
 		if (!a->ev_store || event_add(a->ev_store, NULL) < 0)
 			return -ENOMEM;
@@ -1145,6 +1194,7 @@ static void agent_stop(struct agent *a)
 	if (a->ev_sigterm)
 		event_free(a->ev_sigterm);
 	snap_free(a->snap); /* frees the current model too */
+	dirsrc_free(a->dirsrc);
 	store_free(a->store);
 	enroll_fini(&a->enroll);
 	sync_fini(&a->sync);

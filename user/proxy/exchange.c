@@ -31,6 +31,7 @@
 #include "proxy/hsession.h"
 #include "proxy/limits.h"
 #include "proxy/router.h"
+#include "proxy/shadow.h"
 #include "proxy/upstream.h"
 #include "telemetry/reqstats.h"
 
@@ -104,27 +105,27 @@ struct exchange {
 	struct upstream_req up;
 
 	/* The plan, copied out of the snapshot at routing time. */
-	bool h2_up;	     /* upstream wire: HTTP/2 */
-	bool grpc;	     /* the request is gRPC (content-type application/grpc) */
-	uint32_t timeout_ms; /* route timeout; 0: none */
-	uint32_t per_try_ms; /* per-try timeout; 0: none */
+	bool h2_up;	       /* upstream wire: HTTP/2 */
+	bool grpc;	       /* the request is gRPC (content-type application/grpc) */
+	uint32_t timeout_ms;   /* route timeout; 0: none */
+	uint32_t per_try_ms;   /* per-try timeout; 0: none */
 	struct route_retry rp; /* retry policy (its codes point at <codes>) */
 	uint16_t codes[EX_MAX_CODES];
-	uint32_t retries; /* retries the policy counts so far */
-	unsigned tries;	  /* attempts started */
+	uint32_t retries;	   /* retries the policy counts so far */
+	unsigned tries;		   /* attempts started */
 	char cluster[EX_NAME_MAX]; /* route_cluster.name; "" without compiled routes */
 	uint32_t cluster_id;	   /* ... its index in the snapshot of generation <gen> */
 	uint64_t gen;
 	struct route_conn_pool pool; /* the cluster's circuit breaker */
 	struct route_outlier od;     /* ... and outlier detection */
 	size_t cluster_neps;
-	uint8_t cb_state;	     /* 0 none, 1 counted active, 2 queued */
-	struct px_list wait;	     /* on the worker's queue while <cb_state> is 2 */
-	uint32_t delay_ms;	     /* fault delay still to wait before the first attempt */
-	bool resp_ops;		     /* response header operations below apply */
+	uint8_t cb_state;    /* 0 none, 1 counted active, 2 queued */
+	struct px_list wait; /* on the worker's queue while <cb_state> is 2 */
+	uint32_t delay_ms;   /* fault delay still to wait before the first attempt */
+	bool resp_ops;	     /* response header operations below apply */
 	struct http_head resp_rm, resp_set, resp_add;
-	char mirror[EX_NAME_MAX];    /* a cluster that gets a copy of the request, or "" */
-	struct sockaddr_in ep; /* the endpoint of the current attempt */
+	char mirror[EX_NAME_MAX]; /* a cluster that gets a copy of the request, or "" */
+	struct sockaddr_in ep;	  /* the endpoint of the current attempt */
 	uint32_t dst_wl;
 
 	/* Request body: body.p[0, len) are the bytes not yet dropped; [0, sent) went to the
@@ -142,10 +143,10 @@ struct exchange {
 	size_t resp_off;
 	struct http_head resp_trailers;
 	bool resp_trailers_pending;
-	bool resp_started;  /* the final head went downstream */
-	bool resp_eos_up;   /* upstream's response ended (its end waits in <resp>) */
-	bool resp_eos_sent; /* ... and the end went to the client's codec */
-	bool up_got_bytes;  /* this attempt got any response byte */
+	bool resp_started;    /* the final head went downstream */
+	bool resp_eos_up;     /* upstream's response ended (its end waits in <resp>) */
+	bool resp_eos_sent;   /* ... and the end went to the client's codec */
+	bool up_got_bytes;    /* this attempt got any response byte */
 	bool free_retry_used; /* the one retry a reused connection's early close allows */
 	uint16_t status;
 	int grpc_status; /* -1: none */
@@ -396,10 +397,7 @@ static const struct route_cluster *ex_cluster(struct exchange *ex, const struct 
 	if (m->generation == ex->gen && ex->cluster_id < r->nclusters &&
 	    !strcmp(r->clusters[ex->cluster_id].name, ex->cluster))
 		return &r->clusters[ex->cluster_id];
-	for (size_t i = 0; i < r->nclusters; i++)
-		if (!strcmp(r->clusters[i].name, ex->cluster))
-			return &r->clusters[i];
-	return NULL;
+	return route_cluster_find(r, ex->cluster);
 }
 
 static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
@@ -407,8 +405,7 @@ static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
 	struct exchange *ex = ctx;
 	const struct model_endpoint *e = c->eps[i];
 
-	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port),
-				 px_now_ms());
+	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port), px_now_ms());
 }
 
 static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)
@@ -515,7 +512,8 @@ static int ex_copy_resp_ops(struct exchange *ex, const struct route_http *r,
 		if (!o)
 			continue;
 		for (size_t i = 0; !err && i < o->nremove; i++)
-			err = http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
+			err =
+			    http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
 		for (size_t i = 0; !err && i < o->nset; i++)
 			err = http_head_add(&ex->resp_set, o->set[i].key, strlen(o->set[i].key),
 					    o->set[i].value, strlen(o->set[i].value));
@@ -904,6 +902,11 @@ static void ex_req_complete(struct exchange *ex)
 	ex->req_done = true;
 	if (ex->timeout_ms)
 		ex_timer(&ex->ev_timeout, ex->timeout_ms);
+	/* A copy to the mirror cluster once the whole request is known (and still held). */
+	if (ex->mirror[0] && ex_replayable(ex))
+		shadow_send(ex->w, ex->mirror, &ex->req, ex->body.p, ex->body.len,
+			    ex->has_req_trailers ? &ex->req_trailers : NULL,
+			    hsession_dest(ex->hs)->client_ip);
 }
 
 /* ---- downstream events ---- */
@@ -944,7 +947,6 @@ struct exchange *exchange_new(struct hsession *hs, uint32_t sid, struct http_hea
 	ex->req_done = end_stream;
 	return ex;
 }
-
 
 /* Sends <ex> on: after a fault delay if one was drawn, else the first attempt now. */
 static void ex_go(struct exchange *ex)
@@ -1168,8 +1170,9 @@ static bool ex_admit(struct exchange *ex)
 		px_list_add_tail(&ex->w->waiting, &ex->wait);
 		return false;
 	}
-	ex_local(ex, 503, EXF_UO, "upstream connect error or disconnect/reset before headers. "
-				  "reset reason: overflow");
+	ex_local(ex, 503, EXF_UO,
+		 "upstream connect error or disconnect/reset before headers. "
+		 "reset reason: overflow");
 	return false;
 }
 
@@ -1192,10 +1195,11 @@ void exchange_tick(struct px_worker *w)
 void exchange_start(struct exchange *ex)
 {
 	ex_prepare(ex);
-	if (ex->req_done)
-		ex_req_complete(ex);
 	if (!ex_route(ex))
 		return;
+	/* After routing: the route's timeout runs from the end of the request. */
+	if (ex->req_done)
+		ex_req_complete(ex);
 	if (!ex_admit(ex))
 		return;
 	ex_go(ex);

@@ -20,7 +20,7 @@ struct lim_ep {
 	uint16_t port;
 	uint32_t consecutive_5xx;
 	uint32_t consecutive_gw;
-	uint32_t ejections;	  /* times ejected: the ejection time grows with it */
+	uint32_t ejections;	/* times ejected: the ejection time grows with it */
 	uint64_t ejected_until; /* ms; 0 when in service */
 };
 
@@ -148,8 +148,8 @@ static uint32_t lim_or_max(uint32_t v)
 enum limits_cb limits_cb_enter(struct px_limits *l, const char *name,
 			       const struct route_conn_pool *cp, bool h2)
 {
-	uint32_t max_active = h2 ? lim_or_max(cp->http2_max_requests)
-				 : lim_or_max(cp->max_connections);
+	uint32_t max_active =
+	    h2 ? lim_or_max(cp->http2_max_requests) : lim_or_max(cp->max_connections);
 	uint32_t max_pending = h2 ? 0 : lim_or_max(cp->http1_max_pending);
 	enum limits_cb r = LIMITS_CB_OVERFLOW;
 	struct lim_entry *e;
@@ -172,8 +172,8 @@ enum limits_cb limits_cb_enter(struct px_limits *l, const char *name,
 enum limits_cb limits_cb_promote(struct px_limits *l, const char *name,
 				 const struct route_conn_pool *cp, bool h2)
 {
-	uint32_t max_active = h2 ? lim_or_max(cp->http2_max_requests)
-				 : lim_or_max(cp->max_connections);
+	uint32_t max_active =
+	    h2 ? lim_or_max(cp->http2_max_requests) : lim_or_max(cp->max_connections);
 	enum limits_cb r = LIMITS_CB_QUEUE;
 	struct lim_entry *e;
 
@@ -315,6 +315,23 @@ unsigned limits_od_count(struct px_limits *l, uint64_t now_ms)
 		for (struct lim_entry *e = l->b[b]; e; e = e->next)
 			for (unsigned i = 0; i < e->neps; i++)
 				n += e->eps[i].ejected_until > now_ms;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
+			   void (*cb)(uint32_t ip, uint16_t port, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (int b = 0; b < LIM_BUCKETS; b++)
+		for (struct lim_entry *e = l->b[b]; e; e = e->next)
+			for (unsigned i = 0; i < e->neps; i++)
+				if (e->eps[i].ejected_until > now_ms) {
+					cb(e->eps[i].ip, e->eps[i].port, arg);
+					n++;
+				}
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }

@@ -880,3 +880,9 @@ void relay_drain(struct relay *r)
 			log_err("relay", "worker %d: cannot signal drain: %s", i, strerror(errno));
 	}
 }
+
+unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, void *arg),
+		       void *arg)
+{
+	return limits_od_foreach(r->limits, px_now_ms(), cb, arg);
+}
