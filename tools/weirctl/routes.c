@@ -97,9 +97,9 @@ static void routes_print_http(const json_t *r, size_t idx)
 
 	printf("    [%zu] %s\n", idx, ctl_str(r, "name"));
 	if (!json_array_size(ms))
-		printf("        match  any request\n");
+		printf("        match any request\n");
 	for (i = 0; i < json_array_size(ms); i++) {
-		printf("        match%s", i ? " or" : "   ");
+		printf("        %s", i ? "or   " : "match");
 		routes_print_match(json_array_get(ms, i));
 		printf("\n");
 	}
@@ -109,7 +109,7 @@ static void routes_print_http(const json_t *r, size_t idx)
 	else if ((x = json_object_get(r, "direct_response")) && json_is_object(x))
 		printf("        respond %lld\n", ctl_int(x, "status"));
 	else {
-		printf("        to     ");
+		printf("        to    ");
 		routes_print_dests(json_object_get(r, "destinations"));
 		printf("\n");
 	}
