@@ -42,6 +42,7 @@
 #include "model/ids.h"
 #include "lib/log.h"
 #include "model/model.h"
+#include "proxy/health.h"
 #include "proxy/relay.h"
 #include "model/snap.h"
 #include "config/store.h"
@@ -65,6 +66,7 @@ struct agent {
 	struct relay *relay;
 	struct admin *admin;
 	struct reqstats *reqstats; /* request telemetry: one shard per relay worker */
+	struct health *health;	   /* active health checks (HealthCheck kind) */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -197,6 +199,8 @@ static void agent_apply(struct agent *a, struct model *m)
 	}
 	a->model = m;
 	a->applies++;
+	if (a->health)
+		health_update(a->health, m);
 	log_info("agent",
 		 "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
 		 "%u deleted %u unchanged; addresses %u written %u deleted; %u pods pending%s",
@@ -604,12 +608,14 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	struct agent *a = ctx;
 	struct store_stats ss;
 	struct relay_stats rs = {0};
+	struct health_stats hs;
 	size_t i;
 	int err;
 
 	store_get_stats(a->store, &ss);
 	if (a->relay)
 		relay_stats(a->relay, &rs);
+	health_stats(a->health, &hs);
 	const struct {
 		const char *name, *help;
 		enum metrics_type type;
@@ -669,6 +675,14 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     rs.http_proto_err},
 	    {"weir_proxy_upstream_connections_total", "Upstream HTTP connections opened.",
 	     METRICS_COUNTER, rs.up_conns},
+	    {"weir_health_probes_total", "Active health check probes finished.", METRICS_COUNTER,
+	     hs.probes},
+	    {"weir_health_failures_total", "Active health check probes that failed.",
+	     METRICS_COUNTER, hs.failures},
+	    {"weir_health_endpoints", "Endpoints under active health checks.", METRICS_GAUGE,
+	     hs.targets},
+	    {"weir_health_endpoints_down", "Endpoints active health checks took out of service.",
+	     METRICS_GAUGE, hs.down},
 	    {"weir_proxy_upstream_reused_total",
 	     "HTTP requests sent on a kept-alive or multiplexed upstream connection.",
 	     METRICS_COUNTER, rs.up_reused},
@@ -1117,6 +1131,10 @@ static int agent_start(struct agent *a)
 	err = relay_start(a->relay);
 	if (err < 0)
 		return err;
+	a->health = health_new(a->base, relay_limits(a->relay), a->node_ip);
+	if (!a->health)
+		return -ENOMEM;
+	health_update(a->health, a->model);
 	/* The predecessor stops accepting and frees the ports bound below. */
 	err = agent_takeover_finish(a);
 	if (err < 0)
@@ -1163,6 +1181,8 @@ static int agent_start(struct agent *a)
 
 static void agent_stop(struct agent *a)
 {
+	health_free(a->health); /* before the relay: it reports into the relay's limits */
+	a->health = NULL;
 	if (a->relay) {
 		relay_stop(a->relay);
 		relay_collect(a->relay, agent_on_flow, a); /* the last counts are not lost */

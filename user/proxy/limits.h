@@ -77,6 +77,12 @@ bool limits_od_ejected(struct px_limits *l, const char *name, uint32_t ip, uint1
 		       uint64_t now_ms);
 
 /*
+ * Active health checks' verdict on endpoint <ip>:<port> of cluster <name>: while
+ * <healthy> is false it counts as ejected (limits_od_ejected, limits_od_foreach).
+ */
+void limits_hc_set(struct px_limits *l, const char *name, uint32_t ip, uint16_t port, bool healthy);
+
+/*
  * Calls <cb>(<ip>, <port>, <arg>) (network order) for every endpoint ejected at <now_ms>,
  * over every cluster (an endpoint may come twice). Returns how many calls were made.
  */

@@ -886,3 +886,8 @@ unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, v
 {
 	return limits_od_foreach(r->limits, px_now_ms(), cb, arg);
 }
+
+struct px_limits *relay_limits(struct relay *r)
+{
+	return r->limits;
+}

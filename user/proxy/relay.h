@@ -96,6 +96,11 @@ void relay_drain(struct relay *r);
 unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, void *arg),
 		       void *arg);
 
+struct px_limits;
+
+/* The per-cluster state <r>'s workers share (proxy/limits.h), for the health checker. */
+struct px_limits *relay_limits(struct relay *r);
+
 /* Stops <r> when running and frees it. Accepts NULL. */
 void relay_free(struct relay *r);
 
