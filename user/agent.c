@@ -32,6 +32,7 @@
 #include "lib/fdpass.h"
 #include "lib/path.h"
 #include "admin/admin.h"
+#include "admin/routes.h"
 #include "agent.h"
 #include "datapath/cgroup.h"
 #include "lib/clock.h"
@@ -777,6 +778,22 @@ static int agent_route_services(struct admin_call *call, void *arg)
 	return agent_json_out(json_pack("{s:o}", "services", arr), call->body) < 0 ? 500 : 200;
 }
 
+/* GET /routes: the current snapshot's compiled route tables (weirctl routes). */
+static int agent_route_routes(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+
+	return routes_h_list(call, a->model);
+}
+
+/* GET /routes/explain: the router run on a synthetic request (weirctl explain --header). */
+static int agent_route_explain(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+
+	return routes_h_explain(call, a->model);
+}
+
 static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
@@ -790,7 +807,9 @@ static int agent_admin_start(struct agent *a)
 	if (!a->admin)
 		return -errno;
 	if (admin_route(a->admin, "/pods", agent_route_pods, a) < 0 ||
-	    admin_route(a->admin, "/services", agent_route_services, a) < 0)
+	    admin_route(a->admin, "/services", agent_route_services, a) < 0 ||
+	    admin_route(a->admin, "/routes", agent_route_routes, a) < 0 ||
+	    admin_route(a->admin, "/routes/explain", agent_route_explain, a) < 0)
 		return -ENOMEM;
 	return 0;
 }
