@@ -32,194 +32,10 @@
 #include "model/snap.h"
 #include "proxy/relay.h"
 
-#define VIP	"127.19.0.20"
-#define NBE	2
-#define HDR_MAX (64 * 1024)
+#include "../lib/httpfx.h"
 
-/* ---- HTTP/1.1 backends: a thread per connection, blocking, keep-alive ---- */
-
-struct hbe {
-	int id;
-	int lfd;
-	uint16_t port;
-	pthread_t th;
-	_Atomic int stop;
-	_Atomic unsigned conns;
-	_Atomic unsigned requests;
-	_Atomic int fail_next; /* answer this many requests with 503 first */
-};
-
-struct hconn {
-	struct hbe *b;
-	int fd;
-};
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int reply(int fd, int status, const char *body, size_t len)
-{
-	char h[256];
-	int n = snprintf(h, sizeof(h), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n\r\n", status, len);
-
-	return send_all(fd, h, (size_t)n) || send_all(fd, body, len) ? -1 : 0;
-}
-
-/* The value of header <name> in the head <h> (NUL-terminated), copied to <out>. */
-static bool head_value(const char *h, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-
-	for (const char *l = strstr(h, "\r\n"); l && l[2] != '\r'; l = strstr(l + 2, "\r\n")) {
-		if (!strncasecmp(l + 2, name, nl) && l[2 + nl] == ':') {
-			const char *v = l + 3 + nl, *e = strstr(v, "\r\n");
-
-			while (*v == ' ')
-				v++;
-			snprintf(out, outlen, "%.*s", (int)(e - v), v);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void *hconn_main(void *arg)
-{
-	struct hconn *hc = arg;
-	char *buf = malloc(HDR_MAX + 1);
-	size_t have = 0;
-
-	for (;;) {
-		char *end, path[256] = "", val[256];
-		size_t hlen, clen = 0;
-		char *body;
-		ssize_t n;
-
-		while (!(end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL)) {
-			if (have == HDR_MAX)
-				goto out;
-			n = recv(hc->fd, buf + have, HDR_MAX - have, 0);
-			if (n <= 0)
-				goto out;
-			have += (size_t)n;
-		}
-		hlen = (size_t)(end - buf) + 4;
-		buf[hlen - 2] = '\0';
-		sscanf(buf, "%*s %255s", path);
-		if (head_value(buf, "content-length", val, sizeof(val)))
-			clen = strtoul(val, NULL, 10);
-		body = malloc(clen + 1);
-		memcpy(body, buf + hlen, have - hlen < clen ? have - hlen : clen);
-		for (size_t got = have - hlen < clen ? have - hlen : clen; got < clen;) {
-			n = recv(hc->fd, body + got, clen - got, 0);
-			if (n <= 0) {
-				free(body);
-				goto out;
-			}
-			got += (size_t)n;
-		}
-		{
-			size_t used = hlen + (have - hlen < clen ? have - hlen : clen);
-
-			memmove(buf, buf + used, have - used);
-			have -= used;
-		}
-		atomic_fetch_add(&hc->b->requests, 1);
-		int rc;
-
-		if (atomic_load(&hc->b->fail_next) > 0) {
-			atomic_fetch_sub(&hc->b->fail_next, 1);
-			rc = reply(hc->fd, 503, "busy\n", 5);
-		} else if (!strcmp(path, "/echo")) {
-			rc = reply(hc->fd, 200, body, clen);
-		} else if (!strncmp(path, "/hdr/", 5)) {
-			char v[256] = "";
-
-			head_value(buf, path + 5, v, sizeof(v));
-			rc = reply(hc->fd, 200, v, strlen(v));
-		} else if (!strcmp(path, "/big")) {
-			size_t len = 4 << 20;
-			char *big = malloc(len);
-
-			for (size_t i = 0; i < len; i++)
-				big[i] = (char)('a' + i % 26);
-			rc = reply(hc->fd, 200, big, len);
-			free(big);
-		} else {
-			char id[32];
-
-			snprintf(id, sizeof(id), "backend %d\n", hc->b->id);
-			rc = reply(hc->fd, 200, id, strlen(id));
-		}
-		free(body);
-		if (rc)
-			break;
-	}
-out:
-	free(buf);
-	close(hc->fd);
-	free(hc);
-	return NULL;
-}
-
-static void *hbe_main(void *arg)
-{
-	struct hbe *b = arg;
-
-	while (!atomic_load(&b->stop)) {
-		struct timeval tv = {0, 50000};
-		fd_set rf;
-		pthread_t th;
-		int fd;
-
-		FD_ZERO(&rf);
-		FD_SET(b->lfd, &rf);
-		if (select(b->lfd + 1, &rf, NULL, NULL, &tv) <= 0)
-			continue;
-		fd = accept(b->lfd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		struct hconn *hc = malloc(sizeof(*hc));
-
-		hc->b = b;
-		hc->fd = fd;
-		/* Head and body go in two writes: without this, Nagle holds the body back for a
-		 * delayed ACK and every request takes 40 ms. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-		atomic_fetch_add(&b->conns, 1);
-		pthread_create(&th, NULL, hconn_main, hc);
-		pthread_detach(th);
-	}
-	return NULL;
-}
-
-static int listen_lo(uint16_t *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 128), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
+#define VIP "127.19.0.20"
+#define NBE 2
 
 /* ---- a hand-built snapshot: one Service, HTTP ports ---- */
 
@@ -229,44 +45,6 @@ enum {
 	P_NONE = 82,	/* no ready endpoint */
 	P_REFUSED = 83, /* an endpoint on a closed port */
 };
-
-struct tmodel {
-	struct model m;
-	struct model_service svc;
-	struct model_svc_port ports[4];
-	struct model_endpoint eps[4][2];
-	struct model_pod pods[4][2];
-};
-
-static void tmodel_free(void *obj, void *arg)
-{
-	free(obj);
-}
-
-static void tport(struct tmodel *t, uint16_t port, uint16_t p0, uint16_t p1, bool ready)
-{
-	size_t k = t->svc.nports++;
-	struct model_svc_port *sp = &t->ports[k];
-	uint16_t bp[2] = {p0, p1};
-
-	sp->name = "http";
-	sp->port = port;
-	sp->proto = IPPROTO_TCP;
-	sp->app_proto = "http";
-	sp->eps = t->eps[k];
-	for (int i = 0; i < 2 && bp[i]; i++) {
-		t->pods[k][i] = (struct model_pod){.ns = "default",
-						   .name = "pod",
-						   .weight = 1,
-						   .ready = ready,
-						   .ip = htonl(INADDR_LOOPBACK)};
-		t->eps[k][i] = (struct model_endpoint){.ip = htonl(INADDR_LOOPBACK),
-						       .port = bp[i],
-						       .ready = ready,
-						       .pod = &t->pods[k][i]};
-		sp->neps++;
-	}
-}
 
 struct fx {
 	struct snap *snap;
@@ -292,27 +70,20 @@ static int fx_setup(void **state)
 {
 	struct relay_opts o = {0};
 	struct fx *f = calloc(1, sizeof(*f));
-	struct tmodel *t = calloc(1, sizeof(*t));
+	struct tmodel *t = tmodel_new(inet_addr(VIP));
 	int fd;
 
 	assert_non_null(f);
 	assert_non_null(t);
-	for (int i = 0; i < NBE; i++) {
-		f->be[i].id = i;
-		f->be[i].lfd = listen_lo(&f->be[i].port);
-		assert_int_equal(pthread_create(&f->be[i].th, NULL, hbe_main, &f->be[i]), 0);
-	}
-	fd = listen_lo(&f->closed_port);
+	for (int i = 0; i < NBE; i++)
+		assert_int_equal(hbe_start(&f->be[i], i), 0);
+	fd = httpfx_listen_lo(&f->closed_port);
+	assert_true(fd >= 0);
 	close(fd);
-	t->m.generation = 1;
-	t->m.services = &t->svc;
-	t->m.nservices = 1;
-	t->svc = (struct model_service){
-	    .ns = "default", .name = "web", .vip = inet_addr(VIP), .mode = 1, .ports = t->ports};
-	tport(t, P_TWO, f->be[0].port, f->be[1].port, true);
-	tport(t, P_ONE, f->be[0].port, 0, true);
-	tport(t, P_NONE, f->be[0].port, 0, false);
-	tport(t, P_REFUSED, f->closed_port, 0, true);
+	tmodel_port(t, P_TWO, f->be[0].port, f->be[1].port, true);
+	tmodel_port(t, P_ONE, f->be[0].port, 0, true);
+	tmodel_port(t, P_NONE, f->be[0].port, 0, false);
+	tmodel_port(t, P_REFUSED, f->closed_port, 0, true);
 	f->snap = snap_new(8, tmodel_free, NULL);
 	assert_int_equal(snap_publish(f->snap, t), 0);
 	o.listen = "127.0.0.1:0";
@@ -337,11 +108,8 @@ static int fx_teardown(void **state)
 	char cmd[128];
 
 	relay_free(f->relay);
-	for (int i = 0; i < NBE; i++) {
-		atomic_store(&f->be[i].stop, 1);
-		pthread_join(f->be[i].th, NULL);
-		close(f->be[i].lfd);
-	}
+	for (int i = 0; i < NBE; i++)
+		hbe_stop(&f->be[i]);
 	snap_free(f->snap);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
