@@ -44,6 +44,7 @@
 #include "proxy/relay.h"
 #include "model/snap.h"
 #include "config/store.h"
+#include "config/dirsrc.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
 #include "telemetry/reqstats.h"
@@ -57,6 +58,7 @@ struct agent {
 	struct event_base *base;
 	struct datapath *dp;
 	struct store *store;
+	struct dirsrc *dirsrc;
 	struct model *model; /* current snapshot; owned by <snap> once published */
 	struct snap *snap;
 	struct relay *relay;
@@ -219,7 +221,7 @@ static void agent_on_store(evutil_socket_t fd, short what, void *arg)
 	bool changed = false;
 	int err;
 
-	err = store_handle_events(a->store, &changed);
+	err = dirsrc_handle_events(a->dirsrc, &changed);
 	if (err < 0)
 		log_err("agent", "config dir %s: %s", a->opts->config_dir, strerror(-err));
 	if (changed)
@@ -719,16 +721,10 @@ static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
 	struct admin_opts ao = {0};
-	struct reqstats_opts rso = {0};
 
 	ao.metrics_addr = o->metrics_addr;
 	ao.health_addr = o->health_addr;
 	ao.admin_addr = o->admin_addr;
-	/* The shards wait for the L7 proxy's workers (reqstats_shard(a->reqstats, i)). */
-	rso.shards = o->workers > 0 ? (unsigned)o->workers : 1;
-	a->reqstats = reqstats_new(a->base, &rso);
-	if (!a->reqstats)
-		return -errno;
 	ao.reqstats = a->reqstats;
 	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
 	if (!a->admin)
@@ -950,6 +946,7 @@ static int agent_start(struct agent *a)
 	struct relay_opts ro = {0};
 	char ipstr[INET_ADDRSTRLEN];
 	int inherit[FDPASS_MAX_FDS], ninherit = 0;
+	struct reqstats_opts rso = {0};
 	int err, port;
 
 	if (o->node_name) {
@@ -1014,12 +1011,13 @@ static int agent_start(struct agent *a)
 	a->snap = snap_new((unsigned)o->workers, agent_model_free, NULL);
 	if (!a->snap)
 		return -errno;
-	a->store = store_new(o->config_dir);
-	if (!a->store) {
+	a->store = store_new();
+	a->dirsrc = a->store ? dirsrc_new(a->store, o->config_dir) : NULL;
+	if (!a->dirsrc) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(errno));
 		return -errno;
 	}
-	err = store_load(a->store);
+	err = dirsrc_load(a->dirsrc);
 	if (err < 0) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(-err));
 		return err;
@@ -1033,6 +1031,12 @@ static int agent_start(struct agent *a)
 	err = agent_takeover(a, inherit, &ninherit);
 	if (err < 0)
 		return err;
+	/* Request telemetry: one shard per relay worker (more when more listeners came over). */
+	rso.shards = (unsigned)(o->workers > ninherit ? o->workers : ninherit);
+	a->reqstats = reqstats_new(a->base, &rso);
+	if (!a->reqstats)
+		return -errno;
+	ro.reqstats = a->reqstats;
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
 	ro.source_ip = a->node_ip;
@@ -1068,8 +1072,8 @@ static int agent_start(struct agent *a)
 	a->ev_sigterm = evsignal_new(a->base, SIGTERM, agent_on_signal, a);
 	if (!a->ev_debounce || !a->ev_tick || !a->ev_sigint || !a->ev_sigterm)
 		return -ENOMEM;
-	if (store_watch_fd(a->store) >= 0) {
-		a->ev_store = event_new(a->base, store_watch_fd(a->store), EV_READ | EV_PERSIST,
+	if (dirsrc_watch_fd(a->dirsrc) >= 0) {
+		a->ev_store = event_new(a->base, dirsrc_watch_fd(a->dirsrc), EV_READ | EV_PERSIST,
 					agent_on_store, a);
 		if (!a->ev_store || event_add(a->ev_store, NULL) < 0)
 			return -ENOMEM;
@@ -1125,6 +1129,7 @@ static void agent_stop(struct agent *a)
 	if (a->ev_sigterm)
 		event_free(a->ev_sigterm);
 	snap_free(a->snap); /* frees the current model too */
+	dirsrc_free(a->dirsrc);
 	store_free(a->store);
 	enroll_fini(&a->enroll);
 	sync_fini(&a->sync);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Loopback HTTP/1.1 backends and a hand-built model for proxy tests (httpfx.h). The
- * backends are deliberately simple and blocking: a thread per connection, so that what
- * a test measures is the proxy, not an event loop of the test's own.
+ * The HTTP test fixtures declared in httpfx.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "httpfx.h"
 
 #define HDR_MAX (64 * 1024)
-
-/* ---- HTTP/1.1 backends: a thread per connection, blocking, keep-alive ---- */
 
 struct hconn {
 	struct hbe *b;
@@ -115,9 +117,6 @@ static void *hconn_main(void *arg)
 		if (atomic_load(&hc->b->fail_next) > 0) {
 			atomic_fetch_sub(&hc->b->fail_next, 1);
 			rc = reply(hc->fd, 503, "busy\n", 5);
-		} else if (!strcmp(path, "/slow")) {
-			usleep(400 * 1000); /* long enough for a test to act in between */
-			rc = reply(hc->fd, 200, "slow\n", 5);
 		} else if (!strcmp(path, "/echo")) {
 			rc = reply(hc->fd, 200, body, clen);
 		} else if (!strncmp(path, "/hdr/", 5)) {
@@ -125,6 +124,9 @@ static void *hconn_main(void *arg)
 
 			head_value(buf, path + 5, v, sizeof(v));
 			rc = reply(hc->fd, 200, v, strlen(v));
+		} else if (!strcmp(path, "/slow")) {
+			usleep(1500 * 1000);
+			rc = reply(hc->fd, 200, "slow\n", 5);
 		} else if (!strcmp(path, "/big")) {
 			size_t len = 4 << 20;
 			char *big = malloc(len);
@@ -185,89 +187,74 @@ int httpfx_listen_lo(uint16_t *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
-	if (fd < 0)
-		return -errno;
+	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
-	    getsockname(fd, (struct sockaddr *)&a, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 128), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	*port = ntohs(a.sin_port);
 	return fd;
 }
 
-int hbe_start(struct hbe *b, int id)
+void hbe_start(struct hbe *b, int id, const char *ip, uint16_t port)
 {
-	int err;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	socklen_t len = sizeof(a);
+	int one = 1;
 
+	memset(b, 0, sizeof(*b));
 	b->id = id;
-	b->lfd = httpfx_listen_lo(&b->port);
-	if (b->lfd < 0)
-		return b->lfd;
-	err = pthread_create(&b->th, NULL, hbe_main, b);
-	if (err) {
-		close(b->lfd);
-		b->lfd = -1;
-		return -err;
-	}
-	return 0;
+	b->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(b->lfd >= 0);
+	setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_addr.s_addr = inet_addr(ip);
+	assert_int_equal(bind(b->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(b->lfd, 128), 0);
+	assert_int_equal(getsockname(b->lfd, (struct sockaddr *)&a, &len), 0);
+	b->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&b->th, NULL, hbe_main, b), 0);
 }
 
 void hbe_stop(struct hbe *b)
 {
-	if (b->lfd < 0)
-		return;
 	atomic_store(&b->stop, 1);
 	pthread_join(b->th, NULL);
 	close(b->lfd);
-	b->lfd = -1;
 }
 
-struct tmodel *tmodel_new(uint32_t vip)
+char *httpfx_curl(const char *fmt, ...)
 {
-	struct tmodel *t = calloc(1, sizeof(*t));
+	char args[16384], cmd[16500], *out = calloc(1, 1 << 20);
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
 
-	if (!t)
-		return NULL;
-	t->m.generation = 1;
-	t->m.services = &t->svc;
-	t->m.nservices = 1;
-	t->svc = (struct model_service){
-	    .ns = "default", .name = "web", .vip = vip, .mode = 1, .ports = t->ports};
-	return t;
-}
+	assert_non_null(out);
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 20 --noproxy '*' %s", args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < (1 << 20) - 1) {
+		size_t k = fread(out + n, 1, (1 << 20) - 1 - n, p);
 
-void tmodel_free(void *obj, void *arg)
-{
-	free(obj);
-}
-
-void tmodel_port(struct tmodel *t, uint16_t port, uint16_t p0, uint16_t p1, bool ready)
-{
-	size_t k = t->svc.nports++;
-	struct model_svc_port *sp = &t->ports[k];
-	uint16_t bp[2] = {p0, p1};
-
-	sp->name = "http";
-	sp->port = port;
-	sp->proto = IPPROTO_TCP;
-	sp->app_proto = "http";
-	sp->eps = t->eps[k];
-	for (int i = 0; i < 2 && bp[i]; i++) {
-		t->pods[k][i] = (struct model_pod){.ns = "default",
-						   .name = "pod",
-						   .weight = 1,
-						   .ready = ready,
-						   .ip = htonl(INADDR_LOOPBACK)};
-		t->eps[k][i] = (struct model_endpoint){.ip = htonl(INADDR_LOOPBACK),
-						       .port = bp[i],
-						       .ready = ready,
-						       .pod = &t->pods[k][i]};
-		sp->neps++;
+		if (!k)
+			break;
+		n += k;
 	}
+	pclose(p);
+	return out;
+}
+
+unsigned httpfx_count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }

@@ -1,29 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loopback fixtures for tests of the HTTP proxy over real sockets: HTTP/1.1 backends on
- * test threads (blocking, keep-alive, a thread per connection) and a hand-built model
- * snapshot with one Service whose ports lead to them. Shared by the proxy and hand-over
- * tests so that both exercise the same backends. Nothing here asserts: errors come back
- * as -errno for the test to check.
+ * HTTP test fixtures on loopback: HTTP/1.1 backends (a thread per connection, blocking,
+ * keep-alive) whose answers depend on the path, and a curl runner. Used by the proxy's
+ * tests; every address is loopback and every wait bounded.
+ *
+ * Backend paths: /id -> "backend <id>\n"; /echo -> the request body; /hdr/<name> -> that
+ * request header's value; /big -> 4 MiB; /slow -> "slow\n" after 1.5 s; anything else as /id.
+ * fail_next answers that many requests with 503 first.
  */
 #ifndef WEIR_TESTS_HTTPFX_H
 #define WEIR_TESTS_HTTPFX_H
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 
-#include "model/model.h"
-
-/*
- * One backend. Paths: /echo returns the body, /slow answers after 400 ms, /hdr/<name> the request
- * header's value, /big 4 MiB, anything else "backend <id>\n".
- */
 struct hbe {
 	int id;
 	int lfd;
-	uint16_t port;
+	uint16_t port; /* host order */
 	pthread_t th;
 	_Atomic int stop;
 	_Atomic unsigned conns;
@@ -31,37 +26,22 @@ struct hbe {
 	_Atomic int fail_next; /* answer this many requests with 503 first */
 };
 
-/* Binds a listening TCP socket on 127.0.0.1, any port (into *<port>). Returns it or -errno. */
-int httpfx_listen_lo(uint16_t *port);
+/* Starts backend <b> with <id> listening on <ip>:<port> (port 0: any). Asserts on failure. */
+void hbe_start(struct hbe *b, int id, const char *ip, uint16_t port);
 
-/* Starts backend <b> with id <id> on a free loopback port. Returns 0 or -errno. */
-int hbe_start(struct hbe *b, int id);
-
-/* Stops backend <b> (its accept thread; open connections end with their clients). */
+/* Stops <b> (its connection threads end with their clients). */
 void hbe_stop(struct hbe *b);
 
-/* A model with one Service of up to four HTTP ports, each with up to two endpoints. */
-struct tmodel {
-	struct model m;
-	struct model_service svc;
-	struct model_svc_port ports[4];
-	struct model_endpoint eps[4][2];
-	struct model_pod pods[4][2];
-};
+/* A listening socket on 127.0.0.1, its port into *<port>. */
+int httpfx_listen_lo(uint16_t *port);
 
 /*
- * Allocates a tmodel (free() it, or publish it to a snap whose free callback frees it)
- * with Service default/web at <vip> (network order). Returns it or NULL.
+ * Runs `curl -sS --max-time 20 <args>` (printf-style) and returns its stdout, malloc'd
+ * (caller frees).
  */
-struct tmodel *tmodel_new(uint32_t vip);
+char *httpfx_curl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * Adds Service port <port> of <t> with endpoints on loopback ports <p0> and <p1> (0: none),
- * ready or not per <ready>.
- */
-void tmodel_port(struct tmodel *t, uint16_t port, uint16_t p0, uint16_t p1, bool ready);
-
-/* A snap free callback for tmodels. */
-void tmodel_free(void *obj, void *arg);
+/* How many times <needle> occurs in <hay>. */
+unsigned httpfx_count(const char *hay, const char *needle);
 
 #endif /* WEIR_TESTS_HTTPFX_H */

@@ -33,6 +33,7 @@
 #include "proxy/relay.h"
 
 #include "../lib/httpfx.h"
+#include "../lib/tmodel.h"
 
 #define VIP	  "127.19.0.30"
 #define SVC_PORT  80
@@ -162,7 +163,7 @@ static int fx_setup(void **state)
 	assert_non_null(f);
 	assert_non_null(t);
 	for (int i = 0; i < NBE; i++)
-		assert_int_equal(hbe_start(&f->be[i], i), 0);
+		hbe_start(&f->be[i], i, "127.0.0.1", 0);
 	tmodel_port(t, SVC_PORT, f->be[0].port, f->be[1].port, true);
 	f->snap = snap_new(2 * NRELAY + 2, tmodel_free, NULL);
 	assert_non_null(f->snap);

@@ -33,6 +33,7 @@
 #include "proxy/relay.h"
 
 #include "../lib/httpfx.h"
+#include "../lib/tmodel.h"
 
 #define VIP "127.19.0.20"
 #define NBE 2
@@ -76,9 +77,8 @@ static int fx_setup(void **state)
 	assert_non_null(f);
 	assert_non_null(t);
 	for (int i = 0; i < NBE; i++)
-		assert_int_equal(hbe_start(&f->be[i], i), 0);
+		hbe_start(&f->be[i], i, "127.0.0.1", 0);
 	fd = httpfx_listen_lo(&f->closed_port);
-	assert_true(fd >= 0);
 	close(fd);
 	tmodel_port(t, P_TWO, f->be[0].port, f->be[1].port, true);
 	tmodel_port(t, P_ONE, f->be[0].port, 0, true);
@@ -117,34 +117,9 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-/*
- * Runs curl with <args> against the proxy (the URL's host is the proxy's address; the
- * Service port is what the injected lookup answers) and returns its stdout (malloc'd).
- */
-static char *curl(struct fx *f, uint16_t svc_port, const char *fmt, ...)
-{
-	char args[2048], cmd[4096], *out = calloc(1, 1 << 20);
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-
-	atomic_store(&f->orig_port, htons(svc_port));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 20 --noproxy '*' %s", args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < (1 << 20) - 1) {
-		size_t k = fread(out + n, 1, (1 << 20) - 1 - n, p);
-
-		if (!k)
-			break;
-		n += k;
-	}
-	pclose(p);
-	return out;
-}
+/* Runs curl with <args> (the Service port is what the injected lookup answers). */
+#define curl(f, svc_port, ...)                                                                     \
+	(atomic_store(&(f)->orig_port, htons(svc_port)), httpfx_curl(__VA_ARGS__))
 
 /* "http://127.0.0.1:<relay port><path>" repeated <n> times, space-separated. */
 static void urls(struct fx *f, const char *path, int n, char *out, size_t len)
@@ -154,15 +129,6 @@ static void urls(struct fx *f, const char *path, int n, char *out, size_t len)
 	for (int i = 0; i < n; i++)
 		off += (size_t)snprintf(out + off, len - off, "http://127.0.0.1:%u%s ",
 					ntohs(f->raddr.sin_port), path);
-}
-
-static unsigned count(const char *hay, const char *needle)
-{
-	unsigned n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 /* Waits up to 2 s for the relay's counters to show every response completed. */
@@ -204,7 +170,7 @@ static void test_proxy_h1_per_request(void **state)
 	urls(f, "/id", 30, u, sizeof(u));
 	out = curl(f, P_TWO, "--http1.1 %s", u);
 	/* One client connection, 30 requests, both backends: the pick is per request. */
-	assert_int_equal(count(out, "backend "), 30);
+	assert_int_equal(httpfx_count(out, "backend "), 30);
 	free(out);
 	per_request_stats(f);
 }
