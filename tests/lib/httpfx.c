@@ -124,6 +124,22 @@ static void *hconn_main(void *arg)
 
 			head_value(buf, path + 5, v, sizeof(v));
 			rc = reply(hc->fd, 200, v, strlen(v));
+		} else if (!strcmp(path, "/ws")) {
+			/* An accepted Upgrade: then an echo of raw bytes until the client ends. */
+			static const char ok[] =
+			    "HTTP/1.1 101 Switching Protocols\r\n"
+			    "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+			char e[4096];
+
+			free(body);
+			if (send_all(hc->fd, ok, sizeof(ok) - 1))
+				break;
+			if (have && send_all(hc->fd, buf, have))
+				break;
+			while ((n = recv(hc->fd, e, sizeof(e), 0)) > 0)
+				if (send_all(hc->fd, e, (size_t)n))
+					break;
+			break;
 		} else if (!strcmp(path, "/slow")) {
 			usleep(1500 * 1000);
 			rc = reply(hc->fd, 200, "slow\n", 5);

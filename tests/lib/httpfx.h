@@ -5,7 +5,8 @@
  * tests; every address is loopback and every wait bounded.
  *
  * Backend paths: /id -> "backend <id>\n"; /echo -> the request body; /hdr/<name> -> that
- * request header's value; /big -> 4 MiB; /slow -> "slow\n" after 1.5 s; anything else as /id.
+ * request header's value; /big -> 4 MiB; /slow -> "slow\n" after 1.5 s; /ws -> 101, then an
+ * echo of raw bytes; anything else as /id.
  * fail_next answers that many requests with 503 first.
  */
 #ifndef WEIR_TESTS_HTTPFX_H

@@ -41,6 +41,9 @@ struct fx {
 	unsigned port; /* the relay's, host order */
 };
 
+/* The Service port's name: "http", or "" for a port without one (sniffed). */
+static const char *port_name = "http";
+
 static int fx_orig_dst(int fd, struct sockaddr_in *out, void *arg)
 {
 	out->sin_family = AF_INET;
@@ -70,7 +73,7 @@ static struct model *fx_model(struct fx *f, const char *policy, const char *extr
 	n = asprintf(&yaml,
 		     "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
 		     "spec:\n  clusterIP: %s\n  selector: {app: web}\n"
-		     "  ports: [{name: http, port: 80, targetPort: %u}]\n"
+		     "  ports: [{%s%s%sport: 80, targetPort: %u}]\n"
 		     "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-v1\n"
 		     "  namespace: default\n  labels: {app: web, version: v1}\n"
 		     "spec: {nodeName: n1}\nstatus: {podIP: 127.0.0.2}\n"
@@ -83,7 +86,8 @@ static struct model *fx_model(struct fx *f, const char *policy, const char *extr
 		     "  - {name: v2, labels: {version: v2}}\n"
 		     "%s%s"
 		     "---\n%s",
-		     VIP, f->v1.port, *policy ? "  trafficPolicy:\n" : "", policy, extra);
+		     VIP, *port_name ? "name: " : "", port_name, *port_name ? ", " : "", f->v1.port,
+		     *policy ? "  trafficPolicy:\n" : "", policy, extra);
 	assert_true(n > 0);
 	arena_free(f->a);
 	f->a = arena_new();
@@ -310,6 +314,86 @@ static void test_route_circuit_breaker(void **state)
 	fx_free(f);
 }
 
+static void test_route_mirror(void **state)
+{
+	struct fx *f = fx_new("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+			      "metadata: {name: web, namespace: default}\n"
+			      "spec:\n  hosts: [web]\n  http:\n"
+			      "  - route: [{destination: {host: web, subset: v1}}]\n"
+			      "    mirror: {host: web, subset: v2}\n");
+	char *out;
+
+	/* The client sees v1 only; v2 gets a copy of each request (its answer is dropped). */
+	out = httpfx_curl("http://127.0.0.1:%u/id http://127.0.0.1:%u/id http://127.0.0.1:%u/id "
+			  "-d hello http://127.0.0.1:%u/echo",
+			  f->port, f->port, f->port, f->port);
+	assert_string_equal(out, "backend 1\nbackend 1\nbackend 1\nhello");
+	free(out);
+	for (int i = 0; i < 200 && atomic_load(&f->v2.requests) < 4; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&f->v2.requests), 4);
+	assert_int_equal(atomic_load(&f->v1.requests), 4);
+	fx_free(f);
+}
+
+/* A port without a name or appProtocol: HTTP is found by its first bytes, anything else is
+ * relayed as TCP. */
+static void test_route_sniffed(void **state)
+{
+	struct fx *f;
+	char *out, cmd[256];
+	FILE *p;
+	char buf[256] = "";
+	size_t n;
+
+	port_name = "";
+	f = fx_new(vs_jason);
+	out =
+	    httpfx_curl("-H 'end-user: jason' http://127.0.0.1:%u/x --next http://127.0.0.1:%u/id",
+			f->port, f->port);
+	/* Routed per request: jason's request to v2, the next one (no header) to v1. */
+	assert_string_equal(out, "backend 2\nbackend 1\n");
+	free(out);
+	/* Not HTTP: passed through as bytes, so the backend's own status line comes back
+	 * unchanged (the HTTP proxy would have written "200 OK"). */
+	snprintf(cmd, sizeof(cmd),
+		 "printf '@@@ x y\\r\\n\\r\\n' | timeout 5 /usr/bin/python3 -c "
+		 "\"import socket,sys; s=socket.create_connection(('127.0.0.1',%u)); "
+		 "s.sendall(sys.stdin.buffer.read()); print(s.recv(100).decode())\"",
+		 f->port);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	pclose(p);
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 X", 14), 0);
+	port_name = "http";
+	fx_free(f);
+}
+
+/* A TCP port: the VirtualService's tcp[] route picks the subset; bytes pass as they are. */
+static void test_route_tcp(void **state)
+{
+	struct fx *f;
+	char *out;
+
+	port_name = "tcp";
+	f = fx_new("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+		   "metadata: {name: web, namespace: default}\n"
+		   "spec:\n  hosts: [web]\n  tcp:\n"
+		   "  - route: [{destination: {host: web, subset: v2}}]\n");
+	/* Three connections, each to v2; the backend's own status line comes back. */
+	out = httpfx_curl("-i http://127.0.0.1:%u/id --next -i http://127.0.0.1:%u/id --next -i "
+			  "http://127.0.0.1:%u/id",
+			  f->port, f->port, f->port);
+	assert_int_equal(httpfx_count(out, "HTTP/1.1 200 X"), 3);
+	assert_int_equal(httpfx_count(out, "backend 2\n"), 3);
+	free(out);
+	assert_int_equal(atomic_load(&f->v1.requests), 0);
+	port_name = "http";
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +403,9 @@ int main(void)
 	    cmocka_unit_test(test_route_weighted),
 	    cmocka_unit_test(test_route_ratelimit),
 	    cmocka_unit_test(test_route_circuit_breaker),
+	    cmocka_unit_test(test_route_mirror),
+	    cmocka_unit_test(test_route_sniffed),
+	    cmocka_unit_test(test_route_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

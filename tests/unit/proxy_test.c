@@ -308,6 +308,38 @@ static void test_proxy_request_id(void **state)
 	free(out);
 }
 
+/* WebSocket: the Upgrade goes through, then bytes both ways until the client ends. */
+static void test_proxy_websocket(void **state)
+{
+	struct fx *f = *state;
+	char cmd[1024], buf[512] = "";
+	size_t n;
+	FILE *p;
+
+	atomic_store(&f->orig_port, htons(P_ONE));
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 10 /usr/bin/python3 -c \""
+		 "import socket; s=socket.create_connection(('127.0.0.1',%u)); "
+		 "s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: web\\r\\nUpgrade: websocket\\r\\n"
+		 "Connection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n'); "
+		 "h=b''\n"
+		 "while not h.endswith(b'\\r\\n\\r\\n'): h+=s.recv(1)\n"
+		 "print(h.split(b'\\r\\n')[0].decode())\n"
+		 "for m in (b'ping-1', b'ping-2'):\n"
+		 " s.sendall(m); r=b''\n"
+		 " while len(r)<len(m): r+=s.recv(100)\n"
+		 " print(r.decode())\n"
+		 "s.shutdown(socket.SHUT_WR); print(len(s.recv(100)))\"",
+		 ntohs(f->raddr.sin_port));
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	pclose(p);
+	/* The 101, each message echoed through the tunnel, and the end seen (0 bytes). */
+	assert_string_equal(buf, "HTTP/1.1 101 Switching Protocols\nping-1\nping-2\n0\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +351,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_proxy_retry_503, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_no_healthy_upstream, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_request_id, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_websocket, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

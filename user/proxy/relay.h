@@ -90,6 +90,18 @@ int relay_listen_fds(const struct relay *r, int *fds, int max);
  */
 void relay_drain(struct relay *r);
 
+/*
+ * Calls <cb>(<ip>, <port>, <arg>) (network order) for every backend the proxy's outlier
+ * detection holds ejected now. Returns how many. From any thread.
+ */
+unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, void *arg),
+		       void *arg);
+
+struct px_limits;
+
+/* The per-cluster state <r>'s workers share (proxy/limits.h), for the health checker. */
+struct px_limits *relay_limits(struct relay *r);
+
 /* Stops <r> when running and frees it. Accepts NULL. */
 void relay_free(struct relay *r);
 
