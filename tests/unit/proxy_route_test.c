@@ -25,6 +25,7 @@
 #include "config/k8s.h"
 #include "lib/arena.h"
 #include "model/model.h"
+#include "model/route.h"
 #include "model/snap.h"
 #include "proxy/relay.h"
 
@@ -394,6 +395,58 @@ static void test_route_tcp(void **state)
 	fx_free(f);
 }
 
+/*
+ * A large table of one-header routes (one per tenant) is indexed: the answers are the
+ * scan's (first route of a value wins, a repeated header is compared joined, the routes
+ * after the run still apply).
+ */
+static void test_route_indexed_run(void **state)
+{
+	char *vs = NULL, *out;
+	size_t len = 0;
+	FILE *mf = open_memstream(&vs, &len);
+	const struct model *m;
+	struct fx *f;
+
+	assert_non_null(mf);
+	fprintf(mf, "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+		    "metadata: {name: web, namespace: default}\n"
+		    "spec:\n  hosts: [web]\n  http:\n");
+	for (int i = 0; i < 300; i++)
+		fprintf(mf,
+			"  - match: [{headers: {x-tenant: {exact: t%d}}}]\n"
+			"    route: [{destination: {host: web, subset: %s}}]\n",
+			i == 250 ? 7 : i, i == 150 || i == 250 ? "v2" : "v1");
+	fprintf(mf, "  - route: [{destination: {host: web, subset: v2}}]\n"
+		    "    headers: {response: {set: {x-route: catch-all}}}\n");
+	fclose(mf);
+	f = fx_new(vs);
+	free(vs);
+	m = snap_get(f->snap);
+	assert_int_equal(m->routes->tables[0].nruns, 1);
+	assert_int_equal(m->routes->tables[0].runs[0].end - m->routes->tables[0].runs[0].start,
+			 300);
+	/* t150 -> v2; t7 -> v1 (its first route, not the later duplicate to v2); t42 -> v1. */
+	out = httpfx_curl("-H 'x-tenant: t150' http://127.0.0.1:%u/id --next -H 'x-tenant: t7' "
+			  "http://127.0.0.1:%u/id --next -H 'x-tenant: t42' http://127.0.0.1:%u/id",
+			  f->port, f->port, f->port);
+	assert_string_equal(out, "backend 2\nbackend 1\nbackend 1\n");
+	free(out);
+	/* No tenant, an unknown one, or the header twice ("t1,t2" matches no route): the
+	 * catch-all after the run. */
+	out = httpfx_curl("-D - -o /dev/null -H 'x-tenant: t1' -H 'x-tenant: t2' "
+			  "http://127.0.0.1:%u/id",
+			  f->port);
+	assert_non_null(strstr(out, "x-route: catch-all"));
+	free(out);
+	out = httpfx_curl(
+	    "http://127.0.0.1:%u/id --next -H 'x-tenant: nobody' http://127.0.0.1:%u/id", f->port,
+	    f->port);
+	assert_string_equal(out, "backend 2\nbackend 2\n");
+	free(out);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_route_mirror),
 	    cmocka_unit_test(test_route_sniffed),
 	    cmocka_unit_test(test_route_tcp),
+	    cmocka_unit_test(test_route_indexed_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

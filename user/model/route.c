@@ -745,9 +745,14 @@ int route_build(struct arena *a, const struct model *m, const struct k8s_object 
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < nt; i++)
+	for (i = 0; i < nt; i++) {
 		tables[i].agent =
 		    tables[i].nhttp || tables[i].ntcp || policy_needs_agent(tables[i].dflt);
+		if (tables[i].nhttp >= ROUTE_RUN_MIN && route_index_build(c.a, &tables[i])) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	err = publish(&c, tables, nt, p);
 out:
 	if (p && !err) {

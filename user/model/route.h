@@ -291,6 +291,21 @@ struct route_tcp {
  * order: Istio merges none, see model/route.c for which one wins), and the default cluster
  * when no VirtualService applies or a route is not exported to the client's namespace.
  */
+/*
+ * An index over a run of consecutive routes [start, end) that each hold one match with one
+ * exact header condition on the same header, and nothing else (the shape of a large table:
+ * one route per tenant, user or version header). Looking the request's value up in the
+ * sorted pairs gives the first route of the run it matches, as the scan would, in
+ * O(log n) instead of a header comparison per route.
+ */
+struct route_run {
+	size_t start, end;	 /* route indices in route_table.http */
+	const char *header;	 /* lower case, a regular header (no pseudo-header, no host) */
+	const char *const *vals; /* sorted; vals[i] is matched by route idx[i] (the first) */
+	const uint32_t *idx;
+	size_t n;
+};
+
 struct route_table {
 	const struct model_service *svc;
 	const struct model_svc_port *port;
@@ -302,6 +317,8 @@ struct route_table {
 	const struct route_cluster *dflt; /* the whole Service port, with the DR's policy */
 	bool agent;			  /* derived: some route, policy or L7 setting applies,
 					   * so the port takes the agent path */
+	const struct route_run *runs;	  /* indexed runs of <http>, in order (route_index.c) */
+	size_t nruns;
 };
 
 /* The compiled tables of one snapshot. */
@@ -318,6 +335,16 @@ struct model_routes {
  * <port> with the model's own lookup (model_find_svc_port() for a VIP:port); <svc> and
  * <port> must come from the snapshot that owns <r>.
  */
+struct arena;
+
+/*
+ * Builds the indexed runs of table <t> (only runs of at least ROUTE_RUN_MIN routes), from
+ * <a>. Returns 0 or -ENOMEM (the table then works unindexed).
+ */
+int route_index_build(struct arena *a, struct route_table *t);
+
+#define ROUTE_RUN_MIN 8
+
 /* The cluster named <name> (route_cluster.name) in <r>, or NULL. Linear: for the rare
  * lookups that outlive a snapshot (a retry, a mirror). */
 const struct route_cluster *route_cluster_find(const struct model_routes *r, const char *name);

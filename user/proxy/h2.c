@@ -242,12 +242,14 @@ static void h2_raise_reset(struct h2_codec *h, uint32_t sid, enum codec_err err)
 
 /* ---- output ---- */
 
+#define H2_OUT_MIN 4096 /* first size of the output buffer, and what idle keeps */
+
 static int h2_out_append(struct h2_codec *h, const uint8_t *p, size_t n)
 {
 	if (h->out_off && h->out_off == h->out_len)
 		h->out_off = h->out_len = 0;
 	if (h->out_len + n > h->out_cap) {
-		size_t cap = h->out_cap ? h->out_cap : 16384;
+		size_t cap = h->out_cap ? h->out_cap : H2_OUT_MIN;
 		uint8_t *nb;
 
 		/* Compact first: written bytes at the front are dead. */
@@ -978,7 +980,8 @@ static size_t h2_output(struct codec *c, const uint8_t **buf)
 	struct h2_codec *h = h2_of(c);
 
 	h2_pump(h);
-	*buf = h->out + h->out_off;
+	/* Nothing allocated (an idle connection gave its buffer back): still a valid pointer. */
+	*buf = h->out ? h->out + h->out_off : (const uint8_t *)"";
 	return h->out_len - h->out_off;
 }
 
@@ -1000,6 +1003,13 @@ static void h2_output_done(struct codec *c, size_t n)
 	if (!h->in_input && !h->fatal) {
 		h2_pump(h);
 		h2_raise_writable(h);
+	}
+	/* Idle with a grown buffer: give it back. Thousands of idle connections would
+	 * otherwise each hold the largest burst they ever wrote (measured in bench/). */
+	if (h->out_len == 0 && h->out_cap > H2_OUT_MIN) {
+		free(h->out);
+		h->out = NULL;
+		h->out_cap = 0;
 	}
 }
 

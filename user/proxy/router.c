@@ -242,6 +242,40 @@ const char *router_match_fail(const struct route_match *m, const struct http_hea
 	return NULL;
 }
 
+/*
+ * The first route of run <ru> that request <req> matches: its index in the table, -1 when
+ * none does, -2 when the header occurs more than once (then the scan decides, on the
+ * joined value, as router_hdr_holds compares it).
+ */
+static long router_run_lookup(const struct route_run *ru, const struct http_head *req)
+{
+	const char *v = NULL;
+	size_t lo = 0, hi = ru->n;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < req->nhdrs; i++) {
+		if (strcmp(http_str_ptr(req, req->hdrs[i].name), ru->header))
+			continue;
+		if (n++)
+			return -2;
+		v = http_str_ptr(req, req->hdrs[i].value);
+	}
+	if (!v)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ru->vals[mid], v);
+
+		if (!c)
+			return ru->idx[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* Whether route <r> is visible to a client in <src>'s namespace (VirtualService exportTo). */
 static bool router_exported(const struct route_http *r, const struct router_source *src)
 {
@@ -290,7 +324,7 @@ int router_route(const struct route_table *t, const struct http_head *req,
 		 const struct router_source *src, uint64_t *rng, struct router_result *res)
 {
 	const struct route_http *r = NULL;
-	size_t i, j;
+	size_t i, j, run;
 
 	if (!t || !req || !res)
 		return -EINVAL;
@@ -309,9 +343,29 @@ int router_route(const struct route_table *t, const struct http_head *req,
 	 * Istio's order: VirtualServices bound to the host oldest first, routes in file order;
 	 * the first route with a holding match wins, there is no "best" match.
 	 */
-	for (i = 0; i < t->nhttp && !r; i++) {
+	for (i = 0, run = 0; i < t->nhttp && !r; i++) {
 		const struct route_http *cand = t->http[i];
 
+		/* An indexed run: one lookup answers for every route in it. */
+		if (run < t->nruns && t->runs[run].start == i) {
+			const struct route_run *ru = &t->runs[run++];
+			long k = router_run_lookup(ru, req);
+
+			if (k == -2) {
+				/* The header is repeated: its joined value is compared route by
+				 * route. */
+			} else if (k < 0) {
+				i = ru->end - 1; /* no route of the run matches */
+				continue;
+			} else {
+				r = t->http[k];
+				res->why = ROUTER_WHY_MATCH;
+				res->route_idx = (size_t)k;
+				res->match = &r->matches[0];
+				res->match_idx = 0;
+				break;
+			}
+		}
 		/* exportTo: a route of a VirtualService not exported to the client's namespace
 		 * does not exist for that client (it falls through to the next, or the default). */
 		if (!router_exported(cand, src))
