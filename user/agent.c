@@ -719,16 +719,10 @@ static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
 	struct admin_opts ao = {0};
-	struct reqstats_opts rso = {0};
 
 	ao.metrics_addr = o->metrics_addr;
 	ao.health_addr = o->health_addr;
 	ao.admin_addr = o->admin_addr;
-	/* The shards wait for the L7 proxy's workers (reqstats_shard(a->reqstats, i)). */
-	rso.shards = o->workers > 0 ? (unsigned)o->workers : 1;
-	a->reqstats = reqstats_new(a->base, &rso);
-	if (!a->reqstats)
-		return -errno;
 	ao.reqstats = a->reqstats;
 	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
 	if (!a->admin)
@@ -950,6 +944,7 @@ static int agent_start(struct agent *a)
 	struct relay_opts ro = {0};
 	char ipstr[INET_ADDRSTRLEN];
 	int inherit[FDPASS_MAX_FDS], ninherit = 0;
+	struct reqstats_opts rso = {0};
 	int err, port;
 
 	if (o->node_name) {
@@ -1033,6 +1028,12 @@ static int agent_start(struct agent *a)
 	err = agent_takeover(a, inherit, &ninherit);
 	if (err < 0)
 		return err;
+	/* Request telemetry: one shard per relay worker (more when more listeners came over). */
+	rso.shards = (unsigned)(o->workers > ninherit ? o->workers : ninherit);
+	a->reqstats = reqstats_new(a->base, &rso);
+	if (!a->reqstats)
+		return -errno;
+	ro.reqstats = a->reqstats;
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
 	ro.source_ip = a->node_ip;

@@ -103,7 +103,8 @@ static void test_reqstats_flags(void **state)
 	    {REQSTATS_F_UO | REQSTATS_F_NR | REQSTATS_F_RL, "UO,NR,RL"},
 	    {REQSTATS_F_UT | REQSTATS_F_LR | REQSTATS_F_UR | REQSTATS_F_UC, "UT,LR,UR,UC"},
 	    {1U << 20, "-"}, /* unknown bits are not flags */
-	    {REQSTATS_F_ALL, "UH,UT,LR,UR,UF,UC,UO,NR,DI,FI,RL,DC,URX,SI,DPE,UPE"},
+	    {REQSTATS_F_ALL, "UH,UT,LR,UR,UF,UC,UO,NR,DI,FI,RL,DC,URX,SI,DPE,UPE,NC"},
+	    {REQSTATS_F_NC, "NC"},
 	};
 	char buf[REQSTATS_FLAGS_LEN];
 	size_t i;

@@ -29,27 +29,64 @@
 #include "model/model.h"
 #include "model/route.h"
 #include "proxy/hsession.h"
+#include "proxy/limits.h"
+#include "proxy/router.h"
 #include "proxy/upstream.h"
+#include "telemetry/reqstats.h"
 
 #define EX_RETRY_MAX   (64 * 1024) /* request body bytes kept for a retry */
 #define EX_BACKOFF_MS  25	   /* Envoy's base retry back-off, doubling, jittered */
 #define EX_BACKOFF_MAX 250
 #define EX_MAX_CODES   8
 
-/* Envoy's response flags, as Istio's response_flags label spells them. */
-enum ex_flag {
-	EXF_UH = 1u << 0,  /* no healthy upstream */
-	EXF_UF = 1u << 1,  /* upstream connection failure */
-	EXF_UO = 1u << 2,  /* upstream overflow (circuit breaker) */
-	EXF_NR = 1u << 3,  /* no route */
-	EXF_URX = 1u << 4, /* upstream retry limit exceeded */
-	EXF_UT = 1u << 5,  /* upstream request timeout */
-	EXF_DC = 1u << 6,  /* downstream connection termination */
-	EXF_UC = 1u << 7,  /* upstream connection termination */
-	EXF_DI = 1u << 8,  /* delay injected */
-	EXF_FI = 1u << 9,  /* fault injected */
-	EXF_RL = 1u << 10, /* rate limited */
+/* Response flags: Envoy's, as Istio's response_flags label spells them (reqstats.h). */
+#define EXF_UH	REQSTATS_F_UH
+#define EXF_UF	REQSTATS_F_UF
+#define EXF_UO	REQSTATS_F_UO
+#define EXF_NR	REQSTATS_F_NR
+#define EXF_NC	REQSTATS_F_NC
+#define EXF_URX REQSTATS_F_URX
+#define EXF_UT	REQSTATS_F_UT
+#define EXF_DC	REQSTATS_F_DC
+#define EXF_UC	REQSTATS_F_UC
+#define EXF_DI	REQSTATS_F_DI
+#define EXF_FI	REQSTATS_F_FI
+#define EXF_RL	REQSTATS_F_RL
+
+#define EX_NAME_MAX 192 /* cluster and rule names kept across callbacks */
+
+/* Counts gRPC messages in a body as it streams: each is a 5-byte prefix (flag, length). */
+struct grpc_ctr {
+	uint64_t msgs;
+	uint32_t left; /* payload bytes of the current message still to come */
+	uint32_t len;  /* the length being read */
+	uint8_t pfx;   /* prefix bytes seen of the next message */
 };
+
+static void grpc_count(struct grpc_ctr *g, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (g->left) {
+			size_t k = n < g->left ? n : g->left;
+
+			g->left -= (uint32_t)k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		if (g->pfx == 0)
+			g->len = 0;
+		else
+			g->len = (g->len << 8) | *p;
+		p++;
+		n--;
+		if (++g->pfx == 5) {
+			g->msgs++;
+			g->left = g->len;
+			g->pfx = 0;
+		}
+	}
+}
 
 struct ex_bytes {
 	uint8_t *p;
@@ -71,11 +108,22 @@ struct exchange {
 	bool grpc;	     /* the request is gRPC (content-type application/grpc) */
 	uint32_t timeout_ms; /* route timeout; 0: none */
 	uint32_t per_try_ms; /* per-try timeout; 0: none */
-	uint32_t retry_on;   /* enum route_retry_on */
-	uint32_t retries_left;
+	struct route_retry rp; /* retry policy (its codes point at <codes>) */
 	uint16_t codes[EX_MAX_CODES];
-	uint8_t ncodes;
-	unsigned tries;	       /* attempts started */
+	uint32_t retries; /* retries the policy counts so far */
+	unsigned tries;	  /* attempts started */
+	char cluster[EX_NAME_MAX]; /* route_cluster.name; "" without compiled routes */
+	uint32_t cluster_id;	   /* ... its index in the snapshot of generation <gen> */
+	uint64_t gen;
+	struct route_conn_pool pool; /* the cluster's circuit breaker */
+	struct route_outlier od;     /* ... and outlier detection */
+	size_t cluster_neps;
+	uint8_t cb_state;	     /* 0 none, 1 counted active, 2 queued */
+	struct px_list wait;	     /* on the worker's queue while <cb_state> is 2 */
+	uint32_t delay_ms;	     /* fault delay still to wait before the first attempt */
+	bool resp_ops;		     /* response header operations below apply */
+	struct http_head resp_rm, resp_set, resp_add;
+	char mirror[EX_NAME_MAX];    /* a cluster that gets a copy of the request, or "" */
 	struct sockaddr_in ep; /* the endpoint of the current attempt */
 	uint32_t dst_wl;
 
@@ -98,12 +146,14 @@ struct exchange {
 	bool resp_eos_up;   /* upstream's response ended (its end waits in <resp>) */
 	bool resp_eos_sent; /* ... and the end went to the client's codec */
 	bool up_got_bytes;  /* this attempt got any response byte */
+	bool free_retry_used; /* the one retry a reused connection's early close allows */
 	uint16_t status;
 	int grpc_status; /* -1: none */
 	uint32_t flags;
 
 	uint64_t t0_ns;
 	uint64_t req_bytes, resp_bytes;
+	struct grpc_ctr req_msgs, resp_msgs; /* gRPC messages each way */
 	struct event ev_timeout, ev_try, ev_later;
 };
 
@@ -191,6 +241,33 @@ static void ex_account(struct exchange *ex)
 	px_account(ex->w, &f);
 }
 
+/* Hands the finished request to request telemetry (reporter="source"). */
+static void ex_record(struct exchange *ex, bool clean)
+{
+	const struct hsession_dest *d = hsession_dest(ex->hs);
+	struct reqstats_req r;
+
+	if (!ex->w->rs)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.src_wl = d->src_wl;
+	r.dst_wl = ex->dst_wl;
+	r.svc_id = d->svc_id;
+	r.flags = ex->flags;
+	r.duration_us = (ex_now_ns() - ex->t0_ns) / 1000;
+	r.req_bytes = ex->req_bytes;
+	r.resp_bytes = ex->resp_bytes;
+	r.response_code = ex->resp_started ? ex->status : 0;
+	r.grpc_status = ex->grpc ? (int16_t)ex->grpc_status : REQSTATS_GRPC_NONE;
+	if (ex->grpc && ex->grpc_status < 0 && !clean)
+		r.grpc_status = 14; /* UNAVAILABLE: what the client's library reports */
+	r.proto = ex->grpc ? REQSTATS_GRPC : REQSTATS_HTTP;
+	r.reporter = REQSTATS_SOURCE;
+	r.req_msgs = ex->grpc ? ex->req_msgs.msgs : 0;
+	r.resp_msgs = ex->grpc ? ex->resp_msgs.msgs : 0;
+	reqstats_record(ex->w->rs, &r);
+}
+
 /* Ends <ex>: counts it, lets go of its upstream stream, unlinks and frees it. */
 static void ex_finish(struct exchange *ex, bool clean)
 {
@@ -203,7 +280,15 @@ static void ex_finish(struct exchange *ex, bool clean)
 	if (clean)
 		px_ctr_add(ex->w, RC_HTTP_RESPONSES, 1);
 	ex_account(ex);
+	ex_record(ex, clean);
+	if (ex->cb_state == 2)
+		px_list_del(&ex->wait);
+	if (ex->cb_state)
+		limits_cb_leave(px_limits(ex->w), ex->cluster, ex->cb_state == 1);
 	hsession_forget(ex->hs, ex);
+	http_head_fini(&ex->resp_rm);
+	http_head_fini(&ex->resp_set);
+	http_head_fini(&ex->resp_add);
 	http_head_fini(&ex->req);
 	http_head_fini(&ex->req_trailers);
 	http_head_fini(&ex->resp_trailers);
@@ -274,38 +359,72 @@ static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const
 	ex_finish(ex, true);
 }
 
+/* Answers a gRPC request with a trailers-only response carrying <grpc_status>. */
+static void ex_local_grpc(struct exchange *ex, int grpc_status, uint32_t flags, const char *msg)
+{
+	struct codec *down = ex_down(ex);
+	struct http_head h;
+	uint32_t sid = ex->sid;
+	char gs[8];
+
+	ex->flags |= flags;
+	ex->status = 200;
+	ex->grpc_status = grpc_status;
+	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
+	http_head_init(&h, HTTP_RESPONSE, 0);
+	snprintf(gs, sizeof(gs), "%d", grpc_status);
+	h.status = 200;
+	http_head_add(&h, "content-type", 12, "application/grpc", 16);
+	http_head_add(&h, "grpc-status", 11, gs, strlen(gs));
+	http_head_add(&h, "grpc-message", 12, msg, strlen(msg));
+	codec_submit_head(down, &sid, &h, true);
+	http_head_fini(&h);
+	ex->resp_started = ex->resp_eos_up = true;
+	hsession_kick(ex->hs);
+	ex_finish(ex, true);
+}
+
 /* ---- routing ---- */
 
-/* A random endpoint of <c> that is ready and not drained, weighted; NULL when none. */
-static const struct model_endpoint *ex_pick_cluster(struct exchange *ex,
-						    const struct route_cluster *c)
+/* The cluster of <ex> in snapshot <m>: by index while the generation is the same, by name after. */
+static const struct route_cluster *ex_cluster(struct exchange *ex, const struct model *m)
 {
-	uint64_t total = 0, x;
+	const struct model_routes *r = m ? m->routes : NULL;
 
-	for (size_t i = 0; i < c->neps; i++) {
-		const struct model_endpoint *e = c->eps[i];
-
-		if (e->ready)
-			total += e->pod ? e->pod->weight : 1;
-	}
-	if (!total)
+	if (!r || !ex->cluster[0])
 		return NULL;
-	x = lb_rand(&ex->w->rnd) % total;
-	for (size_t i = 0; i < c->neps; i++) {
-		const struct model_endpoint *e = c->eps[i];
-		uint64_t wgt = e->ready ? (e->pod ? e->pod->weight : 1) : 0;
-
-		if (x < wgt)
-			return e;
-		x -= wgt;
-	}
+	if (m->generation == ex->gen && ex->cluster_id < r->nclusters &&
+	    !strcmp(r->clusters[ex->cluster_id].name, ex->cluster))
+		return &r->clusters[ex->cluster_id];
+	for (size_t i = 0; i < r->nclusters; i++)
+		if (!strcmp(r->clusters[i].name, ex->cluster))
+			return &r->clusters[i];
 	return NULL;
 }
 
+static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
+{
+	struct exchange *ex = ctx;
+	const struct model_endpoint *e = c->eps[i];
+
+	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port),
+				 px_now_ms());
+}
+
+static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)
+{
+	memset(&ex->ep, 0, sizeof(ex->ep));
+	ex->ep.sin_family = AF_INET;
+	ex->ep.sin_addr.s_addr = ep->ip;
+	ex->ep.sin_port = htons(ep->port);
+	ex->dst_wl = ep->pod ? ep->pod->wl_id : px_wl_of(m, ep->ip);
+}
+
 /*
- * Picks the endpoint of the next attempt from the current snapshot: the Service port the
- * client connected to, its compiled default cluster or the port itself. Returns 0, or
- * -ENOENT when the Service is gone, -EHOSTUNREACH when no endpoint is ready.
+ * Picks the endpoint of the next attempt from the current snapshot: from the routed
+ * cluster with its load-balancing policy and outlier ejections, or (no compiled routes)
+ * from the Service port the client connected to. Returns 0, -ENOENT when the Service or
+ * cluster is gone, -EHOSTUNREACH when no endpoint is usable.
  */
 static int ex_pick(struct exchange *ex)
 {
@@ -313,39 +432,115 @@ static int ex_pick(struct exchange *ex)
 	const struct model *m = px_model(ex->w);
 	const struct model_service *svc = NULL;
 	const struct model_svc_port *sp = NULL;
-	const struct route_table *t = NULL;
+	const struct route_cluster *c;
 	const struct model_endpoint *ep;
 
-	if (m)
-		sp = model_find_svc_port(m, d->orig.sin_addr.s_addr, d->orig.sin_port, IPPROTO_TCP,
-					 &svc);
+	if (!m)
+		return -ENOENT;
+	if (ex->cluster[0]) {
+		struct balancer_req br = {
+		    .gen = m->generation ? m->generation : 1,
+		    .req = &ex->req,
+		    .src_ip = d->client_ip,
+		};
+		size_t idx;
+		int err;
+
+		c = ex_cluster(ex, m);
+		if (!c)
+			return -ENOENT;
+		if (c->policy.outlier.enabled) {
+			br.is_ejected = ex_is_ejected;
+			br.ctx = ex;
+		}
+		ex->cluster_neps = c->neps;
+		err = balancer_pick(&ex->w->bal, c, &br, &idx);
+		if (err == -EOPNOTSUPP) {
+			/* PASSTHROUGH: where the client meant to go. */
+			memset(&ex->ep, 0, sizeof(ex->ep));
+			ex->ep = d->orig;
+			ex->dst_wl = px_wl_of(m, d->orig.sin_addr.s_addr);
+			return 0;
+		}
+		if (err)
+			return -EHOSTUNREACH;
+		ex_set_ep(ex, m, c->eps[idx]);
+		return 0;
+	}
+	sp = model_find_svc_port(m, d->orig.sin_addr.s_addr, d->orig.sin_port, IPPROTO_TCP, &svc);
 	if (!sp)
 		return -ENOENT;
-	if (m->routes)
-		t = route_table_find(m->routes, svc, sp);
-	if (t && t->dflt)
-		ep = ex_pick_cluster(ex, t->dflt);
-	else
-		ep = lb_pick(sp, lb_rand(&ex->w->rnd));
+	ep = lb_pick(sp, lb_rand(&ex->w->rnd));
 	if (!ep)
 		return -EHOSTUNREACH;
-	memset(&ex->ep, 0, sizeof(ex->ep));
-	ex->ep.sin_family = AF_INET;
-	ex->ep.sin_addr.s_addr = ep->ip;
-	ex->ep.sin_port = htons(ep->port);
-	ex->dst_wl = ep->pod ? ep->pod->wl_id : px_wl_of(m, ep->ip);
+	ex_set_ep(ex, m, ep);
 	return 0;
 }
 
-/* Istio's default retry policy, for routes that set none. */
+/* Istio's default retry policy, for the default route (no VirtualService). */
 static void ex_default_retries(struct exchange *ex)
 {
-	ex->retries_left = 2;
-	ex->retry_on = ROUTE_RETRY_CONNECT_FAILURE | ROUTE_RETRY_REFUSED_STREAM |
-		       ROUTE_RETRY_GRPC_UNAVAILABLE | ROUTE_RETRY_GRPC_CANCELLED |
-		       ROUTE_RETRY_RETRIABLE_CODES;
+	memset(&ex->rp, 0, sizeof(ex->rp));
+	ex->rp.attempts = 2;
+	ex->rp.on = ROUTE_RETRY_CONNECT_FAILURE | ROUTE_RETRY_REFUSED_STREAM |
+		    ROUTE_RETRY_GRPC_UNAVAILABLE | ROUTE_RETRY_GRPC_CANCELLED |
+		    ROUTE_RETRY_RETRIABLE_CODES;
 	ex->codes[0] = 503;
-	ex->ncodes = 1;
+	ex->rp.codes = ex->codes;
+	ex->rp.ncodes = 1;
+}
+
+/* The policy <p> as the exchange keeps it (the snapshot's copy is gone by the retry). */
+static void ex_copy_retries(struct exchange *ex, const struct route_retry *p)
+{
+	size_t n = p->ncodes < EX_MAX_CODES ? p->ncodes : EX_MAX_CODES;
+
+	ex->rp = *p;
+	if (n)
+		memcpy(ex->codes, p->codes, n * sizeof(*ex->codes));
+	ex->rp.codes = ex->codes;
+	ex->rp.ncodes = n;
+}
+
+/* Response header operations of the route and destination, kept as heads to apply later. */
+static int ex_copy_resp_ops(struct exchange *ex, const struct route_http *r,
+			    const struct route_dest *d)
+{
+	const struct route_hdr_ops *ops[2] = {d ? &d->resp : NULL, &r->resp};
+	int err = 0;
+
+	for (int k = 0; k < 2; k++) {
+		const struct route_hdr_ops *o = ops[k];
+
+		if (!o)
+			continue;
+		for (size_t i = 0; !err && i < o->nremove; i++)
+			err = http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
+		for (size_t i = 0; !err && i < o->nset; i++)
+			err = http_head_add(&ex->resp_set, o->set[i].key, strlen(o->set[i].key),
+					    o->set[i].value, strlen(o->set[i].value));
+		for (size_t i = 0; !err && i < o->nadd; i++)
+			err = http_head_add(&ex->resp_add, o->add[i].key, strlen(o->add[i].key),
+					    o->add[i].value, strlen(o->add[i].value));
+		if (o->nremove || o->nset || o->nadd)
+			ex->resp_ops = true;
+	}
+	return err;
+}
+
+/* Applies the kept response operations to <h>: remove, then set, then add (Envoy's order). */
+static void ex_apply_resp_ops(struct exchange *ex, struct http_head *h)
+{
+	const struct http_head *rm = &ex->resp_rm, *st = &ex->resp_set, *ad = &ex->resp_add;
+
+	for (uint32_t i = 0; i < rm->nhdrs; i++)
+		http_head_del(h, http_str_ptr(rm, rm->hdrs[i].name), rm->hdrs[i].name.len);
+	for (uint32_t i = 0; i < st->nhdrs; i++)
+		http_head_set(h, http_str_ptr(st, st->hdrs[i].name), st->hdrs[i].name.len,
+			      http_str_ptr(st, st->hdrs[i].value), st->hdrs[i].value.len);
+	for (uint32_t i = 0; i < ad->nhdrs; i++)
+		http_head_add(h, http_str_ptr(ad, ad->hdrs[i].name), ad->hdrs[i].name.len,
+			      http_str_ptr(ad, ad->hdrs[i].value), ad->hdrs[i].value.len);
 }
 
 /* Fills what the request needs and the route does not say. */
@@ -410,10 +605,25 @@ static void ex_attempt(struct exchange *ex)
 		ex_timer(&ex->ev_try, ex->per_try_ms);
 }
 
-/* Whether one more attempt is allowed now. */
-static bool ex_can_retry(const struct exchange *ex)
+/* Whether the request can be sent again at all: nothing went to the client, body held. */
+static bool ex_replayable(const struct exchange *ex)
 {
-	return ex->retries_left > 0 && ex->retriable && !ex->resp_started && !ex->dropped;
+	return ex->retriable && !ex->resp_started && !ex->dropped;
+}
+
+/* Whether the policy retries an attempt that ended with <status>/<grpc> or <reset>. */
+static bool ex_can_retry(const struct exchange *ex, uint16_t status, int grpc,
+			 enum router_reset reset)
+{
+	return ex_replayable(ex) && router_should_retry(&ex->rp, status, grpc, reset, ex->retries);
+}
+
+/* Tells outlier detection how the attempt's endpoint did (<status> 0: no response). */
+static void ex_outlier(struct exchange *ex, uint16_t status)
+{
+	if (ex->od.enabled && ex->cluster[0])
+		limits_od_report(px_limits(ex->w), ex->cluster, ex->ep.sin_addr.s_addr,
+				 ex->ep.sin_port, status, &ex->od, ex->cluster_neps, px_now_ms());
 }
 
 /* Starts the next attempt after Envoy's jittered exponential back-off. */
@@ -426,18 +636,19 @@ static void ex_retry(struct exchange *ex)
 	ms = lb_rand(&ex->w->rnd) % (ms + 1);
 	event_del(&ex->ev_try);
 	upstream_release(&ex->up, true);
-	ex->retries_left--;
+	ex->retries++;
 	px_ctr_add(ex->w, RC_HTTP_RETRIES, 1);
 	ex_timer(&ex->ev_later, ms);
 }
 
+/* After a retry's back-off or a fault delay: pick an endpoint and try. */
 static void ex_later_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange *ex = arg;
 	int err = ex_pick(ex);
 
 	if (err) {
-		ex_give_up(ex, 503, EXF_UH | EXF_URX, "no healthy upstream");
+		ex_give_up(ex, 503, EXF_UH | (ex->tries ? EXF_URX : 0), "no healthy upstream");
 		return;
 	}
 	ex_attempt(ex);
@@ -485,7 +696,7 @@ static void ex_up_ready(void *arg)
 
 	if (upstream_submit_head(&ex->up, &ex->req, eos)) {
 		/* The connection could not take it (closing under us): try afresh. */
-		if (ex_can_retry(ex)) {
+		if (ex_can_retry(ex, 0, -1, ROUTER_RESET_REMOTE)) {
 			ex_retry(ex);
 			return;
 		}
@@ -502,42 +713,13 @@ static void ex_up_failed(void *arg, int err)
 	struct exchange *ex = arg;
 
 	ex->up.uc = NULL;
-	if ((ex->retry_on & ROUTE_RETRY_CONNECT_FAILURE) && ex_can_retry(ex)) {
+	ex_outlier(ex, 0);
+	if (ex_can_retry(ex, 0, -1, ROUTER_RESET_CONNECT)) {
 		ex_retry(ex);
 		return;
 	}
 	ex_give_up(ex, 503, EXF_UF | (ex->tries > 1 ? EXF_URX : 0),
 		   "upstream connect error or disconnect/reset before headers");
-}
-
-static bool ex_retriable_status(const struct exchange *ex, uint16_t status, int grpc)
-{
-	uint32_t on = ex->retry_on;
-
-	if ((on & ROUTE_RETRY_5XX) && status >= 500)
-		return true;
-	if ((on & ROUTE_RETRY_GATEWAY) && (status == 502 || status == 503 || status == 504))
-		return true;
-	if ((on & ROUTE_RETRY_RETRIABLE_4XX) && status == 409)
-		return true;
-	if (on & ROUTE_RETRY_RETRIABLE_CODES)
-		for (unsigned i = 0; i < ex->ncodes; i++)
-			if (ex->codes[i] == status)
-				return true;
-	switch (grpc) {
-	case 1:
-		return on & ROUTE_RETRY_GRPC_CANCELLED;
-	case 4:
-		return on & ROUTE_RETRY_GRPC_DEADLINE;
-	case 8:
-		return on & ROUTE_RETRY_GRPC_EXHAUSTED;
-	case 13:
-		return on & ROUTE_RETRY_GRPC_INTERNAL;
-	case 14:
-		return on & ROUTE_RETRY_GRPC_UNAVAILABLE;
-	default:
-		return false;
-	}
 }
 
 static int ex_grpc_status(const struct http_head *h)
@@ -563,10 +745,13 @@ static void ex_up_head(void *arg, struct http_head *head, bool end_stream)
 		return;
 	}
 	/* A trailers-only gRPC response carries its status in the head. */
-	if (ex_can_retry(ex) && ex_retriable_status(ex, head->status, ex_grpc_status(head))) {
+	ex_outlier(ex, head->status);
+	if (ex_can_retry(ex, head->status, ex_grpc_status(head), ROUTER_RESET_NONE)) {
 		ex_retry(ex);
 		return;
 	}
+	if (ex->resp_ops)
+		ex_apply_resp_ops(ex, head);
 	event_del(&ex->ev_try);
 	ex->status = head->status;
 	ex->grpc_status = ex_grpc_status(head);
@@ -624,6 +809,8 @@ static void ex_up_data(void *arg, const uint8_t *buf, size_t len, bool end_strea
 	struct exchange *ex = arg;
 
 	ex->resp_bytes += len;
+	if (ex->grpc)
+		grpc_count(&ex->resp_msgs, buf, len);
 	if (end_stream)
 		ex->resp_eos_up = true;
 	if (len && bytes_append(&ex->resp, buf, len)) {
@@ -653,19 +840,19 @@ static void ex_up_reset(void *arg, enum codec_err err)
 {
 	struct exchange *ex = arg;
 	bool reused = ex->up.reused;
-	bool may = (err == CODEC_E_REFUSED && (ex->retry_on & ROUTE_RETRY_REFUSED_STREAM)) ||
-		   (ex->retry_on & ROUTE_RETRY_RESET) ||
-		   (err == CODEC_E_CANCEL && (ex->retry_on & ROUTE_RETRY_GRPC_CANCELLED));
 
 	ex->up.uc = NULL;
 	/* A kept-alive connection the server closed just as we reused it: the request never
 	 * reached an application. Try once more without spending an attempt, as Envoy does. */
-	if (reused && !ex->up_got_bytes && ex->retriable && !ex->resp_started && !ex->dropped) {
-		ex->retries_left++;
+	if (reused && !ex->up_got_bytes && !ex->free_retry_used && ex_replayable(ex)) {
+		ex->free_retry_used = true;
 		ex_retry(ex);
+		ex->retries--;
 		return;
 	}
-	if (!ex->resp_started && may && ex_can_retry(ex)) {
+	ex_outlier(ex, 0);
+	if (ex_can_retry(ex, 0, -1,
+			 err == CODEC_E_REFUSED ? ROUTER_RESET_REFUSED : ROUTER_RESET_REMOTE)) {
 		ex_retry(ex);
 		return;
 	}
@@ -703,7 +890,8 @@ static void ex_try_cb(evutil_socket_t fd, short what, void *arg)
 	struct exchange *ex = arg;
 
 	px_ctr_add(ex->w, RC_HTTP_TIMEOUTS, 1);
-	if (ex_can_retry(ex)) {
+	ex_outlier(ex, 0);
+	if (ex_can_retry(ex, 0, -1, ROUTER_RESET_TRY_TIMEOUT)) {
 		ex_retry(ex);
 		return;
 	}
@@ -738,6 +926,10 @@ struct exchange *exchange_new(struct hsession *hs, uint32_t sid, struct http_hea
 	http_head_init(&ex->req, HTTP_REQUEST, 0);
 	http_head_init(&ex->req_trailers, HTTP_TRAILERS, 0);
 	http_head_init(&ex->resp_trailers, HTTP_TRAILERS, 0);
+	http_head_init(&ex->resp_rm, HTTP_TRAILERS, 0);
+	http_head_init(&ex->resp_set, HTTP_TRAILERS, 0);
+	http_head_init(&ex->resp_add, HTTP_TRAILERS, 0);
+	px_list_init(&ex->wait);
 	event_assign(&ex->ev_timeout, w->base, -1, 0, ex_timeout_cb, ex);
 	event_assign(&ex->ev_try, w->base, -1, 0, ex_try_cb, ex);
 	event_assign(&ex->ev_later, w->base, -1, 0, ex_later_cb, ex);
@@ -753,12 +945,16 @@ struct exchange *exchange_new(struct hsession *hs, uint32_t sid, struct http_hea
 	return ex;
 }
 
-void exchange_start(struct exchange *ex)
+
+/* Sends <ex> on: after a fault delay if one was drawn, else the first attempt now. */
+static void ex_go(struct exchange *ex)
 {
-	ex_default_retries(ex);
-	ex_prepare(ex);
-	if (ex->req_done)
-		ex_req_complete(ex);
+	if (ex->delay_ms) {
+		ex->flags |= EXF_DI;
+		ex_timer(&ex->ev_later, ex->delay_ms);
+		ex->delay_ms = 0;
+		return;
+	}
 	if (ex_pick(ex)) {
 		ex_local(ex, 503, EXF_UH, "no healthy upstream");
 		return;
@@ -766,9 +962,250 @@ void exchange_start(struct exchange *ex)
 	ex_attempt(ex);
 }
 
+/* Answers 429 for a local rate limit, with the x-ratelimit-* headers (and gRPC's form). */
+static void ex_ratelimited(struct exchange *ex, const struct route_ratelimit *rl, uint32_t left,
+			   uint32_t reset)
+{
+	struct codec *down = ex_down(ex);
+	struct http_head h;
+	char v[3][16];
+	uint32_t sid = ex->sid;
+	const char *body = "local_rate_limited";
+
+	ex->flags |= EXF_RL;
+	ex->status = 429;
+	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
+	http_head_init(&h, HTTP_RESPONSE, 0);
+	snprintf(v[0], sizeof(v[0]), "%u", rl->tokens);
+	snprintf(v[1], sizeof(v[1]), "%u", left);
+	snprintf(v[2], sizeof(v[2]), "%u", reset);
+	http_head_add(&h, "x-ratelimit-limit", 17, v[0], strlen(v[0]));
+	http_head_add(&h, "x-ratelimit-remaining", 21, v[1], strlen(v[1]));
+	http_head_add(&h, "x-ratelimit-reset", 17, v[2], strlen(v[2]));
+	if (ex->grpc) {
+		ex->grpc_status = 8; /* RESOURCE_EXHAUSTED */
+		ex->status = 200;
+		h.status = 200;
+		http_head_add(&h, "content-type", 12, "application/grpc", 16);
+		http_head_add(&h, "grpc-status", 11, "8", 1);
+		http_head_add(&h, "grpc-message", 12, body, strlen(body));
+		codec_submit_head(down, &sid, &h, true);
+	} else {
+		h.status = 429;
+		http_head_add(&h, "content-type", 12, "text/plain", 10);
+		http_head_add(&h, "content-length", 14, "18", 2);
+		h.content_length = 18;
+		if (!codec_submit_head(down, &sid, &h, false))
+			codec_submit_data(down, sid, (const uint8_t *)body, 18, true);
+		ex->resp_bytes = 18;
+	}
+	http_head_fini(&h);
+	ex->resp_started = ex->resp_eos_up = true;
+	hsession_kick(ex->hs);
+	ex_finish(ex, true);
+}
+
+/* Answers with the route's redirect. */
+static void ex_redirect(struct exchange *ex, const struct route_redirect *rd)
+{
+	struct codec *down = ex_down(ex);
+	struct http_head h;
+	uint32_t sid = ex->sid;
+
+	http_head_init(&h, HTTP_RESPONSE, 0);
+	if (router_redirect(&ex->req, rd, &h)) {
+		http_head_fini(&h);
+		ex_local(ex, 500, 0, "redirect too long");
+		return;
+	}
+	http_head_set(&h, "content-length", 14, "0", 1);
+	h.content_length = 0;
+	ex->status = h.status;
+	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
+	codec_submit_head(down, &sid, &h, true);
+	http_head_fini(&h);
+	ex->resp_started = ex->resp_eos_up = true;
+	hsession_kick(ex->hs);
+	ex_finish(ex, true);
+}
+
+/*
+ * Routes <ex> in the current snapshot and copies out what later callbacks need. Returns
+ * true when the exchange goes on upstream, false when it was answered here (and is gone).
+ */
+static bool ex_route(struct exchange *ex)
+{
+	const struct hsession_dest *d = hsession_dest(ex->hs);
+	const struct model *m = px_model(ex->w);
+	const struct model_service *svc = NULL;
+	const struct model_svc_port *sp = NULL;
+	const struct model_pod *pod;
+	const struct route_table *t;
+	const struct route_http *r;
+	const struct route_cluster *c;
+	const struct route_ratelimit *rl = NULL;
+	struct router_source src = {0};
+	struct router_result res;
+	struct router_fault_out fo;
+
+	ex_default_retries(ex);
+	if (m)
+		sp = model_find_svc_port(m, d->orig.sin_addr.s_addr, d->orig.sin_port, IPPROTO_TCP,
+					 &svc);
+	if (!sp) {
+		ex_local(ex, 503, EXF_UH, "no healthy upstream");
+		return false;
+	}
+	t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
+	if (!t) {
+		/* No compiled tables (hand-built snapshots): the port itself, default policy. */
+		ex->timeout_ms = (uint32_t)router_timeout_ms(NULL, &ex->req);
+		return true;
+	}
+	pod = model_find_pod_by_ip(m, d->client_ip);
+	if (pod) {
+		src.labels = pod->labels;
+		src.nlabels = pod->nlabels;
+		src.ns = pod->ns;
+	}
+	src.port = sp->port;
+	if (router_route(t, &ex->req, &src, &ex->w->rnd, &res) < 0) {
+		ex_local(ex, 500, 0, "routing failed");
+		return false;
+	}
+	r = res.route;
+	switch (res.verdict) {
+	case ROUTER_NO_ROUTE:
+		ex_local(ex, 404, EXF_NR, "");
+		return false;
+	case ROUTER_NO_CLUSTER:
+		ex_local(ex, 503, EXF_NC, "no healthy upstream");
+		return false;
+	case ROUTER_REDIRECT:
+		ex_redirect(ex, r->redirect);
+		return false;
+	case ROUTER_DIRECT:
+		ex_local(ex, res.status, 0, r->direct_body ? r->direct_body : "");
+		return false;
+	default:
+		break;
+	}
+	c = res.cluster;
+	snprintf(ex->cluster, sizeof(ex->cluster), "%s", c->name);
+	ex->cluster_id = c->id;
+	ex->gen = m->generation;
+	ex->pool = c->policy.pool;
+	ex->od = c->policy.outlier;
+	ex->h2_up = c->proto == ROUTE_PROTO_HTTP2 || c->proto == ROUTE_PROTO_GRPC ||
+		    (c->proto != ROUTE_PROTO_HTTP && ex->h2_up);
+	if (r) {
+		router_req_headers(&ex->req, r, res.dest);
+		if (r->rewrite)
+			router_rewrite(&ex->req, r->rewrite, res.match);
+		if (ex_copy_resp_ops(ex, r, res.dest)) {
+			ex_local(ex, 500, 0, "out of memory");
+			return false;
+		}
+		ex_copy_retries(ex, &r->retry);
+		if (r->mirror && router_should_mirror(r, &ex->w->rnd))
+			snprintf(ex->mirror, sizeof(ex->mirror), "%s", r->mirror->name);
+		rl = r->ratelimit;
+	}
+	ex->timeout_ms = (uint32_t)router_timeout_ms(r, &ex->req);
+	ex->per_try_ms = router_try_timeout_ms(r, ex->timeout_ms);
+	if (!rl && c->policy.ratelimit.enabled)
+		rl = &c->policy.ratelimit;
+	if (rl) {
+		uint32_t left = 0, reset = 0;
+		char name[EX_NAME_MAX];
+
+		snprintf(name, sizeof(name), "rl|%s|%s", rl->source ? rl->source : "",
+			 r && rl == r->ratelimit ? r->name : c->name);
+		if (!limits_rl_take(px_limits(ex->w), name, rl, px_now_ms(), &left, &reset)) {
+			ex_ratelimited(ex, rl, left, reset);
+			return false;
+		}
+	}
+	if (r && r->fault) {
+		router_fault(r->fault, ex->grpc, &ex->w->rnd, &fo);
+		if (fo.abort) {
+			ex->flags |= EXF_FI;
+			if (fo.grpc_status >= 0 && ex->grpc) {
+				char msg[32];
+
+				snprintf(msg, sizeof(msg), "fault filter abort");
+				ex_local_grpc(ex, fo.grpc_status, EXF_FI, msg);
+			} else {
+				ex_local(ex, fo.http_status, EXF_FI, "fault filter abort");
+			}
+			return false;
+		}
+		ex->delay_ms = fo.delay_ms;
+	}
+	if (c->subset_unknown) {
+		ex_local(ex, 503, EXF_NC, "no healthy upstream");
+		return false;
+	}
+	return true;
+}
+
+/* Circuit breaker: go, wait in the worker's queue, or 503 UO. Returns true to go now. */
+static bool ex_admit(struct exchange *ex)
+{
+	const struct route_conn_pool *cp = &ex->pool;
+	enum limits_cb v;
+
+	if (!ex->cluster[0] ||
+	    !(cp->max_connections || cp->http1_max_pending || cp->http2_max_requests))
+		return true;
+	v = limits_cb_enter(px_limits(ex->w), ex->cluster, cp, ex->h2_up);
+	if (v == LIMITS_CB_OK) {
+		ex->cb_state = 1;
+		return true;
+	}
+	if (v == LIMITS_CB_QUEUE) {
+		ex->cb_state = 2;
+		px_list_add_tail(&ex->w->waiting, &ex->wait);
+		return false;
+	}
+	ex_local(ex, 503, EXF_UO, "upstream connect error or disconnect/reset before headers. "
+				  "reset reason: overflow");
+	return false;
+}
+
+/* Lets requests a circuit breaker queued go when room was made (any worker's). */
+void exchange_tick(struct px_worker *w)
+{
+	while (!px_list_empty(&w->waiting)) {
+		struct exchange *ex =
+		    (struct exchange *)((char *)w->waiting.next - offsetof(struct exchange, wait));
+
+		if (limits_cb_promote(px_limits(w), ex->cluster, &ex->pool, ex->h2_up) !=
+		    LIMITS_CB_OK)
+			return;
+		px_list_del(&ex->wait);
+		ex->cb_state = 1;
+		ex_go(ex);
+	}
+}
+
+void exchange_start(struct exchange *ex)
+{
+	ex_prepare(ex);
+	if (ex->req_done)
+		ex_req_complete(ex);
+	if (!ex_route(ex))
+		return;
+	if (!ex_admit(ex))
+		return;
+	ex_go(ex);
+}
+
 void exchange_req_data(struct exchange *ex, const uint8_t *buf, size_t len, bool end_stream)
 {
 	ex->req_bytes += len;
+	if (ex->grpc)
+		grpc_count(&ex->req_msgs, buf, len);
 	if (len && bytes_append(&ex->body, buf, len)) {
 		ex_give_up(ex, 503, EXF_DC, "out of memory");
 		return;

@@ -38,7 +38,9 @@
 #include "model/route.h"
 #include "proxy/relay.h"
 #include "proxy/session.h"
+#include "proxy/limits.h"
 #include "proxy/upstream.h"
+#include "telemetry/reqstats.h"
 #include "proxy/worker.h"
 
 #define RELAY_TICK_MS	   100 /* quiescent state, idle scan, accept retry */
@@ -53,7 +55,13 @@ struct relay {
 	struct px_worker **workers;
 	pthread_mutex_t collect_lock;
 	struct px_flows spare; /* swapped with a worker's mailbox by relay_collect */
+	struct px_limits *limits;
 };
+
+struct px_limits *px_limits(const struct px_worker *w)
+{
+	return w->r->limits;
+}
 
 const struct relay_opts *px_opts(const struct px_worker *w)
 {
@@ -401,9 +409,12 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	w->now_ms = now;
 	upstream_pool_tick(w->pool, now);
+	exchange_tick(w);
 	if (now - w->last_flush_ms >= w->r->opts.flush_ms) {
 		w->last_flush_ms = now;
 		worker_flush(w);
+		if (w->rs)
+			reqstats_flush(w->rs);
 	}
 }
 
@@ -459,6 +470,8 @@ static void worker_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	upstream_pool_free(w->pool);
 	w->pool = NULL;
 	worker_flush(w);
+	if (w->rs)
+		reqstats_flush(w->rs);
 	event_del(w->tick_ev);
 	event_del(w->ctl_ev);
 }
@@ -519,6 +532,7 @@ static void worker_free(struct px_worker *w)
 	if (!w)
 		return;
 	upstream_pool_free(w->pool);
+	balancer_fini(&w->bal);
 	while ((b = w->free_bufs)) {
 		w->free_bufs = b->next;
 		free(b);
@@ -559,7 +573,11 @@ static struct px_worker *worker_new(struct relay *r, int idx)
 	w->rnd = ((uint64_t)getpid() << 32) ^ ((uint64_t)idx + 1) * 0x9e3779b97f4a7c15ULL ^
 		 (uint64_t)time(NULL);
 	px_list_init(&w->lru);
+	px_list_init(&w->waiting);
 	pthread_mutex_init(&w->mbox_lock, NULL);
+	balancer_init(&w->bal, w->rnd ^ 0x5851f42d4c957f2dULL);
+	if (r->opts.reqstats)
+		w->rs = reqstats_shard(r->opts.reqstats, (unsigned)idx);
 
 	if (idx < r->opts.ninherit) {
 		struct sockaddr_in a;
@@ -650,6 +668,11 @@ struct relay *relay_new(const struct relay_opts *opts, struct snap *models)
 		r->opts.orig_dst = relay_orig_dst_sockopt;
 	r->models = models;
 	pthread_mutex_init(&r->collect_lock, NULL);
+	r->limits = limits_new();
+	if (!r->limits) {
+		err = ENOMEM;
+		goto out_free;
+	}
 	if (r->opts.workers < 0 || r->opts.workers > 256 || !models) {
 		err = EINVAL;
 		log_err("relay", "bad options: %d workers, models %p", r->opts.workers,
@@ -766,6 +789,7 @@ void relay_free(struct relay *r)
 		free(r->workers);
 	}
 	px_flows_fini(&r->spare);
+	limits_free(r->limits);
 	pthread_mutex_destroy(&r->collect_lock);
 	free(r);
 }

@@ -15,6 +15,7 @@
 #include "model/snap.h"
 
 struct relay;
+struct reqstats;
 
 /*
  * Looks up the destination the client of accepted socket <fd> connected to, before connect4
@@ -33,6 +34,8 @@ struct relay_opts {
 	const int *inherit_fds;	     /* listening sockets handed over by the agent this one
 				      * replaces (one per worker; more workers if more fds) */
 	int ninherit;
+	struct reqstats *reqstats; /* request telemetry (worker i records into shard i);
+				    * NULL: none. Must outlive the relay. */
 	bool l4_only;	    /* every connection as TCP pass-through: no HTTP sessions
 			     * (the agent's --l4-only, and the L4 relay's own tests) */
 	uint32_t source_ip; /* upstream connections leave from this address (network

@@ -42,4 +42,7 @@ struct hsession_dest {
  */
 int hsession_start(struct px_worker *w, int fd, const struct hsession_dest *d);
 
+/* Once per worker tick: requests a circuit breaker queued try again (exchange.c). */
+void exchange_tick(struct px_worker *w);
+
 #endif /* WEIR_PROXY_SESSION_H */

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "proxy/balancer.h"
 #include "proxy/relay.h"
 
 #define PX_BUF_SIZE   (64 * 1024) /* one pooled buffer: a direction's bytes in flight */
@@ -124,6 +125,7 @@ struct px_session {
 };
 
 struct upstream_pool;
+struct reqstats_shard;
 
 #define PX_CMD_STOP  1u /* reset what is live, hand the last deltas over, return */
 #define PX_CMD_DRAIN 2u /* stop accepting; sessions finish what is in flight */
@@ -151,6 +153,9 @@ struct px_worker {
 	struct px_buf *free_bufs;
 	unsigned nfree_bufs;
 	struct upstream_pool *pool; /* upstream connections for HTTP (upstream.c) */
+	struct balancer bal;	    /* load-balancing state of this worker (balancer.c) */
+	struct reqstats_shard *rs;  /* request telemetry of this worker; NULL: none */
+	struct px_list waiting;	    /* exchanges queued by a circuit breaker */
 	struct px_flows local;	    /* deltas since the last flush (worker only) */
 	pthread_mutex_t mbox_lock;  /* taken once per flush by the worker, by relay_collect */
 	struct px_flows mbox;	    /* handed over, waiting for relay_collect() */
@@ -159,6 +164,9 @@ struct px_worker {
 
 /* The relay's options, as every layer reads them (relay.c owns the struct). */
 const struct relay_opts *px_opts(const struct px_worker *w);
+
+/* The per-cluster state all workers share (limits.c). */
+struct px_limits *px_limits(const struct px_worker *w);
 
 /* The current model snapshot of <w>'s relay (valid until the callback returns). */
 const struct model *px_model(const struct px_worker *w);

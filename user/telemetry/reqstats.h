@@ -65,7 +65,8 @@ enum reqstats_reporter {
 #define REQSTATS_F_SI  (1U << 13) /* stream idle timeout */
 #define REQSTATS_F_DPE (1U << 14) /* downstream protocol error */
 #define REQSTATS_F_UPE (1U << 15) /* upstream protocol error */
-#define REQSTATS_F_ALL ((1U << 16) - 1)
+#define REQSTATS_F_NC  (1U << 16) /* no cluster (a route to an undefined subset) */
+#define REQSTATS_F_ALL ((1U << 17) - 1)
 
 /* One finished request or gRPC stream, as the proxy reports it. */
 struct reqstats_req {
