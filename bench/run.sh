@@ -24,7 +24,7 @@ quick) ROUNDS=2 DUR=0.2 MAXDUR=0.2 BULK=1 BULK_ROUNDS=1 IDLE=100 HOLD=0.5 WARM=0
 	H2RUN=(-n 2000) L7TESTS="r16 max h2" L7KTESTS="r16" NROUTES=${BENCH_NROUTES:-1000}
 	OUT=$BUILD/bench-quick ;;
 full) ROUNDS=${BENCH_ROUNDS:-5} DUR=2 MAXDUR=1 BULK=1 BULK_ROUNDS=$ROUNDS IDLE=1000 HOLD=3 WARM=0.5
-	H2RUN=(-D 2 --warm-up-time 0.3) L7TESTS="r4 r16 max cpr h2" L7KTESTS="r4 r16 max h2"
+	H2RUN=(-D 2 --warm-up-time 300ms) L7TESTS="r4 r16 max cpr h2" L7KTESTS="r4 r16 max h2"
 	NROUTES=${BENCH_NROUTES:-10000} OUT=$ROOT/bench/results ;;
 *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
@@ -407,6 +407,30 @@ topo_up() { # topo_up 1n|2n
 	wait_tcp "$(pod srvp netns)" 127.0.0.1 8080
 	wait_tcp "$(pod srvp netns)" 127.0.0.1 5201
 	wait_tcp "$(pod srv netns)" 127.0.0.1 8080
+	l7_check
+}
+
+# l7_check: the L7 rows measure routing only if their routes are in force. A request that no
+# route matches must get the 404 of a VirtualService (Envoy's NR), not the 200 of a Service's
+# default route, and one with x-bench: l7 a 200, from weir (10 and NROUTES routes) and from
+# the per-node HAProxy alike. Anything else stops the run: its L7 numbers would be of
+# something else.
+l7_check() {
+	local what c t cl want h code
+	for what in weir-l7:cli:$VIP_L:8080 weir-l7-10k:cli:$VIP_L10K:8080 \
+		haproxy-node-l7:clip:$CN_IP:16021; do
+		IFS=: read -r c cl t <<<"$what"
+		has_config "$c" || continue
+		for h in none:404 l7:200; do
+			code=$(podexec "$cl" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+				-H "x-bench: ${h%:*}" "http://$t/") || true
+			want=${h#*:}
+			[ "$code" = "$want" ] && continue
+			log "$c: x-bench: ${h%:*} to $t answered '$code', not $want: routes not in force"
+			return 1
+		done
+	done
+	log "L7 routes in force (a request no route matches gets 404)"
 }
 
 topo_down() {
