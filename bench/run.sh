@@ -21,13 +21,24 @@ CONF=$ROOT/bench/configs
 
 case $MODE in
 quick) ROUNDS=2 DUR=0.2 MAXDUR=0.2 BULK=1 BULK_ROUNDS=1 IDLE=100 HOLD=0.5 WARM=0
+	H2RUN=(-n 2000) L7TESTS="r16 max h2" L7KTESTS="r16" NROUTES=${BENCH_NROUTES:-1000}
 	OUT=$BUILD/bench-quick ;;
 full) ROUNDS=${BENCH_ROUNDS:-5} DUR=2 MAXDUR=1 BULK=1 BULK_ROUNDS=$ROUNDS IDLE=1000 HOLD=3 WARM=0.5
-	OUT=$ROOT/bench/results ;;
+	H2RUN=(-D 2 --warm-up-time 300ms) L7TESTS="r4 r16 max cpr h2" L7KTESTS="r4 r16 max h2"
+	NROUTES=${BENCH_NROUTES:-10000} OUT=$ROOT/bench/results ;;
 *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 TOPOS=${BENCH_TOPOS:-"1n 2n"}
 RATE=1000
+# The L7 rows route on this header: every request of every configuration carries it, so that
+# direct and the meshes see the same bytes.
+HEADER="x-bench: l7"
+# Routes that do not match ahead of the one that does: the L7 rows' VirtualService and HAProxy
+# ACLs have 10 routes in all; the weir-l7-10k row's VirtualService has NROUTES + 1 (10,000 in
+# full; 1,000 in quick, whose simulator would spend 10 s more per topology parsing 10,000).
+# HTTP/2 (h2load, h2c prior knowledge): connections and concurrent streams on each.
+H2_CONNS=4
+H2_STREAMS=10
 # CPU placement, the same for every configuration: the load generator on CPU 0, the servers on
 # CPU 1, the mesh (agent or HAProxy) free on both, as a node daemon would be.
 CPU_CLIENT=0
@@ -38,7 +49,7 @@ CPU_MESH=0,1
 for t in "$LOAD" "$BUILD/weir-agent"; do
 	[ -x "$t" ] || { echo "bench: $t is not built (make BUILD=$BUILD all)" >&2; exit 2; }
 done
-for t in haproxy iperf3 iptables openssl jq nsenter taskset; do
+for t in haproxy iperf3 iptables openssl jq nsenter taskset h2load; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (tools/deps.sh all)" >&2; exit 2; }
 done
 
@@ -165,8 +176,9 @@ agent_capture() { # the simulator's agent command line per node, reused on every
 }
 
 agent_restart() { # agent_restart FLAGS: every node's agent, --workers 1 plus FLAGS
-	local flags=$1 n pid i
+	local flags=$1 n pid i t0
 	[ "$AGENT_FLAGS" = "$flags" ] && return 0
+	t0=$(date +%s%N)
 	# All nodes at once: an agent takes a second or two to stop.
 	# Only a live agent is signalled, and after the first restart only our own child: a pid
 	# that died may have been reused since.
@@ -199,6 +211,7 @@ agent_restart() { # agent_restart FLAGS: every node's agent, --workers 1 plus FL
 	# The agent syncs the model to the maps right after it is ready; give it a moment.
 	sleep 0.5
 	AGENT_FLAGS=$flags
+	log "agents restarted with '${flags}' in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 
 # agents_alive: 0 if every node's agent runs; otherwise logs which died and how, and makes the
@@ -227,7 +240,7 @@ kind: Pod
 metadata:
   name: $name
   namespace: default
-  labels: {app: $name$( [ -n "$dp" ] && echo ", istio.io/dataplane-mode: none")}
+  labels: {app: $name, version: v1$( [ -n "$dp" ] && echo ", istio.io/dataplane-mode: none")}
 spec:
   nodeName: $nd
   containers:
@@ -270,8 +283,52 @@ kind: Service
 metadata: {name: srv-a, namespace: default, annotations: {weir.dev/path: agent}}
 spec:
   selector: {app: srv}
-  ports: [{name: http, port: 8080, targetPort: 8080}, {name: bulk, port: 5201, targetPort: 5201}]
+  # tcp-: Istio's protocol selection makes this port TCP, so weir-agent stays the L4 relay.
+  ports: [{name: tcp-http, port: 8080, targetPort: 8080}, {name: bulk, port: 5201, targetPort: 5201}]
 EOF
+	l7_yaml srv-l 9
+	l7_yaml srv-l10k "$NROUTES"
+}
+
+# l7_yaml NAME MISSES: an http Service NAME on srv, its DestinationRule with subsets v1 and v2,
+# and a VirtualService with MISSES header-match routes that never match ahead of the one that
+# does (x-bench: l7), which splits 50/50 over the two subsets. There is one server Pod: subset
+# v1 is {version: v1} and v2 is {app: srv}, both select it. Routing does all its work (match,
+# weighted pick, subset endpoints, pooled upstream per cluster) and the server stays the same
+# as every other row's. The HAProxy L7 rows split over two server lines to one address likewise.
+l7_yaml() {
+	cat <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $1, namespace: default, annotations: {weir.dev/path: agent}}
+spec:
+  selector: {app: srv}
+  ports: [{name: http, port: 8080, targetPort: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: $1, namespace: default}
+spec:
+  host: $1.default.svc.cluster.local
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {app: srv}}
+---
+EOF
+	"$PY" - "$1" "$2" <<'PYEOF'
+import sys
+name, misses = sys.argv[1], int(sys.argv[2])
+out = ['apiVersion: networking.istio.io/v1', 'kind: VirtualService',
+       f'metadata: {{name: {name}, namespace: default}}', 'spec:', f'  hosts: [{name}]', '  http:']
+for i in range(misses):
+    out.append(f'  - match: [{{headers: {{x-bench: {{exact: miss-{i}}}}}}}]')
+    out.append(f'    route: [{{destination: {{host: {name}, subset: v1}}}}]')
+out.append('  - match: [{headers: {x-bench: {exact: l7}}}]')
+out.append(f'    route: [{{destination: {{host: {name}, subset: v1}}, weight: 50}}, '
+           f'{{destination: {{host: {name}, subset: v2}}, weight: 50}}]')
+print('\n'.join(out))
+PYEOF
 }
 
 fill() { # fill TEMPLATE OUT VAR=VALUE...: @VAR@ substitution
@@ -311,7 +368,7 @@ topo_up() { # topo_up 1n|2n
 		(.nodes[] | . as $n | ("ip", "netns", "cgroup") | "nodes/\($n.name)/\(.)\t\($n[.])"),
 		(.nodes[] | "nodes/\(.name)/agent.pid\t\(.agent.pid)")' <<<"$ST")
 	SRV_IP=$(pod srv ip) SRVP_IP=$(pod srvp ip)
-	VIP_K=$(vip srv-k) VIP_A=$(vip srv-a)
+	VIP_K=$(vip srv-k) VIP_A=$(vip srv-a) VIP_L=$(vip srv-l) VIP_L10K=$(vip srv-l10k)
 	CN_IP=$(node $cn ip) SN_IP=$(node $sn ip)
 	for p in $(jq -r '.pods[] | select(.name == "srv" or .name == "srvp") | .pids[]' <<<"$ST"); do
 		taskset -a -p -c $CPU_SERVER "$p" >/dev/null
@@ -342,11 +399,38 @@ topo_up() { # topo_up 1n|2n
 	HAP_SC_CGS=("$(pod clip cgroup)/weirbench-sidecar" "$(pod srvp cgroup)/weirbench-sidecar")
 	IPT_NS+=("$(pod clip netns)" "$(pod srvp netns)")
 	wait_tcp "$(node $cn netns)" "$CN_IP" 16001
+	wait_tcp "$(node $cn netns)" "$CN_IP" 16021
+	wait_tcp "$(pod clip netns)" 127.0.0.1 15011
+	wait_tcp "$(pod srvp netns)" "$SRVP_IP" 15016
 	wait_tcp "$(pod clip netns)" 127.0.0.1 15001
 	wait_tcp "$(pod srvp netns)" "$SRVP_IP" 15006
 	wait_tcp "$(pod srvp netns)" 127.0.0.1 8080
 	wait_tcp "$(pod srvp netns)" 127.0.0.1 5201
 	wait_tcp "$(pod srv netns)" 127.0.0.1 8080
+	l7_check
+}
+
+# l7_check: the L7 rows measure routing only if their routes are in force. A request that no
+# route matches must get the 404 of a VirtualService (Envoy's NR), not the 200 of a Service's
+# default route, and one with x-bench: l7 a 200, from weir (10 and NROUTES routes) and from
+# the per-node HAProxy alike. Anything else stops the run: its L7 numbers would be of
+# something else.
+l7_check() {
+	local what c t cl want h code
+	for what in weir-l7:cli:$VIP_L:8080 weir-l7-10k:cli:$VIP_L10K:8080 \
+		haproxy-node-l7:clip:$CN_IP:16021; do
+		IFS=: read -r c cl t <<<"$what"
+		has_config "$c" || continue
+		for h in none:404 l7:200; do
+			code=$(podexec "$cl" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+				-H "x-bench: ${h%:*}" "http://$t/") || true
+			want=${h#*:}
+			[ "$code" = "$want" ] && continue
+			log "$c: x-bench: ${h%:*} to $t answered '$code', not $want: routes not in force"
+			return 1
+		done
+	done
+	log "L7 routes in force (a request no route matches gets 404)"
 }
 
 topo_down() {
@@ -366,7 +450,19 @@ topo_down() {
 # Each sets CLIENT (Pod), TARGET / BULK_TARGET (ip:port, empty = not applicable), MESH_CGS (the
 # mesh component's cgroups), MESH_PIDS (for memory), TESTS; and may need agent flags.
 ALL_CONFIGS="direct weir-kernel weir-kernel-nosplice weir-kernel-noflow weir-agent \
-haproxy-node-tcp haproxy-node-http haproxy-sidecar"
+weir-l7 weir-l7-10k haproxy-node-tcp haproxy-node-http haproxy-node-l7 haproxy-sidecar \
+haproxy-sidecar-l7"
+# BENCH_CONFIGS: a subset, for a focused run (direct is always measured: latency is added over it).
+if [ -n "${BENCH_CONFIGS:-}" ]; then
+	for c in $BENCH_CONFIGS; do
+		case " $ALL_CONFIGS " in
+		*" $c "*) ;;
+		*) echo "bench: BENCH_CONFIGS: there is no configuration '$c'" >&2; exit 2 ;;
+		esac
+	done
+	ALL_CONFIGS="direct $(printf '%s\n' $BENCH_CONFIGS | grep -vx direct | tr '\n' ' ')"
+fi
+has_config() { case " $ALL_CONFIGS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 config_set() {
 	local c=$1 n
@@ -379,7 +475,7 @@ config_set() {
 	weir-kernel) agent_restart "" ;;
 	weir-kernel-nosplice) agent_restart --no-splice ;;
 	weir-kernel-noflow) agent_restart --no-flow-counters; TESTS="r16 max" ;;
-	weir-agent) agent_restart "" ;;
+	weir-agent | weir-l7*) agent_restart "" ;;
 	haproxy-node-tcp)
 		CLIENT=clip TARGET=$CN_IP:16001 BULK_TARGET=$CN_IP:16002 MESH_CGS=("${HAP_NODE_CGS[@]}") ;;
 	haproxy-node-http)
@@ -388,33 +484,47 @@ config_set() {
 	haproxy-sidecar)
 		CLIENT=clip TARGET=$SRVP_IP:8080 BULK_TARGET=$SRVP_IP:5201 MESH_CGS=("${HAP_SC_CGS[@]}")
 		sidecar_redirect on ;;
+	haproxy-node-l7)
+		CLIENT=clip TARGET=$CN_IP:16021 BULK_TARGET= MESH_CGS=("${HAP_NODE_CGS[@]}")
+		TESTS=$L7TESTS ;;
+	haproxy-sidecar-l7)
+		CLIENT=clip TARGET=$SRVP_IP:8080 BULK_TARGET= MESH_CGS=("${HAP_SC_CGS[@]}")
+		TESTS=$L7TESTS
+		sidecar_redirect l7 ;;
 	esac
 	case $c in
 	weir-kernel*) CLIENT=cli TARGET=$VIP_K:8080 BULK_TARGET=$VIP_K:5201 MESH_CGS=("${agcgs[@]}") ;;
 	weir-agent) CLIENT=cli TARGET=$VIP_A:8080 BULK_TARGET=$VIP_A:5201 MESH_CGS=("${agcgs[@]}") ;;
+	weir-l7)
+		CLIENT=cli TARGET=$VIP_L:8080 BULK_TARGET= MESH_CGS=("${agcgs[@]}")
+		TESTS=$L7TESTS ;;
+	weir-l7-10k)
+		CLIENT=cli TARGET=$VIP_L10K:8080 BULK_TARGET= MESH_CGS=("${agcgs[@]}")
+		TESTS=$L7KTESTS ;;
 	esac
 }
 
 config_unset() {
-	[ "$1" = haproxy-sidecar ] && sidecar_redirect off
+	case $1 in haproxy-sidecar*) sidecar_redirect off ;; esac
 	return 0
 }
 
 # The sidecar mesh's traffic capture: the client Pod's outbound connections to the server's
 # ports go to its sidecar (not the sidecar's own: owner match on the haproxy uid); the server
-# Pod's inbound connections to them go to its sidecar's TLS listeners.
+# Pod's inbound connections to them go to its sidecar's TLS listeners. on: TCP-mode sidecars;
+# l7: port 8080 to the HTTP-mode listeners (routing on the client side, as Envoy's outbound).
 sidecar_redirect() {
-	local cns sns uid
+	local cns sns uid out=15001 in=15006
 	cns=$(pod clip netns) sns=$(pod srvp netns) uid=$(id -u haproxy)
 	ip netns exec "$cns" iptables -w -t nat -F OUTPUT
 	ip netns exec "$sns" iptables -w -t nat -F PREROUTING
-	[ "$1" = on ] || return 0
+	case $1 in on) ;; l7) out=15011 in=15016 ;; *) return 0 ;; esac
 	ip netns exec "$cns" iptables -w -t nat -A OUTPUT -p tcp -d "$SRVP_IP" --dport 8080 \
-		-m owner ! --uid-owner "$uid" -j REDIRECT --to-ports 15001
+		-m owner ! --uid-owner "$uid" -j REDIRECT --to-ports $out
 	ip netns exec "$cns" iptables -w -t nat -A OUTPUT -p tcp -d "$SRVP_IP" --dport 5201 \
 		-m owner ! --uid-owner "$uid" -j REDIRECT --to-ports 15002
 	ip netns exec "$sns" iptables -w -t nat -A PREROUTING -p tcp --dport 8080 \
-		-j REDIRECT --to-ports 15006
+		-j REDIRECT --to-ports $in
 	ip netns exec "$sns" iptables -w -t nat -A PREROUTING -p tcp --dport 5201 \
 		-j REDIRECT --to-ports 15007
 }
@@ -439,6 +549,7 @@ run_test() {
 	r16) args=(run --target "$TARGET" --rate $RATE --conns 16 --duration $DUR) ;;
 	max) args=(run --target "$TARGET" --max --conns 16 --duration $MAXDUR) ;;
 	cpr) args=(run --target "$TARGET" --max --conns 16 --conn-per-request --duration $MAXDUR) ;;
+	h2) kind=h2 ;;
 	bulk)
 		[ -n "$BULK_TARGET" ] && [ "$round" -le "$BULK_ROUNDS" ] || return 0
 		kind=bulk ;;
@@ -456,8 +567,15 @@ run_test() {
 			t0=$(date +%s%N)
 			bulk_once
 		fi
+	elif [ $kind = h2 ]; then
+		# Closed loop, h2c prior knowledge: H2_CONNS connections of H2_STREAMS streams each.
+		out=$(podexec "$CLIENT" "$PY" "$ROOT/bench/lib/h2load.py" -- "${H2RUN[@]}" \
+			-c $H2_CONNS -m $H2_STREAMS -t 1 -H "$HEADER" "http://$TARGET/" \
+			2>>"$TMP/load.err") || rc=$?
+		[ -n "$out" ] || out='{"requests":0,"errors_total":-1}'
 	else
-		out=$(podexec "$CLIENT" "$LOAD" "${args[@]}" 2>>"$TMP/load.err") || rc=$?
+		out=$(podexec "$CLIENT" "$LOAD" "${args[@]}" --header "$HEADER" \
+			2>>"$TMP/load.err") || rc=$?
 		[ -n "$out" ] || out='{"requests":0,"errors_total":-1}'
 	fi
 	t1=$(date +%s%N)
@@ -473,14 +591,18 @@ run_test() {
 		  cpu: {node_us: $node_us, mesh_us: $mesh_us, wall_us: $wall_us}}' >>"$RAW"
 }
 
-# Memory: the mesh component idle, and holding IDLE idle keep-alive connections.
+# Memory: the mesh component idle, and holding IDLE idle keep-alive connections (HTTP/1.1, or
+# h2c when WHAT ends in -h2).
 measure_memory() {
 	local topo=$1 what=$2 target=$3 client=$4
 	shift 4
 	local pids=("$@") idle held out i
+	local -a h2=()
+	case $what in *-h2) h2=(--h2) ;; esac
 	sleep "$HOLD"
 	idle=$(rss_kb "${pids[@]}")
-	podexec "$client" "$LOAD" idle --target "$target" --conns $IDLE --hold $HOLD >"$TMP/idle.out" 2>/dev/null &
+	podexec "$client" "$LOAD" idle --target "$target" --conns $IDLE --hold $HOLD \
+		--header "$HEADER" "${h2[@]}" >"$TMP/idle.out" 2>/dev/null &
 	local ip=$!
 	for i in $(seq 100); do [ -s "$TMP/idle.out" ] && break; sleep 0.1; done
 	sleep 0.3
@@ -532,7 +654,7 @@ for topo in $TOPOS; do
 	[ "$WARM" = 0 ] || for cfg in $ALL_CONFIGS; do
 		config_set "$cfg"
 		podexec "$CLIENT" "$LOAD" run --target "$TARGET" --rate 500 --conns 4 --duration $WARM \
-			>/dev/null 2>&1 || log "warm-up of $cfg on $topo failed"
+			--header "$HEADER" >/dev/null 2>&1 || log "warm-up of $cfg on $topo failed"
 		config_unset "$cfg"
 	done
 	for round in $(seq "$ROUNDS"); do
@@ -548,14 +670,25 @@ for topo in $TOPOS; do
 	agent_restart ""
 	agpids=()
 	for n in $NODES; do agpids+=("${AGENT_PID[$n]}"); done
-	measure_memory "$topo" weir-agent "$VIP_A:8080" cli "${agpids[@]}"
 	hp=()
 	for n in $NODES; do hp+=("${HAP_PIDS[node-$n]}"); done
-	measure_memory "$topo" haproxy-node-tcp "$CN_IP:16001" clip "${hp[@]}"
-	sidecar_redirect on
-	measure_memory "$topo" haproxy-sidecar "$SRVP_IP:8080" clip "${HAP_PIDS[sc-client]}" \
-		"${HAP_PIDS[sc-server]}"
-	sidecar_redirect off
+	if has_config weir-agent; then
+		measure_memory "$topo" weir-agent "$VIP_A:8080" cli "${agpids[@]}"
+		measure_memory "$topo" haproxy-node-tcp "$CN_IP:16001" clip "${hp[@]}"
+		sidecar_redirect on
+		measure_memory "$topo" haproxy-sidecar "$SRVP_IP:8080" clip "${HAP_PIDS[sc-client]}" \
+			"${HAP_PIDS[sc-server]}"
+		sidecar_redirect off
+	fi
+	# Idle HTTP/2 connections through the L7 paths (one GET each, then held).
+	if has_config weir-l7; then
+		measure_memory "$topo" weir-l7-h2 "$VIP_L:8080" cli "${agpids[@]}"
+		measure_memory "$topo" haproxy-node-l7-h2 "$CN_IP:16021" clip "${hp[@]}"
+		sidecar_redirect l7
+		measure_memory "$topo" haproxy-sidecar-l7-h2 "$SRVP_IP:8080" clip \
+			"${HAP_PIDS[sc-client]}" "${HAP_PIDS[sc-server]}"
+		sidecar_redirect off
+	fi
 	topo_down
 done
 log "measured in $(($(date +%s) - START)) s"
@@ -567,4 +700,4 @@ else
 	base=$OUT/quick
 fi
 "$PY" "$ROOT/bench/lib/report.py" --raw "$RAW" --mode "$MODE" --rounds "$ROUNDS" \
-	--out "$base" --check
+	--nroutes "$NROUTES" --out "$base" --check

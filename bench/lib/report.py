@@ -17,16 +17,24 @@ import statistics
 import sys
 
 CONFIGS = ['direct', 'weir-kernel', 'weir-kernel-nosplice', 'weir-kernel-noflow', 'weir-agent',
-           'haproxy-node-tcp', 'haproxy-node-http', 'haproxy-sidecar']
+           'weir-l7', 'weir-l7-10k', 'haproxy-node-tcp', 'haproxy-node-http', 'haproxy-node-l7',
+           'haproxy-sidecar', 'haproxy-sidecar-l7']
 DESCR = {
     'direct': 'direct, no mesh (client and server Pods outside the mesh)',
     'weir-kernel': 'weir kernel fast path: socket LB at connect(), sk_msg splice on',
     'weir-kernel-nosplice': 'weir kernel fast path, splice off (--no-splice)',
     'weir-kernel-noflow': 'weir kernel fast path, flow counters off (--no-flow-counters)',
-    'weir-agent': 'weir agent path, L4 plaintext relay (weir.dev/path: agent)',
+    'weir-agent': 'weir agent path, L4 plaintext relay (weir.dev/path: agent, a tcp- port)',
+    'weir-l7': 'weir agent path, HTTP proxy: VirtualService of 10 header-match routes (the '
+               'last matches), 50/50 weighted split over two subsets (plaintext)',
+    'weir-l7-10k': 'weir-l7 with @NROUTES@ routes that do not match ahead of the one that does',
     'haproxy-node-tcp': 'HAProxy per node, TCP mode, mTLS node to node (full handshake)',
     'haproxy-node-http': 'HAProxy per node, HTTP mode, mTLS node to node (pooled)',
+    'haproxy-node-l7': 'HAProxy per node, HTTP mode, the same 10 routes as header ACLs and a '
+                       '50/50 weighted split, mTLS node to node (pooled)',
     'haproxy-sidecar': 'HAProxy sidecar per Pod, iptables REDIRECT, mTLS sidecar to sidecar',
+    'haproxy-sidecar-l7': 'HAProxy sidecars in HTTP mode, routing as haproxy-node-l7 in the '
+                          'client\'s sidecar, mTLS sidecar to sidecar (pooled)',
 }
 # metric key -> (label, unit, higher is better)
 METRICS = [
@@ -42,6 +50,9 @@ METRICS = [
     ('add16_p99', 'added p99 over direct, 16 conns', 'us'),
     ('max_rps', 'max requests/s (16 keep-alive conns)', 'rps'),
     ('conns_per_s', 'new connections/s (1 request each)', 'conn/s'),
+    ('h2_rps', 'HTTP/2 max requests/s (h2load, 4 conns x 10 streams)', 'rps'),
+    ('h2_p50', 'HTTP/2 p50 at max (closed loop)', 'us'),
+    ('h2_p99', 'HTTP/2 p99 at max (closed loop)', 'us'),
     ('node_ms_per_1k', 'node CPU per 1000 requests', 'ms'),
     ('add_node_ms_per_1k', 'node CPU per 1000 requests added over direct', 'ms'),
     ('mesh_ms_per_1k', 'agent/proxy CPU per 1000 requests', 'ms'),
@@ -66,16 +77,19 @@ def machine():
             'hostname': platform.node()}
 
 
+AGENT_ROWS = ('weir-agent', 'weir-l7', 'weir-l7-10k')
+
+
 def bypassed(raw):
-    """(topo, round) of weir-agent runs whose traffic did not go through the agent: it used no
-    CPU to relay 1000 requests/s (under 2 ms per 1000, where relaying costs tens of ms). Such a
-    round measured something else (fail-open to the kernel path) and is left out."""
+    """(topo, config, round) of agent-path runs whose traffic did not go through the agent: it
+    used no CPU to relay 1000 requests/s (under 2 ms per 1000, where relaying costs tens of
+    ms). Such a round measured something else (fail-open to the kernel path) and is left out."""
     out = set()
     for r in raw:
-        if r.get('config') == 'weir-agent' and r.get('test') == 'r16':
+        if r.get('config') in AGENT_ROWS and r.get('test') == 'r16':
             req = r['result'].get('requests', 0)
             if req and r['cpu']['mesh_us'] / 1000 / (req / 1000) < 2:
-                out.add((r['topo'], r['round']))
+                out.add((r['topo'], r['config'], r['round']))
     return out
 
 
@@ -87,7 +101,7 @@ def per_round(raw):
         # A weir row whose agent died during the test measured fail-open, not weir.
         if 'test' not in r or r.get('agent_died'):
             continue
-        if r['config'] == 'weir-agent' and (r['topo'], r['round']) in skip:
+        if (r['topo'], r['config'], r['round']) in skip:
             continue
         m = out.setdefault((r['topo'], r['config'], r['round']), {'errors': 0})
         res, cpu, t = r['result'], r['cpu'], r['test']
@@ -114,6 +128,10 @@ def per_round(raw):
             m['max_rps'] = res.get('achieved_rps', 0)
         elif t == 'cpr':
             m['conns_per_s'] = res.get('new_conns_per_s', 0)
+        elif t == 'h2' and res.get('requests', 0) > 0:
+            m['h2_rps'] = res.get('achieved_rps', 0)
+            m['h2_p50'] = lat.get('p50')
+            m['h2_p99'] = lat.get('p99')
     # Added latency: against the direct run of the same topology and round.
     for (topo, cfg, rnd), m in out.items():
         d = out.get((topo, 'direct', rnd), {})
@@ -192,13 +210,36 @@ GOALS = [
      '>=', 0.95, 'flow counting should cost under 5 %'),
     ('telemetry: node CPU/1k, on/off', 'weir-kernel', 'node_ms_per_1k', 'weir-kernel-noflow',
      '<=', 1.05, ''),
+    # L7: weir's HTTP proxy routing against HAProxy in HTTP mode doing the same routing.
+    ('L7 added p50 (16 conns) vs per-node proxy', 'weir-l7', 'add16_p50', 'haproxy-node-l7',
+     '<=', 0.5, 'weir L7 plaintext against an mTLS proxy until weir has mTLS'),
+    ('L7 added p99 (16 conns) vs per-node proxy', 'weir-l7', 'add16_p99', 'haproxy-node-l7',
+     '<=', 0.5, 'same caveat'),
+    ('L7 added p50 (16 conns) vs sidecars', 'weir-l7', 'add16_p50', 'haproxy-sidecar-l7', '<=',
+     0.25, ''),
+    ('L7 added p99 (16 conns) vs sidecars', 'weir-l7', 'add16_p99', 'haproxy-sidecar-l7', '<=',
+     0.25, ''),
+    ('L7 agent CPU/1k req vs per-node proxy', 'weir-l7', 'mesh_ms_per_1k', 'haproxy-node-l7',
+     '<=', 0.5, ''),
+    ('L7 max rps HTTP/1.1 vs per-node proxy', 'weir-l7', 'max_rps', 'haproxy-node-l7', '>=',
+     1.5, '16 keep-alive connections, weir-load'),
+    ('L7 max rps HTTP/2 vs per-node proxy', 'weir-l7', 'h2_rps', 'haproxy-node-l7', '>=', 1.5,
+     'h2load, 4 connections x 10 streams'),
+    ('L7 @NROUTES@ routes: p99 (16 conns) vs 10 routes', 'weir-l7-10k', 'lat16_p99', 'weir-l7',
+     '<=', 1.1, 'the extra routes cost under 10 % of p99 (the goal is stated for 10,000)'),
 ]
 
 
-def goals(s, mem, topos):
+def goals(s, mem, topos, nroutes):
     rows = []
+    measured = {c for _, c in s}
     for topo in topos:
         for name, a, k, b, op, bound, note in GOALS:
+            name = name.replace('@NROUTES@', f'{nroutes:,}')
+            # A focused run (BENCH_CONFIGS) leaves some configurations out altogether: their
+            # goals are not reported rather than reported as n/a.
+            if a not in measured or b not in measured:
+                continue
             if name.startswith('kernel fast path') or name.startswith('direct max'):
                 if topo != '1n':
                     continue  # the goal is stated for same-node pairs
@@ -212,12 +253,17 @@ def goals(s, mem, topos):
                          'weir': 'weir-agent', 'baseline': None,
                          'ratio': m['idle_mb_per_agent'], 'bound': '<= 12 (MB)',
                          'met': m['idle_mb_per_agent'] <= 12, 'note': 'VmRSS per agent'})
+        w, h = mem.get((topo, 'weir-l7-h2')), mem.get((topo, 'haproxy-node-l7-h2'))
+        if w and h:
+            r = ratio(w['mb_per_1k_idle_conns'], h['mb_per_1k_idle_conns'])
+            rows.append({'topo': topo, 'goal': 'L7 memory per idle HTTP/2 connection vs per-node '
+                         'proxy', 'metric': 'mb_per_1k_idle_conns', 'weir': 'weir-l7',
+                         'baseline': 'haproxy-node-l7', 'ratio': r, 'bound': '<= 0.5',
+                         'met': None if r is None else r <= 0.5,
+                         'note': 'VmRSS growth holding idle h2c connections (one GET each)'})
     rows.append({'topo': '-', 'goal': 'weir cross-node mTLS rows (latency, CPU, bulk)',
                  'metric': '-', 'weir': None, 'baseline': None, 'ratio': None, 'bound': '-',
                  'met': None, 'note': 'not measured: weir has no mTLS tunnel yet'})
-    rows.append({'topo': '-', 'goal': 'weir L7 routing rows, HTTP/2 (h2load)', 'metric': '-',
-                 'weir': None, 'baseline': None, 'ratio': None, 'bound': '-', 'met': None,
-                 'note': 'not measured: weir has no L7 yet'})
     return rows
 
 
@@ -231,8 +277,8 @@ def memory(raw):
         per1k = (r['rss_held_kb'] - r['rss_idle_kb']) / 1024 * 1000 / conns if conns else None
         out[(r['topo'], r['memory'])] = {
             'idle_mb': r['rss_idle_kb'] / 1024,
-            'idle_mb_per_agent': r['rss_idle_kb'] / 1024 / (nagents if r['memory'] !=
-                                                            'haproxy-sidecar' else 2),
+            'idle_mb_per_agent': r['rss_idle_kb'] / 1024 / (
+                2 if r['memory'].startswith('haproxy-sidecar') else nagents),
             'mb_per_1k_idle_conns': per1k, 'idle_conns': conns}
     return out
 
@@ -295,9 +341,11 @@ def markdown(meta, s, mem, goal_rows, topos):
             f' rps x{fmt(ratio(med(s, topo, c, "max_rps"), med(s, topo, "direct", "max_rps")))}'
             for c in cfgs if c != 'direct') + '.')
         L.append('')
-        L.append('| memory (VmRSS) | idle (MB, all instances) | per 1000 idle connections (MB) | connections held |')
+        L.append('| memory (VmRSS; -h2: idle HTTP/2 connections) | idle (MB, all instances) | '
+                 'per 1000 idle connections (MB) | connections held |')
         L.append('|---|---|---|---|')
-        for what in ('weir-agent', 'haproxy-node-tcp', 'haproxy-sidecar'):
+        for what in ('weir-agent', 'haproxy-node-tcp', 'haproxy-sidecar', 'weir-l7-h2',
+                     'haproxy-node-l7-h2', 'haproxy-sidecar-l7-h2'):
             m = mem.get((topo, what))
             if m:
                 L.append(f'| {what} | {fmt(m["idle_mb"])} | {fmt(m["mb_per_1k_idle_conns"])} | '
@@ -310,14 +358,16 @@ def markdown(meta, s, mem, goal_rows, topos):
     byp = meta.get('agent_bypassed', [])
     if byp:
         L.append('')
-        L.append('**Anomalies:** in these rounds the `weir-agent` traffic did not pass through '
+        L.append('**Anomalies:** in these rounds the agent-path traffic did not pass through '
                  'the agent (its cgroup used almost no CPU while 1000 requests/s flowed); the '
                  'rounds are left out of that row\'s medians: ' + ', '.join(byp) + '.')
     L.append('')
     L.append('Configurations:')
     L.append('')
     for c in CONFIGS:
-        L.append(f'- `{c}`: {DESCR[c]}')
+        if any(t == c for _, t in s):
+            d = DESCR[c].replace('@NROUTES@', f'{meta["nroutes"]:,}')
+            L.append(f'- `{c}`: {d}')
     L.append('')
     return '\n'.join(L)
 
@@ -329,6 +379,8 @@ def main():
     ap.add_argument('--mode', default='full')
     ap.add_argument('--rounds', type=int, default=0)
     ap.add_argument('--check', action='store_true')
+    ap.add_argument('--nroutes', type=int, default=10000,
+                    help='routes ahead of the matching one in the weir-l7-10k row')
     a = ap.parse_args()
     with open(a.raw) as f:
         text = f.read()
@@ -345,11 +397,11 @@ def main():
     mem = memory(raw)
     topos = sorted({k[0] for k in rounds})
     meta = {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-            'mode': a.mode, 'rounds': a.rounds, 'machine': machine()}
+            'mode': a.mode, 'rounds': a.rounds, 'nroutes': a.nroutes, 'machine': machine()}
     meta['agent_died'] = [f'{r["topo"]}/round {r["round"]}/{r["config"]}/{r["test"]}'
                           for r in raw if r.get('agent_died')]
-    meta['agent_bypassed'] = [f'{t}/round {r}' for t, r in sorted(bypassed(raw))]
-    grows = goals(s, mem, topos)
+    meta['agent_bypassed'] = [f'{t}/round {r}/{c}' for t, c, r in sorted(bypassed(raw))]
+    grows = goals(s, mem, topos, a.nroutes)
     doc = {'meta': meta,
            'summary': {f'{t}/{c}': v for (t, c), v in sorted(s.items())},
            'memory': {f'{t}/{w}': v for (t, w), v in sorted(mem.items())},

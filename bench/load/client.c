@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "h2idle.h"
 #include "http.h"
 #include "sched.h"
 
@@ -328,9 +329,12 @@ int client_run(const struct client_opts *o, struct client_result *r)
 	/* Wake-ups on the timeline within a microsecond, not the default 50 us of slack. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	inet_ntop(AF_INET, &o->target.sin_addr, addr, sizeof(addr));
-	l.req_len = (size_t)snprintf(l.req, sizeof(l.req),
-				     "GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: weir-load\r\n\r\n",
-				     o->host);
+	/* The optional header goes between Host and User-Agent, on its own line. */
+	n = snprintf(l.req, sizeof(l.req), "GET / HTTP/1.1\r\nHost: %s\r\n%s%sUser-Agent: weir-load\r\n\r\n",
+		     o->host, o->header ? o->header : "", o->header ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(l.req))
+		return -EINVAL;
+	l.req_len = (size_t)n;
 	l.c = calloc((size_t)o->conns, sizeof(*l.c));
 	if (!l.c)
 		return -ENOMEM;
@@ -443,16 +447,74 @@ void client_result_json(FILE *f, const struct client_opts *o, const struct clien
 	fflush(f);
 }
 
-int client_idle(const struct sockaddr_in *target, int n, double hold, FILE *f)
+/* One request on the blocking socket <fd>, read to the end of its response: 0 or -1. */
+static int idle_h1(int fd, const char *req, size_t rlen)
 {
-	static const char req[] = "GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: weir-load\r\n\r\n";
-	struct timeval tv = { .tv_sec = 2 };
-	int *fds, i, ok = 0, failed = 0, status;
 	char buf[4096];
-	size_t got;
+	size_t got = 0;
+	long len = 0;
 	ssize_t m;
-	long len;
+	int status;
 
+	if (send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen)
+		return -1;
+	while (len == 0 && got < sizeof(buf)) {
+		m = recv(fd, buf + got, sizeof(buf) - got, 0);
+		if (m <= 0)
+			return -1;
+		got += (size_t)m;
+		len = http_resp_len(buf, got, &status);
+	}
+	return len > 0 && status / 100 == 2 ? 0 : -1;
+}
+
+/* The same over h2c: preface, SETTINGS (ours, and the ACK of the server's), one GET. */
+static int idle_h2(int fd, const char *req, size_t rlen)
+{
+	unsigned char buf[16384];
+	struct h2idle_reader rd = { 0 };
+	size_t got = 0;
+	ssize_t m;
+	int done = 0;
+
+	if (send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen)
+		return -1;
+	while (!done && got < sizeof(buf)) {
+		m = recv(fd, buf + got, sizeof(buf) - got, 0);
+		if (m <= 0)
+			return -1;
+		got += (size_t)m;
+		done = h2idle_response(&rd, buf, got);
+		if (done < 0)
+			return -1;
+		if (rd.want_ack) {
+			if (send(fd, h2idle_settings_ack, sizeof(h2idle_settings_ack),
+				 MSG_NOSIGNAL) != (ssize_t)sizeof(h2idle_settings_ack))
+				return -1;
+			rd.want_ack = false;
+		}
+	}
+	return done == 1 ? 0 : -1;
+}
+
+int client_idle(const struct client_opts *o, double hold, bool h2, FILE *f)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	int *fds, i, n = o->conns, ok = 0, failed = 0;
+	char req[512];
+	long rlen;
+
+	if (h2) {
+		rlen = h2idle_request(req, sizeof(req), o->header);
+	} else {
+		rlen = snprintf(req, sizeof(req),
+				"GET / HTTP/1.1\r\nHost: %s\r\n%s%sUser-Agent: weir-load\r\n\r\n",
+				o->host, o->header ? o->header : "", o->header ? "\r\n" : "");
+		if (rlen >= (long)sizeof(req))
+			rlen = -EINVAL;
+	}
+	if (rlen < 0)
+		return -EINVAL;
 	fds = calloc((size_t)n, sizeof(*fds));
 	if (!fds)
 		return -ENOMEM;
@@ -462,19 +524,9 @@ int client_idle(const struct sockaddr_in *target, int n, double hold, FILE *f)
 			goto fail;
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fds[i], (const struct sockaddr *)target, sizeof(*target)) < 0 ||
-		    send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
+		if (connect(fds[i], (const struct sockaddr *)&o->target, sizeof(o->target)) < 0)
 			goto fail;
-		got = 0;
-		len = 0;
-		while (len == 0 && got < sizeof(buf)) {
-			m = recv(fds[i], buf + got, sizeof(buf) - got, 0);
-			if (m <= 0)
-				break;
-			got += (size_t)m;
-			len = http_resp_len(buf, got, &status);
-		}
-		if (len <= 0)
+		if ((h2 ? idle_h2 : idle_h1)(fds[i], req, (size_t)rlen))
 			goto fail;
 		ok++;
 		continue;

@@ -23,6 +23,8 @@ struct client_opts {
 	int conns;                 /* keep-alive connections, or concurrent new connections */
 	bool conn_per_req;         /* a new connection for every request (closed abortively) */
 	const char *host;          /* Host header */
+	const char *header;        /* one more request header, "name: value" (NULL: none): the
+				    * L7 rows route on it */
 };
 
 enum client_err { CE_CONNECT, CE_RESET, CE_TIMEOUT, CE_STATUS, CE_PARSE, CE_MAX };
@@ -44,10 +46,11 @@ int client_run(const struct client_opts *o, struct client_result *r);
 /* Writes <r> for <o> as one JSON object and a newline to <f>. */
 void client_result_json(FILE *f, const struct client_opts *o, const struct client_result *r);
 /*
- * Opens <n> keep-alive connections to <target>, completes one request on each so that every hop
- * holds state, reports {"connected":..} on <f>, then holds them for <hold> seconds. Returns 0 or
- * -errno if not even one connection could be made.
+ * Opens <o>->conns keep-alive connections to <o>->target, completes one request (with
+ * <o>->host and <o>->header) on each so that every hop holds state, reports {"connected":..}
+ * on <f>, then holds them for <hold> seconds. HTTP/1.1, or h2c with prior knowledge when <h2>.
+ * Returns 0 or -errno if not even one connection could be made.
  */
-int client_idle(const struct sockaddr_in *target, int n, double hold, FILE *f);
+int client_idle(const struct client_opts *o, double hold, bool h2, FILE *f);
 
 #endif /* WEIR_BENCH_CLIENT_H */

@@ -20,11 +20,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: weir-load run --target IP:PORT [--rate R | --max] [--conns C]\n"
 		"                     [--conn-per-request] [--duration S] [--count N] [--drain S]\n"
+		"                     [--header 'NAME: VALUE']\n"
 		"       weir-load serve --listen IP:PORT [--size BYTES] [--threads N] [--lifetime S]\n"
-		"       weir-load idle --target IP:PORT --conns N --hold S\n"
+		"       weir-load idle --target IP:PORT --conns N --hold S [--h2] [--header ...]\n"
 		"       weir-load selftest\n"
 		"run: open loop at R requests/s (latency from each request's scheduled time), or\n"
-		"closed loop with --max; one JSON object on stdout. Latencies in microseconds.\n");
+		"closed loop with --max; one JSON object on stdout. Latencies in microseconds.\n"
+		"idle --h2: h2c with prior knowledge (one GET per connection, then held).\n");
 }
 
 static int parse_addr(const char *s, struct sockaddr_in *sin)
@@ -73,7 +75,7 @@ static void raise_nofile(void)
 int main(int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_RATE, O_MAX, O_CONNS, O_CPR, O_DURATION, O_COUNT, O_DRAIN,
-	       O_LISTEN, O_SIZE, O_THREADS, O_LIFETIME, O_HOLD };
+	       O_LISTEN, O_SIZE, O_THREADS, O_LIFETIME, O_HOLD, O_HEADER, O_H2 };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "rate", required_argument, NULL, O_RATE },
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "lifetime", required_argument, NULL, O_LIFETIME },
 		{ "hold", required_argument, NULL, O_HOLD },
+		{ "header", required_argument, NULL, O_HEADER },
+		{ "h2", no_argument, NULL, O_H2 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in addr = { 0 };
 	static struct client_result r;
 	double v, size = 1024, threads = 1, lifetime = 0, hold = 10;
-	int c, have_addr = 0, rc;
+	int c, have_addr = 0, h2 = 0, rc;
 	const char *verb;
 
 	if (argc < 2) {
@@ -161,6 +165,18 @@ int main(int argc, char **argv)
 			if (parse_num("--hold", optarg, 0, 3600, &hold))
 				return 2;
 			break;
+		case O_HEADER:
+			/* "name: value", the name a token: it goes on the wire as it is. */
+			if (!strchr(optarg, ':') || optarg[0] == ':' ||
+			    strcspn(optarg, ": \t\r\n") != (size_t)(strchr(optarg, ':') - optarg) ||
+			    strpbrk(optarg, "\r\n")) {
+				fprintf(stderr, "weir-load: --header: '%s' is not NAME: VALUE\n",
+					optarg);
+				return 2;
+			}
+			o.header = optarg;
+			break;
+		case O_H2: h2 = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -177,7 +193,8 @@ int main(int argc, char **argv)
 		return rc < 0 ? 1 : 0;
 	}
 	if (!strcmp(verb, "idle")) {
-		rc = client_idle(&addr, o.conns, hold, stdout);
+		o.target = addr;
+		rc = client_idle(&o, hold, h2, stdout);
 		if (rc < 0)
 			fprintf(stderr, "weir-load: idle: %s\n", strerror(-rc));
 		return rc < 0 ? 1 : 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h2idle.h"
 #include "hist.h"
 #include "http.h"
 #include "sched.h"
@@ -171,6 +172,39 @@ static void selftest_http(void)
 	CHECK(http_req_len("GET / HTTP/1.1\r\n", 16, &closing) == 0, "incomplete head");
 }
 
+/* The h2c idle client: the request bytes an HTTP/2 peer decodes, the response walk. */
+static void selftest_h2idle(void)
+{
+	/* A server SETTINGS, a 200 head (static entry 8), then a DATA frame ending stream 1. */
+	static const unsigned char resp[] = { 0, 0, 0, 4, 0, 0, 0, 0, 0,
+					      0, 0, 1, 1, 4, 0, 0, 0, 1, 0x88,
+					      0, 0, 2, 0, 1, 0, 0, 0, 1, 'h', 'i' };
+	static const unsigned char e404[] = { 0, 0, 1, 1, 5, 0, 0, 0, 1, 0x8d };
+	static const unsigned char rst[] = { 0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 7 };
+	struct h2idle_reader rd = { 0 };
+	char buf[256];
+	long n = h2idle_request(buf, sizeof(buf), "X-Bench: l7");
+	size_t i;
+
+	/* 24 preface + 9 SETTINGS + 9 frame head + 10 fixed fields + 12 for the header. */
+	CHECK(n == 24 + 9 + 9 + 10 + 12, "h2 request length %ld", n);
+	CHECK(n > 0 && !memcmp(buf + n - 10, "x-bench\002l7", 10), "h2 header lower-cased");
+	CHECK(n > 0 && buf[24 + 9 + 3] == 1 && buf[24 + 9 + 4] == 5, "h2 HEADERS ends the stream");
+	CHECK(h2idle_request(buf, sizeof(buf), "no-colon") == -EINVAL, "h2 bad header");
+	CHECK(h2idle_request(buf, 40, NULL) == -EINVAL, "h2 request does not fit");
+	for (i = 0; i < sizeof(resp) - 1; i++) {
+		rd = (struct h2idle_reader){ 0 };
+		CHECK(h2idle_response(&rd, resp, i) == 0, "h2 prefix of %zu bytes is incomplete", i);
+	}
+	rd = (struct h2idle_reader){ 0 };
+	CHECK(h2idle_response(&rd, resp, sizeof(resp)) == 1 && rd.want_ack && rd.got_head,
+	      "h2 response ends, SETTINGS wants an ACK");
+	rd = (struct h2idle_reader){ 0 };
+	CHECK(h2idle_response(&rd, e404, sizeof(e404)) == -EPROTO, "h2 404 is not a 200");
+	rd = (struct h2idle_reader){ 0 };
+	CHECK(h2idle_response(&rd, rst, sizeof(rst)) == -EPROTO, "h2 stream reset");
+}
+
 int selftest_run(void)
 {
 	fails = 0;
@@ -180,9 +214,10 @@ int selftest_run(void)
 	selftest_hist_exponential();
 	selftest_sched();
 	selftest_http();
+	selftest_h2idle();
 	if (fails)
 		fprintf(stderr, "selftest: %d check(s) FAILED\n", fails);
 	else
-		fprintf(stderr, "selftest: histogram, timeline and HTTP framing checks passed\n");
+		fprintf(stderr, "selftest: histogram, timeline, HTTP and h2 framing checks passed\n");
 	return fails;
 }
