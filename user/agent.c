@@ -32,6 +32,7 @@
 #include "lib/fdpass.h"
 #include "lib/path.h"
 #include "admin/admin.h"
+#include "admin/routes.h"
 #include "agent.h"
 #include "datapath/cgroup.h"
 #include "lib/clock.h"
@@ -41,9 +42,11 @@
 #include "model/ids.h"
 #include "lib/log.h"
 #include "model/model.h"
+#include "proxy/health.h"
 #include "proxy/relay.h"
 #include "model/snap.h"
 #include "config/store.h"
+#include "config/dirsrc.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
 #include "telemetry/reqstats.h"
@@ -57,11 +60,13 @@ struct agent {
 	struct event_base *base;
 	struct datapath *dp;
 	struct store *store;
+	struct dirsrc *dirsrc;
 	struct model *model; /* current snapshot; owned by <snap> once published */
 	struct snap *snap;
 	struct relay *relay;
 	struct admin *admin;
 	struct reqstats *reqstats; /* request telemetry: one shard per relay worker */
+	struct health *health;	   /* active health checks (HealthCheck kind) */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -158,21 +163,28 @@ static uint32_t agent_svc_id(const struct model_service *svc, void *arg)
 	return ids_find_service(&a->ids, svc->ns, svc->name);
 }
 
+/* Programs <m> into the datapath maps (only what changed is written). */
+static void agent_sync(struct agent *a, const struct model *m, struct sync_stats *st)
+{
+	uint32_t *nodes;
+	size_t nnodes;
+
+	nodes = agent_node_ips(a, m, &nnodes);
+	if (nodes)
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, nodes, nnodes, st);
+	else
+		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, st);
+	free(nodes);
+	a->sync_errors += st->errors;
+}
+
 /* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
 static void agent_apply(struct agent *a, struct model *m)
 {
 	struct sync_stats st;
-	uint32_t *nodes;
-	size_t nnodes;
 	int err;
 
-	nodes = agent_node_ips(a, m, &nnodes);
-	if (nodes)
-		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, nodes, nnodes, &st);
-	else
-		sync_apply(&a->sync, &a->ids, a->dp, m, agent_is_local, a, &a->node_ip, 1, &st);
-	free(nodes);
-	a->sync_errors += st.errors;
+	agent_sync(a, m, &st);
 	err = enroll_sync(&a->enroll, m, &a->ids, &a->pending);
 	if (err < 0)
 		log_err("agent", "enrolment: %s", strerror(-err));
@@ -187,12 +199,52 @@ static void agent_apply(struct agent *a, struct model *m)
 	}
 	a->model = m;
 	a->applies++;
+	if (a->health)
+		health_update(a->health, m);
 	log_info("agent",
 		 "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
 		 "%u deleted %u unchanged; addresses %u written %u deleted; %u pods pending%s",
 		 m->generation, m->npods, m->nservices, st.svc_written, st.svc_deleted,
 		 st.svc_unchanged, st.ips_written, st.ips_deleted, a->pending,
 		 st.errors ? " (errors: see above)" : "");
+}
+
+struct agent_ejected {
+	struct sync_ep eps[256];
+	size_t n;
+};
+
+static void agent_on_ejected(uint32_t ip, uint16_t port, void *arg)
+{
+	struct agent_ejected *e = arg;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (e->eps[i].ip == ip && e->eps[i].port == port)
+			return;
+	if (e->n < sizeof(e->eps) / sizeof(e->eps[0]))
+		e->eps[e->n++] = (struct sync_ep){.ip = ip, .port = port};
+}
+
+/*
+ * Backends the proxy's outlier detection ejected are marked unhealthy in the kernel's
+ * Service entries too, so that kernel-path clients avoid them as well; and back when they
+ * return. Runs every tick; a change re-syncs the Service entries (only changed ones are
+ * written).
+ */
+static void agent_sync_ejections(struct agent *a)
+{
+	struct agent_ejected e = {.n = 0};
+	struct sync_stats st;
+	int changed;
+
+	if (!a->relay || !a->model)
+		return;
+	relay_ejected(a->relay, agent_on_ejected, &e);
+	changed = sync_set_unhealthy(&a->sync, e.eps, e.n);
+	if (changed <= 0)
+		return;
+	log_info("agent", "outlier detection: %zu backends ejected; Service entries updated", e.n);
+	agent_sync(a, a->model, &st);
 }
 
 static void agent_rebuild(struct agent *a)
@@ -219,7 +271,7 @@ static void agent_on_store(evutil_socket_t fd, short what, void *arg)
 	bool changed = false;
 	int err;
 
-	err = store_handle_events(a->store, &changed);
+	err = dirsrc_handle_events(a->dirsrc, &changed);
 	if (err < 0)
 		log_err("agent", "config dir %s: %s", a->opts->config_dir, strerror(-err));
 	if (changed)
@@ -334,6 +386,7 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 			log_err("agent", "enrolment retry: %s", strerror(-err));
 	}
 	agent_flush_live(a);
+	agent_sync_ejections(a);
 	snap_reclaim(a->snap);
 	evtimer_add(a->ev_tick, &tv);
 }
@@ -555,12 +608,14 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	struct agent *a = ctx;
 	struct store_stats ss;
 	struct relay_stats rs = {0};
+	struct health_stats hs;
 	size_t i;
 	int err;
 
 	store_get_stats(a->store, &ss);
 	if (a->relay)
 		relay_stats(a->relay, &rs);
+	health_stats(a->health, &hs);
 	const struct {
 		const char *name, *help;
 		enum metrics_type type;
@@ -620,6 +675,14 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     rs.http_proto_err},
 	    {"weir_proxy_upstream_connections_total", "Upstream HTTP connections opened.",
 	     METRICS_COUNTER, rs.up_conns},
+	    {"weir_health_probes_total", "Active health check probes finished.", METRICS_COUNTER,
+	     hs.probes},
+	    {"weir_health_failures_total", "Active health check probes that failed.",
+	     METRICS_COUNTER, hs.failures},
+	    {"weir_health_endpoints", "Endpoints under active health checks.", METRICS_GAUGE,
+	     hs.targets},
+	    {"weir_health_endpoints_down", "Endpoints active health checks took out of service.",
+	     METRICS_GAUGE, hs.down},
 	    {"weir_proxy_upstream_reused_total",
 	     "HTTP requests sent on a kept-alive or multiplexed upstream connection.",
 	     METRICS_COUNTER, rs.up_reused},
@@ -715,6 +778,22 @@ static int agent_route_services(struct admin_call *call, void *arg)
 	return agent_json_out(json_pack("{s:o}", "services", arr), call->body) < 0 ? 500 : 200;
 }
 
+/* GET /routes: the current snapshot's compiled route tables (weirctl routes). */
+static int agent_route_routes(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+
+	return routes_h_list(call, a->model);
+}
+
+/* GET /routes/explain: the router run on a synthetic request (weirctl explain --header). */
+static int agent_route_explain(struct admin_call *call, void *arg)
+{
+	struct agent *a = arg;
+
+	return routes_h_explain(call, a->model);
+}
+
 static int agent_admin_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
@@ -728,7 +807,9 @@ static int agent_admin_start(struct agent *a)
 	if (!a->admin)
 		return -errno;
 	if (admin_route(a->admin, "/pods", agent_route_pods, a) < 0 ||
-	    admin_route(a->admin, "/services", agent_route_services, a) < 0)
+	    admin_route(a->admin, "/services", agent_route_services, a) < 0 ||
+	    admin_route(a->admin, "/routes", agent_route_routes, a) < 0 ||
+	    admin_route(a->admin, "/routes/explain", agent_route_explain, a) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -1009,12 +1090,13 @@ static int agent_start(struct agent *a)
 	a->snap = snap_new((unsigned)o->workers, agent_model_free, NULL);
 	if (!a->snap)
 		return -errno;
-	a->store = store_new(o->config_dir);
-	if (!a->store) {
+	a->store = store_new();
+	a->dirsrc = a->store ? dirsrc_new(a->store, o->config_dir) : NULL;
+	if (!a->dirsrc) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(errno));
 		return -errno;
 	}
-	err = store_load(a->store);
+	err = dirsrc_load(a->dirsrc);
 	if (err < 0) {
 		log_err("agent", "--config-dir %s: %s", o->config_dir, strerror(-err));
 		return err;
@@ -1049,6 +1131,10 @@ static int agent_start(struct agent *a)
 	err = relay_start(a->relay);
 	if (err < 0)
 		return err;
+	a->health = health_new(a->base, relay_limits(a->relay), a->node_ip);
+	if (!a->health)
+		return -ENOMEM;
+	health_update(a->health, a->model);
 	/* The predecessor stops accepting and frees the ports bound below. */
 	err = agent_takeover_finish(a);
 	if (err < 0)
@@ -1069,8 +1155,8 @@ static int agent_start(struct agent *a)
 	a->ev_sigterm = evsignal_new(a->base, SIGTERM, agent_on_signal, a);
 	if (!a->ev_debounce || !a->ev_tick || !a->ev_sigint || !a->ev_sigterm)
 		return -ENOMEM;
-	if (store_watch_fd(a->store) >= 0) {
-		a->ev_store = event_new(a->base, store_watch_fd(a->store), EV_READ | EV_PERSIST,
+	if (dirsrc_watch_fd(a->dirsrc) >= 0) {
+		a->ev_store = event_new(a->base, dirsrc_watch_fd(a->dirsrc), EV_READ | EV_PERSIST,
 					agent_on_store, a);
 		if (!a->ev_store || event_add(a->ev_store, NULL) < 0)
 			return -ENOMEM;
@@ -1095,6 +1181,8 @@ static int agent_start(struct agent *a)
 
 static void agent_stop(struct agent *a)
 {
+	health_free(a->health); /* before the relay: it reports into the relay's limits */
+	a->health = NULL;
 	if (a->relay) {
 		relay_stop(a->relay);
 		relay_collect(a->relay, agent_on_flow, a); /* the last counts are not lost */
@@ -1126,6 +1214,7 @@ static void agent_stop(struct agent *a)
 	if (a->ev_sigterm)
 		event_free(a->ev_sigterm);
 	snap_free(a->snap); /* frees the current model too */
+	dirsrc_free(a->dirsrc);
 	store_free(a->store);
 	enroll_fini(&a->enroll);
 	sync_fini(&a->sync);

@@ -235,6 +235,48 @@ static void test_mapsync_sync_and_restart(void **state)
 	ids_fini(&ids);
 }
 
+/* The flags of the first backend of <vip>:<port>/TCP in weir_services. */
+static uint32_t backend0_flags(const char *vip, uint16_t port)
+{
+	struct weir_svc_key k = svc_key(vip, port, IPPROTO_TCP);
+	static struct weir_svc v;
+
+	assert_int_equal(bpf_map_lookup_elem(datapath_map_fd(T.dp, DP_MAP_SERVICES), &k, &v), 0);
+	assert_true(v.count >= 1);
+	return v.backends[0].flags;
+}
+
+/* Backends the proxy ejected carry WEIR_BE_UNHEALTHY in every entry until they return. */
+static void test_mapsync_unhealthy(void **state)
+{
+	struct sync_state st;
+	struct sync_stats s;
+	struct ids ids;
+	struct model m = model_of(1);
+	struct sync_ep ej = {.ip = ip("198.18.3.2"), .port = htons(9090)};
+
+	need_setup();
+	ids_init(&ids, WEIR_MAX_WORKLOADS, WEIR_MAX_SERVICES);
+	sync_init(&st);
+	assert_int_equal(sync_restore(&st, &ids, T.dp), 0);
+	assert_int_equal(sync_apply(&st, &ids, T.dp, &m, NULL, NULL, &agent_ip, 1, &s), 0);
+	assert_int_equal(backend0_flags("198.19.3.2", 80) & WEIR_BE_UNHEALTHY, 0);
+	assert_int_equal(sync_set_unhealthy(&st, &ej, 1), 1);
+	assert_int_equal(sync_set_unhealthy(&st, &ej, 1), 0); /* same set: no change */
+	assert_int_equal(sync_apply(&st, &ids, T.dp, &m, NULL, NULL, &agent_ip, 1, &s), 0);
+	/* Both ports of b (the backend serves both) are rewritten with the flag; a is not. */
+	assert_int_equal(s.svc_written, 2);
+	assert_int_equal(s.svc_unchanged, 1);
+	assert_int_equal(backend0_flags("198.19.3.2", 80) & WEIR_BE_UNHEALTHY, WEIR_BE_UNHEALTHY);
+	assert_int_equal(backend0_flags("198.19.3.1", 80) & WEIR_BE_UNHEALTHY, 0);
+	/* Back in service. */
+	assert_int_equal(sync_set_unhealthy(&st, NULL, 0), 1);
+	assert_int_equal(sync_apply(&st, &ids, T.dp, &m, NULL, NULL, &agent_ip, 1, &s), 0);
+	assert_int_equal(backend0_flags("198.19.3.2", 80) & WEIR_BE_UNHEALTHY, 0);
+	sync_fini(&st);
+	ids_fini(&ids);
+}
+
 /* weir_netns entries of an earlier run that no Pod of this node claims are removed. */
 static void test_mapsync_enroll_stale(void **state)
 {
@@ -275,6 +317,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mapsync_sync_and_restart),
+	    cmocka_unit_test(test_mapsync_unhealthy),
 	    cmocka_unit_test(test_mapsync_enroll_stale),
 	};
 

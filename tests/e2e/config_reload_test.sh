@@ -45,7 +45,14 @@ wait_for() { # description, command...
 	done
 	e2e_fail "timed out waiting for: $what"
 }
-status() { ip netns exec "$E2E_NODE" curl -sf -m 2 http://127.0.0.1:15000/status; }
+status() { ip netns exec "$E2E_NODE" curl -sf -m 5 http://127.0.0.1:15000/status; }
+rejected_is() { [ "$(status | jq '.agent.config.files_rejected')" = "$1" ]; }
+# /metrics reads the same counters as /status: once status shows N, so must /metrics.
+metrics_rejected_is() {
+	ip netns exec "$E2E_NODE" curl -sf -m 5 http://127.0.0.1:15020/metrics >"$E2E_TMP/metrics.txt" ||
+		e2e_fail "/metrics did not answer"
+	grep -q "^weir_config_files_rejected $1\$" "$E2E_TMP/metrics.txt"
+}
 
 [ "$(answers)" = '{"a":20}' ] || e2e_fail "start: expected a: $(answers)"
 
@@ -69,18 +76,18 @@ out=$(answers)
 
 # 3. The good file overwritten with garbage: rejected, and beta stays in force.
 printf 'kind: Service\nmetadata: {name: web\n  spec: [unclosed\n' | put svc.yaml
-wait_for "the second rejection" grep -q 'svc.yaml' "$E2E_TMP/logs/agent.log"
-sleep 0.5
+wait_for "the second rejection" grep -q 'svc.yaml: rejected' "$E2E_TMP/logs/agent.log"
 kill -0 "$E2E_AGENT_PID" || e2e_fail "the agent died on garbage"
 [ "$(answers)" = '{"b":20}' ] || e2e_fail "garbage replaced the last good state: $(answers)"
-[ "$(status | jq '.agent.config.files_rejected')" -eq 2 ] || e2e_fail "status: $(status)"
-ip netns exec "$E2E_NODE" curl -sf -m 2 http://127.0.0.1:15020/metrics | grep -q '^weir_config_files_rejected 2$' ||
-	e2e_fail "/metrics does not count the rejected files"
+wait_for "status to count 2 rejected files" rejected_is 2
+metrics_rejected_is 2 || e2e_fail "/metrics does not count the rejected files (status does)"
 
 # 4. Removing the bad files and restoring the Service: clean again.
 rm "$E2E_TMP/config/bad.yaml"
 svc_yaml alpha | put svc.yaml
-sleep 1
+wait_for "status to count no rejected file" rejected_is 0
+metrics_rejected_is 0 || e2e_fail "/metrics still counts rejected files (status does not)"
+answered_a() { [ "$(e2e_exec client "$E2E_PY" "$E2E_DIR/tcpcli.py" who 198.19.0.50 80 1 | jq -c .counts)" = '{"a":1}' ]; }
+wait_for "web to answer from a again" answered_a
 [ "$(answers)" = '{"a":20}' ] || e2e_fail "after restoring: $(answers)"
-[ "$(status | jq '.agent.config.files_rejected')" -eq 0 ] || e2e_fail "status: $(status)"
 e2e_log "ok"

@@ -32,194 +32,10 @@
 #include "model/snap.h"
 #include "proxy/relay.h"
 
-#define VIP	"127.19.0.20"
-#define NBE	2
-#define HDR_MAX (64 * 1024)
+#include "../lib/httpfx.h"
 
-/* ---- HTTP/1.1 backends: a thread per connection, blocking, keep-alive ---- */
-
-struct hbe {
-	int id;
-	int lfd;
-	uint16_t port;
-	pthread_t th;
-	_Atomic int stop;
-	_Atomic unsigned conns;
-	_Atomic unsigned requests;
-	_Atomic int fail_next; /* answer this many requests with 503 first */
-};
-
-struct hconn {
-	struct hbe *b;
-	int fd;
-};
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int reply(int fd, int status, const char *body, size_t len)
-{
-	char h[256];
-	int n = snprintf(h, sizeof(h), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n\r\n", status, len);
-
-	return send_all(fd, h, (size_t)n) || send_all(fd, body, len) ? -1 : 0;
-}
-
-/* The value of header <name> in the head <h> (NUL-terminated), copied to <out>. */
-static bool head_value(const char *h, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-
-	for (const char *l = strstr(h, "\r\n"); l && l[2] != '\r'; l = strstr(l + 2, "\r\n")) {
-		if (!strncasecmp(l + 2, name, nl) && l[2 + nl] == ':') {
-			const char *v = l + 3 + nl, *e = strstr(v, "\r\n");
-
-			while (*v == ' ')
-				v++;
-			snprintf(out, outlen, "%.*s", (int)(e - v), v);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void *hconn_main(void *arg)
-{
-	struct hconn *hc = arg;
-	char *buf = malloc(HDR_MAX + 1);
-	size_t have = 0;
-
-	for (;;) {
-		char *end, path[256] = "", val[256];
-		size_t hlen, clen = 0;
-		char *body;
-		ssize_t n;
-
-		while (!(end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL)) {
-			if (have == HDR_MAX)
-				goto out;
-			n = recv(hc->fd, buf + have, HDR_MAX - have, 0);
-			if (n <= 0)
-				goto out;
-			have += (size_t)n;
-		}
-		hlen = (size_t)(end - buf) + 4;
-		buf[hlen - 2] = '\0';
-		sscanf(buf, "%*s %255s", path);
-		if (head_value(buf, "content-length", val, sizeof(val)))
-			clen = strtoul(val, NULL, 10);
-		body = malloc(clen + 1);
-		memcpy(body, buf + hlen, have - hlen < clen ? have - hlen : clen);
-		for (size_t got = have - hlen < clen ? have - hlen : clen; got < clen;) {
-			n = recv(hc->fd, body + got, clen - got, 0);
-			if (n <= 0) {
-				free(body);
-				goto out;
-			}
-			got += (size_t)n;
-		}
-		{
-			size_t used = hlen + (have - hlen < clen ? have - hlen : clen);
-
-			memmove(buf, buf + used, have - used);
-			have -= used;
-		}
-		atomic_fetch_add(&hc->b->requests, 1);
-		int rc;
-
-		if (atomic_load(&hc->b->fail_next) > 0) {
-			atomic_fetch_sub(&hc->b->fail_next, 1);
-			rc = reply(hc->fd, 503, "busy\n", 5);
-		} else if (!strcmp(path, "/echo")) {
-			rc = reply(hc->fd, 200, body, clen);
-		} else if (!strncmp(path, "/hdr/", 5)) {
-			char v[256] = "";
-
-			head_value(buf, path + 5, v, sizeof(v));
-			rc = reply(hc->fd, 200, v, strlen(v));
-		} else if (!strcmp(path, "/big")) {
-			size_t len = 4 << 20;
-			char *big = malloc(len);
-
-			for (size_t i = 0; i < len; i++)
-				big[i] = (char)('a' + i % 26);
-			rc = reply(hc->fd, 200, big, len);
-			free(big);
-		} else {
-			char id[32];
-
-			snprintf(id, sizeof(id), "backend %d\n", hc->b->id);
-			rc = reply(hc->fd, 200, id, strlen(id));
-		}
-		free(body);
-		if (rc)
-			break;
-	}
-out:
-	free(buf);
-	close(hc->fd);
-	free(hc);
-	return NULL;
-}
-
-static void *hbe_main(void *arg)
-{
-	struct hbe *b = arg;
-
-	while (!atomic_load(&b->stop)) {
-		struct timeval tv = {0, 50000};
-		fd_set rf;
-		pthread_t th;
-		int fd;
-
-		FD_ZERO(&rf);
-		FD_SET(b->lfd, &rf);
-		if (select(b->lfd + 1, &rf, NULL, NULL, &tv) <= 0)
-			continue;
-		fd = accept(b->lfd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		struct hconn *hc = malloc(sizeof(*hc));
-
-		hc->b = b;
-		hc->fd = fd;
-		/* Head and body go in two writes: without this, Nagle holds the body back for a
-		 * delayed ACK and every request takes 40 ms. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-		atomic_fetch_add(&b->conns, 1);
-		pthread_create(&th, NULL, hconn_main, hc);
-		pthread_detach(th);
-	}
-	return NULL;
-}
-
-static int listen_lo(uint16_t *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 128), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
+#define VIP "127.19.0.20"
+#define NBE 2
 
 /* ---- a hand-built snapshot: one Service, HTTP ports ---- */
 
@@ -297,12 +113,9 @@ static int fx_setup(void **state)
 
 	assert_non_null(f);
 	assert_non_null(t);
-	for (int i = 0; i < NBE; i++) {
-		f->be[i].id = i;
-		f->be[i].lfd = listen_lo(&f->be[i].port);
-		assert_int_equal(pthread_create(&f->be[i].th, NULL, hbe_main, &f->be[i]), 0);
-	}
-	fd = listen_lo(&f->closed_port);
+	for (int i = 0; i < NBE; i++)
+		hbe_start(&f->be[i], i, "127.0.0.1", 0);
+	fd = httpfx_listen_lo(&f->closed_port);
 	close(fd);
 	t->m.generation = 1;
 	t->m.services = &t->svc;
@@ -337,11 +150,8 @@ static int fx_teardown(void **state)
 	char cmd[128];
 
 	relay_free(f->relay);
-	for (int i = 0; i < NBE; i++) {
-		atomic_store(&f->be[i].stop, 1);
-		pthread_join(f->be[i].th, NULL);
-		close(f->be[i].lfd);
-	}
+	for (int i = 0; i < NBE; i++)
+		hbe_stop(&f->be[i]);
 	snap_free(f->snap);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
@@ -349,34 +159,9 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-/*
- * Runs curl with <args> against the proxy (the URL's host is the proxy's address; the
- * Service port is what the injected lookup answers) and returns its stdout (malloc'd).
- */
-static char *curl(struct fx *f, uint16_t svc_port, const char *fmt, ...)
-{
-	char args[2048], cmd[4096], *out = calloc(1, 1 << 20);
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-
-	atomic_store(&f->orig_port, htons(svc_port));
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 20 --noproxy '*' %s", args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < (1 << 20) - 1) {
-		size_t k = fread(out + n, 1, (1 << 20) - 1 - n, p);
-
-		if (!k)
-			break;
-		n += k;
-	}
-	pclose(p);
-	return out;
-}
+/* Runs curl with <args> (the Service port is what the injected lookup answers). */
+#define curl(f, svc_port, ...)                                                                     \
+	(atomic_store(&(f)->orig_port, htons(svc_port)), httpfx_curl(__VA_ARGS__))
 
 /* "http://127.0.0.1:<relay port><path>" repeated <n> times, space-separated. */
 static void urls(struct fx *f, const char *path, int n, char *out, size_t len)
@@ -386,15 +171,6 @@ static void urls(struct fx *f, const char *path, int n, char *out, size_t len)
 	for (int i = 0; i < n; i++)
 		off += (size_t)snprintf(out + off, len - off, "http://127.0.0.1:%u%s ",
 					ntohs(f->raddr.sin_port), path);
-}
-
-static unsigned count(const char *hay, const char *needle)
-{
-	unsigned n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 /* Waits up to 2 s for the relay's counters to show every response completed. */
@@ -436,7 +212,7 @@ static void test_proxy_h1_per_request(void **state)
 	urls(f, "/id", 30, u, sizeof(u));
 	out = curl(f, P_TWO, "--http1.1 %s", u);
 	/* One client connection, 30 requests, both backends: the pick is per request. */
-	assert_int_equal(count(out, "backend "), 30);
+	assert_int_equal(httpfx_count(out, "backend "), 30);
 	free(out);
 	per_request_stats(f);
 }
@@ -574,6 +350,38 @@ static void test_proxy_request_id(void **state)
 	free(out);
 }
 
+/* WebSocket: the Upgrade goes through, then bytes both ways until the client ends. */
+static void test_proxy_websocket(void **state)
+{
+	struct fx *f = *state;
+	char cmd[1024], buf[512] = "";
+	size_t n;
+	FILE *p;
+
+	atomic_store(&f->orig_port, htons(P_ONE));
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 10 /usr/bin/python3 -c \""
+		 "import socket; s=socket.create_connection(('127.0.0.1',%u)); "
+		 "s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: web\\r\\nUpgrade: websocket\\r\\n"
+		 "Connection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n'); "
+		 "h=b''\n"
+		 "while not h.endswith(b'\\r\\n\\r\\n'): h+=s.recv(1)\n"
+		 "print(h.split(b'\\r\\n')[0].decode())\n"
+		 "for m in (b'ping-1', b'ping-2'):\n"
+		 " s.sendall(m); r=b''\n"
+		 " while len(r)<len(m): r+=s.recv(100)\n"
+		 " print(r.decode())\n"
+		 "s.shutdown(socket.SHUT_WR); print(len(s.recv(100)))\"",
+		 ntohs(f->raddr.sin_port));
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	pclose(p);
+	/* The 101, each message echoed through the tunnel, and the end seen (0 bytes). */
+	assert_string_equal(buf, "HTTP/1.1 101 Switching Protocols\nping-1\nping-2\n0\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +393,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_proxy_retry_503, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_no_healthy_upstream, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_request_id, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_websocket, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,10 +355,11 @@ static size_t ctl_curl_write(char *data, size_t size, size_t nmemb, void *arg)
 
 json_t *ctl_admin_get(const char *path, char *err, size_t errlen)
 {
-	char url[512], errbuf[CURL_ERROR_SIZE] = "";
+	char url[8192], errbuf[CURL_ERROR_SIZE] = "";
 	struct strbuf body;
 	json_t *j = NULL;
 	int saved = EIO;
+	long status = 0;
 	CURLcode rc;
 	CURL *c;
 
@@ -384,15 +385,23 @@ json_t *ctl_admin_get(const char *path, char *err, size_t errlen)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CTL_ADMIN_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CTL_ADMIN_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* the admin API is local: never a proxy */
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	if (status >= 400) {
+		/* The agent's error bodies are one line of text that says what was wrong: pass
+		 * it on rather than curl's bare "returned error: 404". */
+		snprintf(err, errlen, "HTTP %ld: %.*s", status,
+			 (int)strcspn(strbuf_str(&body), "\r\n"), strbuf_str(&body));
 		goto out;
 	}
 	j = json_loads(strbuf_str(&body), JSON_DECODE_ANY, NULL);
@@ -408,6 +417,29 @@ out:
 	if (!j)
 		errno = saved;
 	return j;
+}
+
+int ctl_url_append(char *buf, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strnlen(buf, size);
+	unsigned char c;
+
+	for (; *s; s++) {
+		c = (unsigned char)*s;
+		if (len + 4 > size)
+			return -ENAMETOOLONG;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf[len++] = (char)c;
+		} else {
+			buf[len++] = '%';
+			buf[len++] = hex[c >> 4];
+			buf[len++] = hex[c & 15];
+		}
+		buf[len] = '\0';
+	}
+	return 0;
 }
 
 /* ---- JSON ---- */

@@ -64,6 +64,7 @@ int do_edges(int argc, char **argv);
 int do_graph(int argc, char **argv);
 int do_map(int argc, char **argv);
 int do_explain(int argc, char **argv);
+int do_routes(int argc, char **argv);
 
 /* The usage text of noun <name> (from main's table), or NULL. */
 const char *ctl_cmd_usage(const char *name);
@@ -154,10 +155,17 @@ void ctl_names_telemetry(struct ctl_names *names, struct telemetry_names *out);
  * GET http://<ctl.admin><path> (<path> starts with '/') within one second, never through a
  * proxy. Returns the body parsed as JSON (a non-JSON body as a JSON string; caller owns),
  * or NULL with errno set and the reason in <err> (<errlen> bytes): ENOTCONN when --admin
- * is '' ("not asked"), EIO when the agent did not answer or answered an error (curl's
- * message), ENOMEM.
+ * is '' ("not asked"), EIO when the agent did not answer (curl's message) or answered an
+ * error ("HTTP <status>: <the first line of the agent's message>"), ENOMEM.
  */
 json_t *ctl_admin_get(const char *path, char *err, size_t errlen);
+
+/*
+ * Appends <s> percent-encoded for a URL query value (everything but RFC 3986's unreserved
+ * characters) to <buf> of <size> bytes, after what it holds. Returns 0, or -ENAMETOOLONG
+ * when it does not fit (<buf> then holds a cut string).
+ */
+int ctl_url_append(char *buf, size_t size, const char *s);
 
 /* ---- JSON ---- */
 

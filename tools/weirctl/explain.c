@@ -899,7 +899,7 @@ static void explain_print_text(const json_t *root)
 	}
 	printf("Verdict   %s (%s): %s\n", ctl_str(v, "action"), ctl_str(v, "reason"),
 	       ctl_str(v, "explanation"));
-	printf("Route     none (%s)\n", ctl_str(root, "route_note"));
+	explain_l7_print(root);
 	printf("Policy    %s", json_is_string(json_object_get(pol, "verdict"))
 				   ? ctl_str(pol, "verdict")
 				   : "not checked");
@@ -975,8 +975,9 @@ static json_t *explain_agent_json(const struct explain *x)
 	return o;
 }
 
-static int explain_run(struct explain *x, json_t *root)
+static int explain_run(struct explain *x, json_t *root, const struct explain_l7_args *l7)
 {
+	json_t *l7j;
 	json_t *pod = NULL, *svc = NULL;
 	struct ctl_map_desc ips_d;
 	int rc;
@@ -1021,10 +1022,10 @@ static int explain_run(struct explain *x, json_t *root)
 	x->reason = verdict_connect4(x);
 	ctl_set(svc, "entry", x->svc ? explain_entry_json(x) : json_null());
 	ctl_set(root, "verdict", verdict_json(x));
-	ctl_set(root, "route", json_null());
-	ctl_set(root, "route_note",
-		json_string("L7 routes (VirtualService) are not implemented "
-			    "yet: no route applies"));
+	l7j = explain_l7(x, l7);
+	if (l7j)
+		explain_l7_route(l7j, root);
+	ctl_set(root, "l7", l7j);
 	ctl_set(root, "policy", verdict_policy(x));
 	ctl_set(root, "counters", verdict_counters(x));
 	ctl_set(root, "agent", explain_agent_json(x));
@@ -1033,10 +1034,14 @@ static int explain_run(struct explain *x, json_t *root)
 
 int do_explain(int argc, char **argv)
 {
+	struct explain_l7_args l7;
 	struct explain x;
 	json_t *root;
 	int rc;
 
+	rc = explain_l7_args(&argc, argv, &l7);
+	if (rc != CTL_OK)
+		return rc;
 	if (ctl_args_done(argc, argv, 2, false, &rc))
 		return rc;
 	if (argc != 3) {
@@ -1055,7 +1060,7 @@ int do_explain(int argc, char **argv)
 		rc = ctl_print(NULL);
 		goto out;
 	}
-	rc = explain_run(&x, root);
+	rc = explain_run(&x, root, &l7);
 	if (rc == CTL_OK) {
 		ctl_set(root, "issues", json_incref(x.issues));
 		ctl_set(root, "unchecked", json_incref(x.unchecked));

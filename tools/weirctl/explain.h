@@ -99,4 +99,36 @@ json_t *verdict_policy(struct explain *x);
  */
 json_t *verdict_counters(struct explain *x);
 
+/* The L7 request attributes of `explain` (explain_l7.c). */
+#define EXPLAIN_L7_MAX_HDRS 32
+
+struct explain_l7_args {
+	const char *hdrs[EXPLAIN_L7_MAX_HDRS]; /* "NAME=VALUE", as given */
+	size_t nhdrs;
+	const char *path;   /* NULL: the agent's default, "/" */
+	const char *method; /* NULL: "GET" */
+	bool given;	    /* any of the above was on the command line */
+};
+
+/*
+ * Takes --header NAME=VALUE (repeatable), --path P and --method M (also "--opt=V") out of
+ * <argv> (*<argc> words, <argv>[0] the noun) into <l7>, leaving the other words in order.
+ * Returns CTL_OK, or CTL_USAGE with a message for a missing or malformed value.
+ */
+int explain_l7_args(int *argc, char **argv, struct explain_l7_args *l7);
+
+/*
+ * The "l7" object of <x> (Pod and Service resolved): the agent's /routes/explain answer for
+ * a request with <l7>'s attributes, plus "checked": true; or {"checked": false, "applies":
+ * null, "note"} when the agent or its model cannot answer (noted in x->unchecked when
+ * attributes were given). Returns a new reference, or NULL.
+ */
+json_t *explain_l7(struct explain *x, const struct explain_l7_args *l7);
+
+/* Sets <root>'s "route" (the name of the route taken, or null) and "route_note" from <l7>. */
+void explain_l7_route(const json_t *l7, json_t *root);
+
+/* Prints the text form's Route lines of <root> (its "l7" and "route_note"). */
+void explain_l7_print(const json_t *root);
+
 #endif /* WEIR_CTL_EXPLAIN_H */

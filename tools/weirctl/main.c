@@ -25,12 +25,18 @@ static const struct ctl_cmd ctl_cmds[] = {
      "weirctl graph [--window DURATION] [--filter-empty]\n"
      "                                   service graph (-o json|dot|text); rates over the\n"
      "                                   window (default 1s, at most 60s; 0: no rates)\n"},
+    {"routes", do_routes,
+     "weirctl routes                     compiled routes per Service port (the agent's\n"
+     "                                   /routes): path, routes, clusters, policies\n"},
     {"explain", do_explain,
-     "weirctl explain POD SERVICE:PORT   why POD's connect() to SERVICE:PORT goes where it\n"
+     "weirctl explain POD SERVICE:PORT [--header NAME=VALUE]... [--path P] [--method M]\n"
+     "                                   why POD's connect() to SERVICE:PORT goes where it\n"
      "                                   goes: enrolment, Service entry, backend, policy,\n"
-     "                                   identity, counters. POD: ns/name, name or IP;\n"
-     "                                   SERVICE: name, ns/name, name.ns[.svc.cluster.local]\n"
-     "                                   or VIP; PORT: number or port name [/tcp|/udp]\n"},
+     "                                   identity, counters, and on an agent-path HTTP port\n"
+     "                                   the L7 route a request with these attributes takes.\n"
+     "                                   POD: ns/name, name or IP; SERVICE: name, ns/name,\n"
+     "                                   name.ns[.svc.cluster.local] or VIP; PORT: number or\n"
+     "                                   port name [/tcp|/udp]\n"},
     {"map", do_map, "weirctl map dump NAME              every entry of pinned map NAME, decoded\n"},
 };
 
@@ -53,15 +59,16 @@ static void usage(FILE *f)
 	fprintf(f, "usage: weirctl [options] COMMAND [args]   (weirctl COMMAND help for one)\n");
 	for (i = 0; i < CTL_NCMDS; i++)
 		fprintf(f, "  %s", ctl_cmds[i].usage);
-	fprintf(f,
-		"  weirctl help\n"
-		"options (anywhere on the line):\n"
-		"  --bpffs-dir DIR   where weir pins its maps and links (default %s)\n"
-		"  -o, --output FMT  json or text (graph also dot); default text\n"
-		"  --admin ADDR      agent admin API host:port for status and explain (default\n"
-		"                    127.0.0.1:%d; '' skips the agent)\n"
-		"exit status: 0 done, 1 missing pins or a kernel error, 2 bad usage\n",
-		WEIR_BPFFS_DEFAULT, WEIR_PORT_ADMIN);
+	fprintf(
+	    f,
+	    "  weirctl help\n"
+	    "options (anywhere on the line):\n"
+	    "  --bpffs-dir DIR   where weir pins its maps and links (default %s)\n"
+	    "  -o, --output FMT  json or text (graph also dot); default text\n"
+	    "  --admin ADDR      agent admin API host:port for status, routes, explain (default\n"
+	    "                    127.0.0.1:%d; '' skips the agent)\n"
+	    "exit status: 0 done, 1 missing pins or a kernel error, 2 bad usage\n",
+	    WEIR_BPFFS_DEFAULT, WEIR_PORT_ADMIN);
 }
 
 static int parse_output(const char *s)

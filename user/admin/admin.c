@@ -64,6 +64,23 @@ const char *admin_call_param(const struct admin_call *call, const char *name)
 	return evhttp_find_header((struct evkeyvalq *)call->query, name);
 }
 
+const char *admin_call_param_at(const struct admin_call *call, const char *name, size_t idx)
+{
+	const struct evkeyval *kv;
+
+	if (!call->query)
+		return NULL;
+	/* evhttp_find_header() returns the first only; repeated parameters need the walk. */
+	TAILQ_FOREACH(kv, (const struct evkeyvalq *)call->query, next)
+	{
+		if (strcmp(kv->key, name))
+			continue;
+		if (!idx--)
+			return kv->value;
+	}
+	return NULL;
+}
+
 int admin_call_error(struct admin_call *call, int status, const char *fmt, ...)
 {
 	va_list ap;

@@ -10,6 +10,7 @@
 #define WEIR_USER_ADMIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -96,6 +97,12 @@ int admin_route(struct admin *a, const char *path, admin_handler_fn fn, void *ar
 
 /* The value of query parameter <name> of <call> (decoded), NULL when absent. */
 const char *admin_call_param(const struct admin_call *call, const char *name);
+
+/*
+ * The <idx>th (from 0) value of query parameter <name> of <call> (decoded), NULL past the
+ * last: for parameters given more than once (`?header=a=1&header=b=2`).
+ */
+const char *admin_call_param_at(const struct admin_call *call, const char *name, size_t idx);
 
 /*
  * Replaces <call>'s body with a one-line plain-text message (for 4xx/5xx answers) and

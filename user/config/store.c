@@ -2,19 +2,13 @@
 /*
  * The config store of store.h. Units (a config file, a source's list) are kept sorted by
  * (source, name), each with the arena of its last good objects, so replacing or dropping one
- * is an arena swap. The config-dir source reads files whole, rejects a file on any error and
- * follows the directory with inotify.
+ * is an arena swap. The store does no I/O: the sources (config/dirsrc.c for the config
+ * directory) read and decode, and the store decides what is in force.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/arena.h"
 #include "config/k8s.h"
@@ -23,43 +17,37 @@
 
 #define STORE_MOD "config"
 
-/* A config file larger than this is surely a mistake (the whole file is read into memory). */
-#define STORE_MAX_FILE (16u << 20)
-
-#define STORE_WATCH_MASK                                                                           \
-	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_DELETE_SELF |   \
-	 IN_MOVE_SELF | IN_ONLYDIR)
-
+/*
+ * What one unit contributes. Only the last good objects are kept, never the rejected ones:
+ * the source still has (or can re-read) what it tried, and a rejected unit must not cost
+ * memory while the good one is in force.
+ */
 struct store_unit {
-	unsigned source;
-	char *name;
-	char *path;		       /* for messages */
-	struct arena *a;	       /* owns objs; NULL before the first good load */
+	unsigned source; /* enum store_source_id: the first key of the order, so the priority */
+	char *name;	 /* the source's own name for it: a file name, an API unit */
+	char *path;	 /* for messages: "<origin>/<name>", or the name */
+	struct arena *a; /* owns objs; NULL before the first good load */
 	const struct k8s_object *objs; /* the last good objects: these are in force */
 	size_t nobjs;
-	bool ok;		  /* the last load attempt was good */
-	bool retry;		  /* rejected for a duplicate: retry when others change */
-	unsigned long retry_pass; /* the pass that rejected it (retried in later ones) */
-	char *err;		  /* the last attempt's first error (malloc), or NULL */
-	bool have_stat;		  /* file identity at the last attempt (config dir) */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	bool ok;   /* the last load attempt was good */
+	char *err; /* the last attempt's first error (malloc), or NULL */
 };
 
+/*
+ * One sorted array rather than a list per source: store_objects() walks it once to get the
+ * priority order, and the admin API lists units by source then name from it as is.
+ */
 struct store {
-	char *dir;		   /* config dir, NULL when none */
-	int ifd;		   /* inotify fd, -1 when none */
 	struct store_unit **units; /* sorted by (source, name) */
 	size_t nunits, cap;
+	char *origin[STORE_SRC_MAX]; /* store_source_origin(), NULL when unset */
 	unsigned long loads, rejects;
-	unsigned long pass;  /* counts scans and event batches */
 	uint64_t generation; /* of the last snapshot built */
 };
 
 /* --- units ---------------------------------------------------------------------------- */
 
+/* Orders (<src>, <name>) against unit <u>: source id first, then the name in byte order. */
 static int unit_cmp(unsigned src, const char *name, const struct store_unit *u)
 {
 	if (src != u->source)
@@ -131,8 +119,8 @@ static struct store_unit *unit_get(struct store *s, unsigned src, const char *na
 		return NULL;
 	u->source = src;
 	u->name = strdup(name);
-	if (src == STORE_SRC_DIR && s->dir) {
-		if (asprintf(&u->path, "%s/%s", s->dir, name) < 0)
+	if (s->origin[src]) {
+		if (asprintf(&u->path, "%s/%s", s->origin[src], name) < 0)
 			u->path = NULL;
 	} else {
 		u->path = strdup(name);
@@ -142,6 +130,7 @@ static struct store_unit *unit_get(struct store *s, unsigned src, const char *na
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Nothing tried yet is nothing wrong: a unit only turns bad when rejected. */
 	u->ok = true;
 	memmove(&s->units[i + 1], &s->units[i], (s->nunits - i) * sizeof(*v));
 	s->units[i] = u;
@@ -149,6 +138,7 @@ static struct store_unit *unit_get(struct store *s, unsigned src, const char *na
 	return u;
 }
 
+/* Drops <u> and, with its arena, every object it had in force. */
 static void unit_remove(struct store *s, struct store_unit *u)
 {
 	bool found;
@@ -159,6 +149,18 @@ static void unit_remove(struct store *s, struct store_unit *u)
 	memmove(&s->units[i], &s->units[i + 1], (s->nunits - i - 1) * sizeof(*s->units));
 	s->nunits--;
 	unit_free(u);
+}
+
+/* Fills <st> with what the admin API and the sources see of <u>. */
+static void unit_status(const struct store_unit *u, struct store_file_status *st)
+{
+	*st = (struct store_file_status){.source = u->source,
+					 .name = u->name,
+					 .path = u->path,
+					 .ok = u->ok,
+					 .nobjs = u->nobjs,
+					 .err = u->err,
+					 .loaded = u->a != NULL};
 }
 
 /* Marks <u> rejected with <err>; its last good objects stay. */
@@ -180,6 +182,11 @@ static int unit_reject(struct store *s, struct store_unit *u, const char *err)
 	return 0;
 }
 
+/*
+ * Logs duplicate <o> of unit <u>, already in <other>. Only the first one of a load goes into
+ * <msg> (the unit's error, one line for the admin API); every one is logged, so a single load
+ * reports them all.
+ */
 static void dup_report(const struct store_unit *u, const struct k8s_object *o, const char *other,
 		       bool first, char *msg, size_t len)
 {
@@ -266,8 +273,6 @@ static int unit_set(struct store *s, struct store_unit *u, struct arena *a,
 	if (err) {
 		arena_free(a);
 		err = unit_reject(s, u, msg);
-		u->retry = true;
-		u->retry_pass = s->pass;
 		return err ?: -EEXIST;
 	}
 	arena_free(u->a);
@@ -275,11 +280,27 @@ static int unit_set(struct store *s, struct store_unit *u, struct arena *a,
 	u->objs = objs;
 	u->nobjs = n;
 	u->ok = true;
-	u->retry = false;
 	free(u->err);
 	u->err = NULL;
 	s->loads++;
 	return 0;
+}
+
+/* The store starts empty: what is in force comes only from sources, and none runs yet. */
+struct store *store_new(void)
+{
+	return calloc(1, sizeof(struct store));
+}
+
+int store_source_origin(struct store *s, unsigned source, const char *origin)
+{
+	if (source >= STORE_SRC_MAX)
+		return -EINVAL;
+	/* Unit paths are made once, at creation: a second origin would name them two ways. */
+	if (s->origin[source])
+		return -EBUSY;
+	s->origin[source] = strdup(origin);
+	return s->origin[source] ? 0 : -ENOMEM;
 }
 
 int store_source_replace(struct store *s, unsigned source, const char *unit, struct arena *a,
@@ -287,6 +308,7 @@ int store_source_replace(struct store *s, unsigned source, const char *unit, str
 {
 	struct store_unit *u;
 
+	/* The arena is ours from the call on, whatever happens: the caller never frees it. */
 	if (source >= STORE_SRC_MAX) {
 		arena_free(a);
 		return -EINVAL;
@@ -321,394 +343,15 @@ int store_source_remove(struct store *s, unsigned source, const char *unit)
 	return 0;
 }
 
-/* --- the config-dir source ------------------------------------------------------------ */
-
-/* Config files: *.yaml, *.yml, *.json; not dotfiles (editor swap files, ConfigMap internals)
- * nor backups ending in '~'. */
-static bool store_name_ok(const char *name)
+int store_source_status(const struct store *s, unsigned source, const char *unit,
+			struct store_file_status *st)
 {
-	static const char *const exts[] = {".yaml", ".yml", ".json"};
-	size_t len = strlen(name), i, el;
+	const struct store_unit *u = unit_find(s, source, unit);
 
-	if (!len || name[0] == '.' || name[len - 1] == '~')
-		return false;
-	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		el = strlen(exts[i]);
-		if (len > el && !strcmp(name + len - el, exts[i]))
-			return true;
-	}
-	return false;
-}
-
-/* Reads <path> whole into a malloc'd buffer. Returns 0 or -errno (-EFBIG when too big). */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	size_t cap = 8192, n = 0;
-	char *b, *nb;
-	ssize_t r;
-	int fd, err = 0;
-
-	/* O_NONBLOCK: a FIFO swapped in after the stat() must not hang the control thread. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	b = malloc(cap);
-	if (!b) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap >= STORE_MAX_FILE) {
-				err = -EFBIG;
-				break;
-			}
-			cap *= 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			b = nb;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			break;
-		}
-		if (!r)
-			break;
-		n += (size_t)r;
-	}
-	if (err) {
-		free(b);
-		goto out_close;
-	}
-	*buf = b;
-	*len = n;
-out_close:
-	close(fd);
-	return err;
-}
-
-static bool stat_same(const struct store_unit *u, const struct stat *st)
-{
-	return u->have_stat && u->dev == st->st_dev && u->ino == st->st_ino &&
-	       u->size == st->st_size && u->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       u->mtime.tv_nsec == st->st_mtim.tv_nsec;
-}
-
-/*
- * (Re)loads config file <name>: decoded, validated and put in force, or rejected whole.
- * Sets *<changed> when the objects in force changed. <force> reloads an unchanged file.
- * Returns 0 (bad files too) or -ENOMEM.
- */
-static int store_load_file(struct store *s, const char *name, bool force, bool *changed)
-{
-	struct store_unit *u = unit_find(s, STORE_SRC_DIR, name);
-	bool known = u != NULL;
-	struct k8s_result res;
-	struct arena *a = NULL;
-	char *buf = NULL, msg[512];
-	size_t len = 0;
-	struct stat st;
-	int err;
-
-	if (!u) {
-		u = unit_get(s, STORE_SRC_DIR, name);
-		if (!u)
-			return -ENOMEM;
-	}
-	if (stat(u->path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		/* Gone (or no longer a file) between the event or readdir and now. */
-		if (u->a)
-			*changed = true;
-		if (known)
-			log_info(STORE_MOD, "%s: removed", u->path);
-		unit_remove(s, u);
-		return 0;
-	}
-	if (!force && stat_same(u, &st))
-		return 0;
-	u->have_stat = true;
-	u->dev = st.st_dev;
-	u->ino = st.st_ino;
-	u->size = st.st_size;
-	u->mtime = st.st_mtim;
-	err = read_file(u->path, &buf, &len);
-	if (err) {
-		if (err == -ENOMEM)
-			return err;
-		snprintf(msg, sizeof(msg), "%s: cannot read: %s", u->path, strerror(-err));
-		log_err(STORE_MOD, "%s", msg);
-		return unit_reject(s, u, msg);
-	}
-	a = arena_new();
-	if (!a) {
-		free(buf);
-		return -ENOMEM;
-	}
-	err = k8s_decode(a, u->path, buf, len, &res);
-	free(buf);
-	if (err == -ENOMEM) {
-		arena_free(a);
-		return err;
-	}
-	if (err) {
-		arena_free(a);
-		err = unit_reject(s, u, res.err);
-		u->retry = false;
-		return err;
-	}
-	err = unit_set(s, u, a, res.objs, res.nobjs);
-	if (err == -EEXIST)
-		return 0;
-	if (err)
-		return err;
-	log_info(STORE_MOD, "%s: loaded %zu objects", u->path, res.nobjs);
-	*changed = true;
+	if (!u)
+		return -ENOENT;
+	unit_status(u, st);
 	return 0;
-}
-
-/*
- * Files rejected only for duplicating another file get another chance once others changed;
- * not those rejected in this very pass (the file they clash with just loaded).
- */
-static int store_retry(struct store *s, bool *changed)
-{
-	size_t i, n = 0;
-	char **names;
-	int err = 0;
-
-#define RETRY(u) ((u)->source == STORE_SRC_DIR && (u)->retry && (u)->retry_pass < s->pass)
-	for (i = 0; i < s->nunits; i++)
-		n += RETRY(s->units[i]);
-	if (!n)
-		return 0;
-	names = calloc(n, sizeof(*names));
-	if (!names)
-		return -ENOMEM;
-	n = 0;
-	for (i = 0; i < s->nunits; i++)
-		if (RETRY(s->units[i]))
-			names[n++] =
-			    s->units[i]->name; /* stable: loading replaces objs, not units */
-#undef RETRY
-	for (i = 0; i < n && !err; i++) {
-		struct store_unit *u = unit_find(s, STORE_SRC_DIR, names[i]);
-
-		if (u && u->retry) {
-			char *name = strdup(names[i]);
-
-			if (!name) {
-				err = -ENOMEM;
-				break;
-			}
-			err = store_load_file(s, name, true, changed);
-			free(name);
-		}
-	}
-	free(names);
-	return err;
-}
-
-/* Full rescan; see store.h. Files load in name order, so that of two files defining one
- * object the first one wins on a fresh start. */
-static int store_scan(struct store *s, bool *changed)
-{
-	struct dirent **list;
-	char **gone = NULL;
-	size_t i, ngone = 0;
-	bool found, *seen;
-	int n, j, err = 0;
-
-	s->pass++;
-	n = scandir(s->dir, &list, NULL, alphasort);
-	if (n < 0) {
-		err = -errno;
-		log_err(STORE_MOD, "%s: cannot read the config directory: %s", s->dir,
-			strerror(errno));
-		return err;
-	}
-	seen = calloc(s->nunits + 1, sizeof(*seen));
-	gone = calloc(s->nunits + 1, sizeof(*gone));
-	if (!seen || !gone) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (j = 0; j < n; j++) {
-		if (!store_name_ok(list[j]->d_name))
-			continue;
-		i = unit_pos(s, STORE_SRC_DIR, list[j]->d_name, &found);
-		if (found)
-			seen[i] = true;
-	}
-	for (i = 0; i < s->nunits; i++)
-		if (s->units[i]->source == STORE_SRC_DIR && !seen[i])
-			gone[ngone++] = s->units[i]->name;
-	for (i = 0; i < ngone; i++) {
-		struct store_unit *u = unit_find(s, STORE_SRC_DIR, gone[i]);
-
-		if (u->a)
-			*changed = true;
-		log_info(STORE_MOD, "%s: removed", u->path);
-		unit_remove(s, u);
-	}
-	for (j = 0; j < n && !err; j++)
-		if (store_name_ok(list[j]->d_name))
-			err = store_load_file(s, list[j]->d_name, false, changed);
-	if (!err && *changed)
-		err = store_retry(s, changed);
-out:
-	free(gone);
-	free(seen);
-	for (j = 0; j < n; j++)
-		free(list[j]);
-	free(list);
-	return err;
-}
-
-struct store *store_new(const char *config_dir)
-{
-	struct store *s;
-	struct stat st;
-	int err;
-
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->ifd = -1;
-	if (!config_dir)
-		return s;
-	if (stat(config_dir, &st) < 0) {
-		err = errno;
-		goto out_free;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		err = ENOTDIR;
-		goto out_free;
-	}
-	s->dir = strdup(config_dir);
-	if (!s->dir) {
-		err = ENOMEM;
-		goto out_free;
-	}
-	s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->ifd < 0) {
-		err = errno;
-		goto out_free;
-	}
-	if (inotify_add_watch(s->ifd, config_dir, STORE_WATCH_MASK) < 0) {
-		err = errno;
-		goto out_free;
-	}
-	return s;
-
-out_free:
-	store_free(s);
-	errno = err;
-	return NULL;
-}
-
-int store_load(struct store *s)
-{
-	bool changed = false;
-
-	if (!s->dir)
-		return 0;
-	return store_scan(s, &changed);
-}
-
-int store_watch_fd(const struct store *s)
-{
-	return s->ifd;
-}
-
-/* Adds <name> to the set <names>/<n> unless already there. */
-static int names_add(char ***names, size_t *n, const char *name)
-{
-	char **v;
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (!strcmp((*names)[i], name))
-			return 0;
-	v = reallocarray(*names, *n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	*names = v;
-	v[*n] = strdup(name);
-	if (!v[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-int store_handle_events(struct store *s, bool *changed)
-{
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char **names = NULL;
-	size_t nnames = 0, i;
-	bool rescan = false;
-	int err = 0;
-	ssize_t r;
-
-	*changed = false;
-	if (s->ifd < 0)
-		return 0;
-	for (;;) {
-		char *p;
-
-		r = read(s->ifd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			if (errno != EAGAIN)
-				err = -errno;
-			break;
-		}
-		if (!r)
-			break;
-		for (p = buf; p < buf + r;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-
-			p += sizeof(*ev) + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				rescan = true; /* events were lost: only a full scan is right */
-			} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-				log_err(STORE_MOD,
-					"%s: the config directory was removed or moved; "
-					"keeping the current objects",
-					s->dir);
-			} else if (ev->len && !strcmp(ev->name, "..data")) {
-				/* A ConfigMap volume swaps its "..data" symlink: files changed
-				 * under the same names, and no event names them. */
-				rescan = true;
-			} else if (ev->len && !(ev->mask & IN_ISDIR) && store_name_ok(ev->name)) {
-				err = names_add(&names, &nnames, ev->name);
-				if (err)
-					goto out;
-			}
-		}
-	}
-	if (err)
-		goto out;
-	if (rescan) {
-		err = store_scan(s, changed);
-		goto out;
-	}
-	s->pass++;
-	for (i = 0; i < nnames && !err; i++)
-		err = store_load_file(s, names[i], true, changed);
-	if (!err && *changed)
-		err = store_retry(s, changed);
-out:
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	return err;
 }
 
 /* --- snapshots and status ------------------------------------------------------------- */
@@ -743,6 +386,7 @@ void store_get_stats(const struct store *s, struct store_stats *st)
 	for (i = 0; i < s->nunits; i++) {
 		const struct store_unit *u = s->units[i];
 
+		/* "files" are the config dir's units: the figures an operator edits. */
 		if (u->source == STORE_SRC_DIR) {
 			st->files++;
 			if (u->ok)
@@ -757,6 +401,7 @@ void store_get_stats(const struct store *s, struct store_stats *st)
 
 const char *store_file_error(const struct store *s, const char *name)
 {
+	/* By file name: the config dir's units are named by their file. */
 	const struct store_unit *u = unit_find(s, STORE_SRC_DIR, name);
 
 	return u ? u->err : NULL;
@@ -768,14 +413,9 @@ void store_foreach(const struct store *s, void (*cb)(void *arg, const struct sto
 	size_t i;
 
 	for (i = 0; i < s->nunits; i++) {
-		const struct store_unit *u = s->units[i];
-		struct store_file_status st = {.source = u->source,
-					       .name = u->name,
-					       .path = u->path,
-					       .ok = u->ok,
-					       .nobjs = u->nobjs,
-					       .err = u->err};
+		struct store_file_status st;
 
+		unit_status(s->units[i], &st);
 		cb(arg, &st);
 	}
 }
@@ -789,8 +429,7 @@ void store_free(struct store *s)
 	for (i = 0; i < s->nunits; i++)
 		unit_free(s->units[i]);
 	free(s->units);
-	if (s->ifd >= 0)
-		close(s->ifd);
-	free(s->dir);
+	for (i = 0; i < STORE_SRC_MAX; i++)
+		free(s->origin[i]);
 	free(s);
 }

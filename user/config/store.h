@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The config store: the set of Kubernetes objects in force, fed by sources, from which
- * immutable model snapshots are built (by model/, from
- * store_objects()). Objects arrive in units (one config file, or one
- * source's whole list); a unit that fails to parse or validate is rejected whole and the
- * objects it contributed last time stay in force: the last good state.
+ * immutable model snapshots are built (by model/, from store_objects()). Objects arrive in
+ * units (one config file, or one source's list or object); a unit that fails to parse or
+ * validate is rejected whole and the objects it contributed last time stay in force: the
+ * last good state.
  *
- * Use from the agent's control thread (not thread-safe; snapshots are what is shared):
+ * The store does no I/O: sources read, decode and hand units over through the
+ * store_source_*() calls. The config directory is one such source (config/dirsrc.h), the
+ * Kubernetes API another. Use from the agent's control thread (not thread-safe; snapshots
+ * are what is shared):
  *
- *	s = store_new(dir);  store_load(s);  m = model_from_store(s);
- *	poll store_watch_fd(s) -> arm a ~100 ms timer -> store_handle_events(s, &changed)
- *	-> if changed: build and publish a new model, model_free() the old one when unused.
- *
- * Debounce is the caller's: store_handle_events() drains every queued event and reloads each
- * file named once, so calling it after a short timer (rather than on every wakeup) folds an
- * editor's burst of events (write, rename, chmod) into one reload and one snapshot.
+ *	s = store_new();  d = dirsrc_new(s, dir);  dirsrc_load(d);  m = model_from_store(s);
+ *	... a source changed units -> build and publish a new model, model_free() the old one.
  */
 #ifndef WEIR_USER_STORE_H
 #define WEIR_USER_STORE_H
@@ -53,35 +51,23 @@ struct store_file_status {
 	bool ok;	  /* the last load was good */
 	size_t nobjs;	  /* objects in force from this unit (last good load) */
 	const char *err;  /* the last load's first error; NULL when ok */
+	bool loaded;	  /* a good load is in force (its <nobjs> objects, maybe none) */
 };
 
+/* An empty store. Returns NULL and sets errno (ENOMEM). */
+struct store *store_new(void);
+
 /*
- * A store reading *.yaml, *.yml and *.json files of the flat directory <config_dir> (NULL:
- * no directory source), watched with inotify. Loads nothing yet (store_load does).
- * Returns NULL and sets errno (ENOENT, ENOTDIR, inotify's errors).
+ * Names where the units of <source> in <s> come from: a unit created afterwards is named
+ * "<origin>/<unit>" in messages and in store_file_status.path (a config dir and its file
+ * name), instead of the bare unit name. Set once, before the source's first unit.
+ * Returns 0, -EINVAL (bad source), -EBUSY (already set: two sources would fight over the
+ * same units), -ENOMEM.
  */
-struct store *store_new(const char *config_dir);
+int store_source_origin(struct store *s, unsigned source, const char *origin);
 
 /*
- * Full rescan of the config directory of <s>: new and changed files are loaded, vanished
- * files' objects removed, unchanged files (same inode, size and mtime) skipped. Bad files are
- * not an error return: they are logged, counted and keep their last good objects.
- * Returns 0, or -errno when the directory cannot be read (the state is then unchanged).
- */
-int store_load(struct store *s);
-
-/* The inotify descriptor of <s> to poll for readability, -1 without a config dir. */
-int store_watch_fd(const struct store *s);
-
-/*
- * Drains the pending inotify events of <s> and reloads the files they name (a queue overflow
- * or a Kubernetes ConfigMap "..data" swap means a full rescan). Sets *<changed> when the
- * objects in force changed, i.e. a new snapshot is due. Returns 0 or -errno.
- */
-int store_handle_events(struct store *s, bool *changed);
-
-/*
- * The seam for other sources: replaces the objects unit <unit> of <source> contributed with
+ * The seam for sources: replaces the objects unit <unit> of <source> contributed with
  * the <n> objects at <objs>, all owned by arena <a>, which the store takes over (and frees on
  * failure too). Rejected with -EEXIST when an object duplicates one of another unit of the
  * same source or appears twice (logged; the unit's last good objects stay). Returns 0,
@@ -92,12 +78,20 @@ int store_source_replace(struct store *s, unsigned source, const char *unit, str
 
 /*
  * Records that unit <unit> of <source> failed to load with message <err>: counted and
- * kept for store_file_error(); its last good objects stay. Returns 0 or -ENOMEM.
+ * kept for store_file_error(); its last good objects stay. Returns 0, -EINVAL (bad source),
+ * -ENOMEM.
  */
 int store_source_reject(struct store *s, unsigned source, const char *unit, const char *err);
 
 /* Removes unit <unit> of <source> and its objects. Returns 0 or -ENOENT. */
 int store_source_remove(struct store *s, unsigned source, const char *unit);
+
+/*
+ * Fills <st> with the status of unit <unit> of <source> in <s> (pointers valid until the
+ * next store call). Returns 0 or -ENOENT when the store has no such unit.
+ */
+int store_source_status(const struct store *s, unsigned source, const char *unit,
+			struct store_file_status *st);
 
 /*
  * The objects in force in <s>, in priority order (of two objects with the same kind,
@@ -117,7 +111,7 @@ const char *store_file_error(const struct store *s, const char *name);
 void store_foreach(const struct store *s, void (*cb)(void *arg, const struct store_file_status *st),
 		   void *arg);
 
-/* Frees <s>, its objects and its inotify descriptor. Accepts NULL. */
+/* Frees <s> and every unit's objects. Accepts NULL. Free the sources feeding it first. */
 void store_free(struct store *s);
 
 #endif /* WEIR_USER_STORE_H */

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ void sync_init(struct sync_state *st)
 	strmap_init(&st->wl_info);
 	keymap_init(&st->svcs, sizeof(struct weir_svc_key));
 	keymap_init(&st->ips, sizeof(uint32_t));
+	keymap_init(&st->unhealthy, sizeof(struct sync_ep));
 }
 
 void sync_fini(struct sync_state *st)
@@ -30,6 +32,7 @@ void sync_fini(struct sync_state *st)
 	strmap_fini(&st->wl_info, free);
 	keymap_fini(&st->svcs, NULL);
 	keymap_fini(&st->ips, NULL);
+	keymap_fini(&st->unhealthy, NULL);
 }
 
 static void sync_copy(char *dst, size_t len, const char *src)
@@ -45,6 +48,27 @@ void sync_wl_info_build(const struct model_pod *pod, struct weir_wl_info *info)
 	sync_copy(info->app, sizeof(info->app), pod->app);
 	sync_copy(info->version, sizeof(info->version), pod->version);
 	sync_copy(info->sa, sizeof(info->sa), pod->sa);
+}
+
+int sync_set_unhealthy(struct sync_state *st, const struct sync_ep *eps, size_t n)
+{
+	bool changed = n != st->unhealthy.len;
+	struct keymap next;
+
+	for (size_t i = 0; !changed && i < n; i++)
+		changed = !keymap_get(&st->unhealthy, &eps[i]);
+	if (!changed)
+		return 0;
+	keymap_init(&next, sizeof(struct sync_ep));
+	for (size_t i = 0; i < n; i++) {
+		if (keymap_put(&next, &eps[i], (void *)1, NULL) < 0) {
+			keymap_fini(&next, NULL);
+			return -ENOMEM;
+		}
+	}
+	keymap_fini(&st->unhealthy, NULL);
+	st->unhealthy = next;
+	return 1;
 }
 
 unsigned sync_svc_build(const struct model_svc_port *sp, uint32_t svc_id, uint16_t mode,
@@ -307,6 +331,13 @@ static void sync_services(struct sync_state *st, struct ids *ids, struct datapat
 			uint64_t h;
 
 			dropped = sync_svc_build(sp, id, svc->mode, ids, entry);
+			for (uint32_t b = 0; st->unhealthy.len && b < entry->count; b++) {
+				struct sync_ep e = {.ip = entry->backends[b].ip,
+						    .port = entry->backends[b].port};
+
+				if (keymap_get(&st->unhealthy, &e))
+					entry->backends[b].flags |= WEIR_BE_UNHEALTHY;
+			}
 			if (dropped) {
 				stats->backends_dropped += dropped;
 				log_warn("sync",

@@ -22,9 +22,18 @@
 struct datapath;
 
 struct sync_state {
-	struct strmap wl_info; /* "ns/workload" -> last written struct weir_wl_info */
-	struct keymap svcs;    /* struct weir_svc_key -> (void *)content hash */
-	struct keymap ips;     /* __be32 address -> (void *)packed weir_ip */
+	struct strmap wl_info;	 /* "ns/workload" -> last written struct weir_wl_info */
+	struct keymap svcs;	 /* struct weir_svc_key -> (void *)content hash */
+	struct keymap ips;	 /* __be32 address -> (void *)packed weir_ip */
+	struct keymap unhealthy; /* struct sync_ep -> 1: backends the agent's outlier
+				  * detection ejected (WEIR_BE_UNHEALTHY in every entry) */
+};
+
+/* A backend as the unhealthy set keys it. */
+struct sync_ep {
+	uint32_t ip;   /* network order */
+	uint16_t port; /* network order */
+	uint16_t pad;  /* zero */
 };
 
 /* What one sync did, for logs and /metrics. */
@@ -52,6 +61,13 @@ void sync_wl_info_build(const struct model_pod *pod, struct weir_wl_info *info);
  */
 unsigned sync_svc_build(const struct model_svc_port *sp, uint32_t svc_id, uint16_t mode,
 			const struct ids *ids, struct weir_svc *out);
+
+/*
+ * Replaces the set of unhealthy backends with the <n> at <eps>. Returns 1 when the set
+ * changed (the caller syncs again so that Service entries carry the flag), 0 when not,
+ * -ENOMEM.
+ */
+int sync_set_unhealthy(struct sync_state *st, const struct sync_ep *eps, size_t n);
 
 /*
  * Reads back what the pinned maps hold (ids from the info maps; service keys and

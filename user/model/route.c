@@ -809,3 +809,11 @@ const struct route_table *route_table_find(const struct model_routes *r,
 			return &r->tables[l];
 	return NULL;
 }
+
+const struct route_cluster *route_cluster_find(const struct model_routes *r, const char *name)
+{
+	for (size_t i = 0; r && i < r->nclusters; i++)
+		if (!strcmp(r->clusters[i].name, name))
+			return &r->clusters[i];
+	return NULL;
+}

@@ -318,6 +318,10 @@ struct model_routes {
  * <port> with the model's own lookup (model_find_svc_port() for a VIP:port); <svc> and
  * <port> must come from the snapshot that owns <r>.
  */
+/* The cluster named <name> (route_cluster.name) in <r>, or NULL. Linear: for the rare
+ * lookups that outlive a snapshot (a retry, a mirror). */
+const struct route_cluster *route_cluster_find(const struct model_routes *r, const char *name);
+
 const struct route_table *route_table_find(const struct model_routes *r,
 					   const struct model_service *svc,
 					   const struct model_svc_port *port);

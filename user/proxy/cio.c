@@ -48,7 +48,7 @@ enum cio_status cio_read(struct cio *io)
 	if (io->broken)
 		return CIO_CLOSE;
 	if (io->eof)
-		return cio_feed(io);
+		return cio_feed(io); /* no more reads: EV_READ stays off */
 	if (!io->in) {
 		io->in = px_buf_get(io->conn.w);
 		if (!io->in)
@@ -61,8 +61,12 @@ enum cio_status cio_read(struct cio *io)
 		return CIO_OK;
 	}
 	n = conn_recv(&io->conn, io->in->data + io->tail, PX_BUF_SIZE - io->tail);
-	if (n == -EAGAIN || n == -EINTR)
-		return cio_feed(io);
+	if (n == -EAGAIN || n == -EINTR) {
+		/* Nothing yet: whatever called us, read interest must follow the codec. */
+		st = cio_feed(io);
+		cio_update(io);
+		return st;
+	}
 	if (n < 0)
 		return CIO_ABORT;
 	if (n == 0) {

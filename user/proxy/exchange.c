@@ -31,6 +31,7 @@
 #include "proxy/hsession.h"
 #include "proxy/limits.h"
 #include "proxy/router.h"
+#include "proxy/shadow.h"
 #include "proxy/upstream.h"
 #include "telemetry/reqstats.h"
 
@@ -104,27 +105,27 @@ struct exchange {
 	struct upstream_req up;
 
 	/* The plan, copied out of the snapshot at routing time. */
-	bool h2_up;	     /* upstream wire: HTTP/2 */
-	bool grpc;	     /* the request is gRPC (content-type application/grpc) */
-	uint32_t timeout_ms; /* route timeout; 0: none */
-	uint32_t per_try_ms; /* per-try timeout; 0: none */
+	bool h2_up;	       /* upstream wire: HTTP/2 */
+	bool grpc;	       /* the request is gRPC (content-type application/grpc) */
+	uint32_t timeout_ms;   /* route timeout; 0: none */
+	uint32_t per_try_ms;   /* per-try timeout; 0: none */
 	struct route_retry rp; /* retry policy (its codes point at <codes>) */
 	uint16_t codes[EX_MAX_CODES];
-	uint32_t retries; /* retries the policy counts so far */
-	unsigned tries;	  /* attempts started */
+	uint32_t retries;	   /* retries the policy counts so far */
+	unsigned tries;		   /* attempts started */
 	char cluster[EX_NAME_MAX]; /* route_cluster.name; "" without compiled routes */
 	uint32_t cluster_id;	   /* ... its index in the snapshot of generation <gen> */
 	uint64_t gen;
 	struct route_conn_pool pool; /* the cluster's circuit breaker */
 	struct route_outlier od;     /* ... and outlier detection */
 	size_t cluster_neps;
-	uint8_t cb_state;	     /* 0 none, 1 counted active, 2 queued */
-	struct px_list wait;	     /* on the worker's queue while <cb_state> is 2 */
-	uint32_t delay_ms;	     /* fault delay still to wait before the first attempt */
-	bool resp_ops;		     /* response header operations below apply */
+	uint8_t cb_state;    /* 0 none, 1 counted active, 2 queued */
+	struct px_list wait; /* on the worker's queue while <cb_state> is 2 */
+	uint32_t delay_ms;   /* fault delay still to wait before the first attempt */
+	bool resp_ops;	     /* response header operations below apply */
 	struct http_head resp_rm, resp_set, resp_add;
-	char mirror[EX_NAME_MAX];    /* a cluster that gets a copy of the request, or "" */
-	struct sockaddr_in ep; /* the endpoint of the current attempt */
+	char mirror[EX_NAME_MAX]; /* a cluster that gets a copy of the request, or "" */
+	struct sockaddr_in ep;	  /* the endpoint of the current attempt */
 	uint32_t dst_wl;
 
 	/* Request body: body.p[0, len) are the bytes not yet dropped; [0, sent) went to the
@@ -142,11 +143,14 @@ struct exchange {
 	size_t resp_off;
 	struct http_head resp_trailers;
 	bool resp_trailers_pending;
-	bool resp_started;  /* the final head went downstream */
-	bool resp_eos_up;   /* upstream's response ended (its end waits in <resp>) */
-	bool resp_eos_sent; /* ... and the end went to the client's codec */
-	bool up_got_bytes;  /* this attempt got any response byte */
+	bool resp_started;    /* the final head went downstream */
+	bool resp_eos_up;     /* upstream's response ended (its end waits in <resp>) */
+	bool resp_eos_sent;   /* ... and the end went to the client's codec */
+	bool up_got_bytes;    /* this attempt got any response byte */
 	bool free_retry_used; /* the one retry a reused connection's early close allows */
+	bool tunnel;	      /* Upgrade (WebSocket) or CONNECT over HTTP/1.1: once the
+			       * upstream accepts, bytes pass both ways until both end */
+	bool connect;	      /* ... CONNECT (its head is not the end of the request) */
 	uint16_t status;
 	int grpc_status; /* -1: none */
 	uint32_t flags;
@@ -297,60 +301,44 @@ static void ex_finish(struct exchange *ex, bool clean)
 	free(ex);
 }
 
-static int grpc_status_for(uint16_t http)
-{
-	switch (http) {
-	case 400:
-		return 13; /* INTERNAL */
-	case 401:
-		return 16; /* UNAUTHENTICATED */
-	case 403:
-		return 7; /* PERMISSION_DENIED */
-	case 404:
-		return 12; /* UNIMPLEMENTED */
-	case 429:
-		return 8; /* RESOURCE_EXHAUSTED */
-	case 504:
-		return 4; /* DEADLINE_EXCEEDED */
-	default:
-		return 14; /* UNAVAILABLE: 502, 503 and the rest, as Envoy maps them */
-	}
-}
-
 /*
- * Answers <ex> from the agent itself with <status> and <body>, flagged <flags>, and ends
- * it. A gRPC request gets a trailers-only response with the matching grpc-status.
+ * Answers <ex> from the agent itself with <status> and <body> plus the headers of <extra>
+ * (may be NULL), flagged <flags>, and ends it. A gRPC request gets a trailers-only response
+ * with grpc-status <grpc> (-1: mapped from <status> as Envoy maps its local replies).
  */
-static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const char *body)
+static void ex_reply(struct exchange *ex, uint16_t status, int grpc, uint32_t flags,
+		     const char *body, const struct http_head *extra)
 {
 	struct codec *down = ex_down(ex);
+	size_t blen = strlen(body);
 	struct http_head h;
-	char len[24];
 	uint32_t sid = ex->sid;
+	char num[24];
 
 	ex->flags |= flags;
 	ex->status = status;
 	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
 	http_head_init(&h, HTTP_RESPONSE, 0);
+	for (uint32_t i = 0; extra && i < extra->nhdrs; i++)
+		http_head_add(&h, http_str_ptr(extra, extra->hdrs[i].name), extra->hdrs[i].name.len,
+			      http_str_ptr(extra, extra->hdrs[i].value), extra->hdrs[i].value.len);
 	if (ex->grpc) {
-		char gs[8];
-
-		ex->grpc_status = grpc_status_for(status);
-		snprintf(gs, sizeof(gs), "%d", ex->grpc_status);
-		h.status = 200;
+		ex->grpc_status = grpc >= 0 ? grpc : router_http_to_grpc(status);
+		ex->status = h.status = 200;
+		snprintf(num, sizeof(num), "%d", ex->grpc_status);
 		http_head_add(&h, "content-type", 12, "application/grpc", 16);
-		http_head_add(&h, "grpc-status", 11, gs, strlen(gs));
-		http_head_add(&h, "grpc-message", 12, body, strlen(body));
+		http_head_add(&h, "grpc-status", 11, num, strlen(num));
+		http_head_add(&h, "grpc-message", 12, body, blen);
 		codec_submit_head(down, &sid, &h, true);
 	} else {
 		h.status = status;
-		snprintf(len, sizeof(len), "%zu", strlen(body));
-		h.content_length = (int64_t)strlen(body);
+		snprintf(num, sizeof(num), "%zu", blen);
+		h.content_length = (int64_t)blen;
 		http_head_add(&h, "content-type", 12, "text/plain", 10);
-		http_head_add(&h, "content-length", 14, len, strlen(len));
-		if (codec_submit_head(down, &sid, &h, !*body) == 0 && *body)
-			codec_submit_data(down, sid, (const uint8_t *)body, strlen(body), true);
-		ex->resp_bytes += strlen(body);
+		http_head_add(&h, "content-length", 14, num, strlen(num));
+		if (codec_submit_head(down, &sid, &h, !blen) == 0 && blen)
+			codec_submit_data(down, sid, (const uint8_t *)body, blen, true);
+		ex->resp_bytes += blen;
 	}
 	http_head_fini(&h);
 	ex->resp_started = true;
@@ -359,29 +347,10 @@ static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const
 	ex_finish(ex, true);
 }
 
-/* Answers a gRPC request with a trailers-only response carrying <grpc_status>. */
-static void ex_local_grpc(struct exchange *ex, int grpc_status, uint32_t flags, const char *msg)
+/* The agent's own answer with <status> and <body> (Envoy's words), flagged <flags>. */
+static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const char *body)
 {
-	struct codec *down = ex_down(ex);
-	struct http_head h;
-	uint32_t sid = ex->sid;
-	char gs[8];
-
-	ex->flags |= flags;
-	ex->status = 200;
-	ex->grpc_status = grpc_status;
-	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
-	http_head_init(&h, HTTP_RESPONSE, 0);
-	snprintf(gs, sizeof(gs), "%d", grpc_status);
-	h.status = 200;
-	http_head_add(&h, "content-type", 12, "application/grpc", 16);
-	http_head_add(&h, "grpc-status", 11, gs, strlen(gs));
-	http_head_add(&h, "grpc-message", 12, msg, strlen(msg));
-	codec_submit_head(down, &sid, &h, true);
-	http_head_fini(&h);
-	ex->resp_started = ex->resp_eos_up = true;
-	hsession_kick(ex->hs);
-	ex_finish(ex, true);
+	ex_reply(ex, status, -1, flags, body, NULL);
 }
 
 /* ---- routing ---- */
@@ -396,10 +365,7 @@ static const struct route_cluster *ex_cluster(struct exchange *ex, const struct 
 	if (m->generation == ex->gen && ex->cluster_id < r->nclusters &&
 	    !strcmp(r->clusters[ex->cluster_id].name, ex->cluster))
 		return &r->clusters[ex->cluster_id];
-	for (size_t i = 0; i < r->nclusters; i++)
-		if (!strcmp(r->clusters[i].name, ex->cluster))
-			return &r->clusters[i];
-	return NULL;
+	return route_cluster_find(r, ex->cluster);
 }
 
 static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
@@ -407,8 +373,7 @@ static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
 	struct exchange *ex = ctx;
 	const struct model_endpoint *e = c->eps[i];
 
-	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port),
-				 px_now_ms());
+	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port), px_now_ms());
 }
 
 static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)
@@ -515,7 +480,8 @@ static int ex_copy_resp_ops(struct exchange *ex, const struct route_http *r,
 		if (!o)
 			continue;
 		for (size_t i = 0; !err && i < o->nremove; i++)
-			err = http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
+			err =
+			    http_head_add(&ex->resp_rm, o->remove[i], strlen(o->remove[i]), "", 0);
 		for (size_t i = 0; !err && i < o->nset; i++)
 			err = http_head_add(&ex->resp_set, o->set[i].key, strlen(o->set[i].key),
 					    o->set[i].value, strlen(o->set[i].value));
@@ -547,10 +513,17 @@ static void ex_apply_resp_ops(struct exchange *ex, struct http_head *h)
 static void ex_prepare(struct exchange *ex)
 {
 	struct http_head *h = &ex->req;
-	size_t ctlen = 0;
-	const char *ct = http_head_get(h, "content-type", 12, &ctlen);
-
-	ex->grpc = ct && ctlen >= 16 && !strncmp(ct, "application/grpc", 16);
+	ex->grpc = router_is_grpc(h);
+	ex->connect = h->method.len == 7 && !memcmp(http_str_ptr(h, h->method), "CONNECT", 7);
+	ex->tunnel =
+	    !hsession_is_h2(ex->hs) && (ex->connect || http_head_get(h, "upgrade", 7, NULL));
+	if (ex->tunnel) {
+		/* The head's end is not the client's: the tunnel's bytes follow it. Nothing of
+		 * a tunnel can be replayed, and it is upstream over HTTP/1.1 whatever the port. */
+		ex->req_done = false;
+		ex->retriable = false;
+		ex->h2_up = false;
+	}
 	if (!http_head_get(h, "x-request-id", 12, NULL)) {
 		uint32_t r[4];
 		char id[40];
@@ -657,6 +630,9 @@ static void ex_later_cb(evutil_socket_t fd, short what, void *arg)
 /* Sends what the current attempt has not sent of the request body, and its end. */
 static void ex_push_body(struct exchange *ex)
 {
+	/* A tunnel's bytes wait for the upstream to accept it. */
+	if (ex->tunnel && !ex->resp_started)
+		return;
 	while (ex->sent < ex->body.len) {
 		bool last = ex->req_done && !ex->has_req_trailers;
 		ssize_t n = upstream_submit_data(&ex->up, ex->body.p + ex->sent,
@@ -679,6 +655,14 @@ static void ex_push_body(struct exchange *ex)
 		ex->dropped += ex->sent;
 		ex->sent = 0;
 	}
+	if (ex->tunnel && ex->req_done && ex->sent == ex->body.len) {
+		/* The client ended its side of a tunnel. HTTP/1.1 cannot pass a half-close on,
+		 * so its end ends both directions, as Envoy ends upgraded streams. */
+		codec_submit_data(ex_down(ex), ex->sid, NULL, 0, true);
+		hsession_kick(ex->hs);
+		ex_finish(ex, true);
+		return;
+	}
 	if (ex->sent == ex->body.len && ex->req_done && !ex->req_eos_sent) {
 		if (ex->has_req_trailers) {
 			if (upstream_submit_trailers(&ex->up, &ex->req_trailers) == 0)
@@ -692,7 +676,9 @@ static void ex_push_body(struct exchange *ex)
 static void ex_up_ready(void *arg)
 {
 	struct exchange *ex = arg;
-	bool eos = ex->req_done && !ex->body.len && !ex->has_req_trailers;
+	/* An Upgrade request has no body: its tunnel bytes come after the 101. */
+	bool eos =
+	    ex->tunnel ? !ex->connect : ex->req_done && !ex->body.len && !ex->has_req_trailers;
 
 	if (upstream_submit_head(&ex->up, &ex->req, eos)) {
 		/* The connection could not take it (closing under us): try afresh. */
@@ -704,7 +690,7 @@ static void ex_up_ready(void *arg)
 			   "upstream connect error or disconnect/reset before headers");
 		return;
 	}
-	ex->req_eos_sent = eos;
+	ex->req_eos_sent = eos && !ex->tunnel; /* a tunnel ends when the client's bytes do */
 	ex_push_body(ex);
 }
 
@@ -737,6 +723,22 @@ static void ex_up_head(void *arg, struct http_head *head, bool end_stream)
 	uint32_t sid = ex->sid;
 
 	ex->up_got_bytes = true;
+	if (ex->tunnel && (head->status == 101 || head->status / 100 == 2)) {
+		/* Accepted: from here the exchange is a byte stream both ways. */
+		event_del(&ex->ev_try);
+		event_del(&ex->ev_timeout);
+		ex->status = head->status;
+		ex->resp_started = true;
+		ex->resp_eos_up = end_stream;
+		if (codec_submit_head(down, &sid, head, false)) {
+			codec_reset(down, ex->sid, CODEC_E_INTERNAL);
+			ex_finish(ex, false);
+			return;
+		}
+		hsession_kick(ex->hs);
+		ex_push_body(ex); /* bytes the client sent ahead */
+		return;
+	}
 	if (head->status < 200) {
 		/* 100 Continue and 103 Early Hints pass through; 101 needs an upgrade path. */
 		if (head->status != 101 && !ex->resp_started)
@@ -904,6 +906,11 @@ static void ex_req_complete(struct exchange *ex)
 	ex->req_done = true;
 	if (ex->timeout_ms)
 		ex_timer(&ex->ev_timeout, ex->timeout_ms);
+	/* A copy to the mirror cluster once the whole request is known (and still held). */
+	if (ex->mirror[0] && ex_replayable(ex))
+		shadow_send(ex->w, ex->mirror, &ex->req, ex->body.p, ex->body.len,
+			    ex->has_req_trailers ? &ex->req_trailers : NULL,
+			    hsession_dest(ex->hs)->client_ip);
 }
 
 /* ---- downstream events ---- */
@@ -945,7 +952,6 @@ struct exchange *exchange_new(struct hsession *hs, uint32_t sid, struct http_hea
 	return ex;
 }
 
-
 /* Sends <ex> on: after a fault delay if one was drawn, else the first attempt now. */
 static void ex_go(struct exchange *ex)
 {
@@ -962,19 +968,13 @@ static void ex_go(struct exchange *ex)
 	ex_attempt(ex);
 }
 
-/* Answers 429 for a local rate limit, with the x-ratelimit-* headers (and gRPC's form). */
+/* Answers 429 for a local rate limit, with the x-ratelimit-* headers (gRPC: RESOURCE_EXHAUSTED). */
 static void ex_ratelimited(struct exchange *ex, const struct route_ratelimit *rl, uint32_t left,
 			   uint32_t reset)
 {
-	struct codec *down = ex_down(ex);
 	struct http_head h;
 	char v[3][16];
-	uint32_t sid = ex->sid;
-	const char *body = "local_rate_limited";
 
-	ex->flags |= EXF_RL;
-	ex->status = 429;
-	px_ctr_add(ex->w, RC_HTTP_LOCAL, 1);
 	http_head_init(&h, HTTP_RESPONSE, 0);
 	snprintf(v[0], sizeof(v[0]), "%u", rl->tokens);
 	snprintf(v[1], sizeof(v[1]), "%u", left);
@@ -982,27 +982,8 @@ static void ex_ratelimited(struct exchange *ex, const struct route_ratelimit *rl
 	http_head_add(&h, "x-ratelimit-limit", 17, v[0], strlen(v[0]));
 	http_head_add(&h, "x-ratelimit-remaining", 21, v[1], strlen(v[1]));
 	http_head_add(&h, "x-ratelimit-reset", 17, v[2], strlen(v[2]));
-	if (ex->grpc) {
-		ex->grpc_status = 8; /* RESOURCE_EXHAUSTED */
-		ex->status = 200;
-		h.status = 200;
-		http_head_add(&h, "content-type", 12, "application/grpc", 16);
-		http_head_add(&h, "grpc-status", 11, "8", 1);
-		http_head_add(&h, "grpc-message", 12, body, strlen(body));
-		codec_submit_head(down, &sid, &h, true);
-	} else {
-		h.status = 429;
-		http_head_add(&h, "content-type", 12, "text/plain", 10);
-		http_head_add(&h, "content-length", 14, "18", 2);
-		h.content_length = 18;
-		if (!codec_submit_head(down, &sid, &h, false))
-			codec_submit_data(down, sid, (const uint8_t *)body, 18, true);
-		ex->resp_bytes = 18;
-	}
+	ex_reply(ex, 429, 8, EXF_RL, "local_rate_limited", &h);
 	http_head_fini(&h);
-	ex->resp_started = ex->resp_eos_up = true;
-	hsession_kick(ex->hs);
-	ex_finish(ex, true);
 }
 
 /* Answers with the route's redirect. */
@@ -1134,7 +1115,7 @@ static bool ex_route(struct exchange *ex)
 				char msg[32];
 
 				snprintf(msg, sizeof(msg), "fault filter abort");
-				ex_local_grpc(ex, fo.grpc_status, EXF_FI, msg);
+				ex_reply(ex, 200, fo.grpc_status, EXF_FI, msg, NULL);
 			} else {
 				ex_local(ex, fo.http_status, EXF_FI, "fault filter abort");
 			}
@@ -1168,8 +1149,9 @@ static bool ex_admit(struct exchange *ex)
 		px_list_add_tail(&ex->w->waiting, &ex->wait);
 		return false;
 	}
-	ex_local(ex, 503, EXF_UO, "upstream connect error or disconnect/reset before headers. "
-				  "reset reason: overflow");
+	ex_local(ex, 503, EXF_UO,
+		 "upstream connect error or disconnect/reset before headers. "
+		 "reset reason: overflow");
 	return false;
 }
 
@@ -1192,10 +1174,11 @@ void exchange_tick(struct px_worker *w)
 void exchange_start(struct exchange *ex)
 {
 	ex_prepare(ex);
-	if (ex->req_done)
-		ex_req_complete(ex);
 	if (!ex_route(ex))
 		return;
+	/* After routing: the route's timeout runs from the end of the request. */
+	if (ex->req_done)
+		ex_req_complete(ex);
 	if (!ex_admit(ex))
 		return;
 	ex_go(ex);

@@ -20,8 +20,9 @@ struct lim_ep {
 	uint16_t port;
 	uint32_t consecutive_5xx;
 	uint32_t consecutive_gw;
-	uint32_t ejections;	  /* times ejected: the ejection time grows with it */
+	uint32_t ejections;	/* times ejected: the ejection time grows with it */
 	uint64_t ejected_until; /* ms; 0 when in service */
+	bool hc_down;		/* active health checks failed it */
 };
 
 struct lim_entry {
@@ -148,8 +149,8 @@ static uint32_t lim_or_max(uint32_t v)
 enum limits_cb limits_cb_enter(struct px_limits *l, const char *name,
 			       const struct route_conn_pool *cp, bool h2)
 {
-	uint32_t max_active = h2 ? lim_or_max(cp->http2_max_requests)
-				 : lim_or_max(cp->max_connections);
+	uint32_t max_active =
+	    h2 ? lim_or_max(cp->http2_max_requests) : lim_or_max(cp->max_connections);
 	uint32_t max_pending = h2 ? 0 : lim_or_max(cp->http1_max_pending);
 	enum limits_cb r = LIMITS_CB_OVERFLOW;
 	struct lim_entry *e;
@@ -172,8 +173,8 @@ enum limits_cb limits_cb_enter(struct px_limits *l, const char *name,
 enum limits_cb limits_cb_promote(struct px_limits *l, const char *name,
 				 const struct route_conn_pool *cp, bool h2)
 {
-	uint32_t max_active = h2 ? lim_or_max(cp->http2_max_requests)
-				 : lim_or_max(cp->max_connections);
+	uint32_t max_active =
+	    h2 ? lim_or_max(cp->http2_max_requests) : lim_or_max(cp->max_connections);
 	enum limits_cb r = LIMITS_CB_QUEUE;
 	struct lim_entry *e;
 
@@ -301,7 +302,7 @@ bool limits_od_ejected(struct px_limits *l, const char *name, uint32_t ip, uint1
 	e = lim_get(l, name);
 	for (unsigned i = 0; e && i < e->neps; i++)
 		if (e->eps[i].ip == ip && e->eps[i].port == port)
-			out = e->eps[i].ejected_until > now_ms;
+			out = e->eps[i].ejected_until > now_ms || e->eps[i].hc_down;
 	pthread_mutex_unlock(&l->lock);
 	return out;
 }
@@ -315,6 +316,36 @@ unsigned limits_od_count(struct px_limits *l, uint64_t now_ms)
 		for (struct lim_entry *e = l->b[b]; e; e = e->next)
 			for (unsigned i = 0; i < e->neps; i++)
 				n += e->eps[i].ejected_until > now_ms;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
+
+void limits_hc_set(struct px_limits *l, const char *name, uint32_t ip, uint16_t port, bool healthy)
+{
+	struct lim_entry *e;
+	struct lim_ep *ep;
+
+	pthread_mutex_lock(&l->lock);
+	e = lim_get(l, name);
+	ep = e ? lim_ep(e, ip, port) : NULL;
+	if (ep)
+		ep->hc_down = !healthy;
+	pthread_mutex_unlock(&l->lock);
+}
+
+unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
+			   void (*cb)(uint32_t ip, uint16_t port, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (int b = 0; b < LIM_BUCKETS; b++)
+		for (struct lim_entry *e = l->b[b]; e; e = e->next)
+			for (unsigned i = 0; i < e->neps; i++)
+				if (e->eps[i].ejected_until > now_ms || e->eps[i].hc_down) {
+					cb(e->eps[i].ip, e->eps[i].port, arg);
+					n++;
+				}
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }

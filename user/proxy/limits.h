@@ -69,11 +69,25 @@ void limits_retry_leave(struct px_limits *l, const char *name);
  * times the number of its ejections, unless maxEjectionPercent of <neps> are out already.
  */
 void limits_od_report(struct px_limits *l, const char *name, uint32_t ip, uint16_t port,
-		      uint16_t status, const struct route_outlier *od, size_t neps, uint64_t now_ms);
+		      uint16_t status, const struct route_outlier *od, size_t neps,
+		      uint64_t now_ms);
 
 /* Whether endpoint <ip>:<port> of cluster <name> is ejected at <now_ms>. */
 bool limits_od_ejected(struct px_limits *l, const char *name, uint32_t ip, uint16_t port,
 		       uint64_t now_ms);
+
+/*
+ * Active health checks' verdict on endpoint <ip>:<port> of cluster <name>: while
+ * <healthy> is false it counts as ejected (limits_od_ejected, limits_od_foreach).
+ */
+void limits_hc_set(struct px_limits *l, const char *name, uint32_t ip, uint16_t port, bool healthy);
+
+/*
+ * Calls <cb>(<ip>, <port>, <arg>) (network order) for every endpoint ejected at <now_ms>,
+ * over every cluster (an endpoint may come twice). Returns how many calls were made.
+ */
+unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
+			   void (*cb)(uint32_t ip, uint16_t port, void *arg), void *arg);
 
 /* How many endpoints are ejected now, over every cluster (for /metrics). */
 unsigned limits_od_count(struct px_limits *l, uint64_t now_ms);

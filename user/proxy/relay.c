@@ -38,6 +38,8 @@
 #include "model/route.h"
 #include "proxy/relay.h"
 #include "proxy/session.h"
+#include "proxy/sniff.h"
+#include "proxy/conn.h"
 #include "proxy/limits.h"
 #include "proxy/upstream.h"
 #include "telemetry/reqstats.h"
@@ -263,8 +265,8 @@ static uint8_t relay_proto_for(const struct model *m, const struct model_service
 
 	if (t)
 		return t->proto;
-	if (!ap)
-		return ROUTE_PROTO_TCP;
+	if (!ap || !*ap)
+		return ROUTE_PROTO_SNIFF; /* no declared protocol: the first bytes tell */
 	if (!strcmp(ap, "http"))
 		return ROUTE_PROTO_HTTP;
 	if (!strcmp(ap, "http2") || !strcmp(ap, "grpc") || !strcmp(ap, "grpc-web"))
@@ -272,43 +274,100 @@ static uint8_t relay_proto_for(const struct model *m, const struct model_service
 	return ROUTE_PROTO_TCP;
 }
 
-/* Takes accepted socket <fd> from <peer> through resolution to its session. */
-static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_in *peer)
+/*
+ * Hands accepted socket <fd> from <peer>, which connected to <orig>, to its session, in
+ * the snapshot in force now. <sniffed> is what the first bytes said (enum sniff_result),
+ * or -1 when nobody looked yet: a port without a declared protocol is sniffed first.
+ */
+static int sniff_session_start(struct px_worker *w, int fd, const struct sockaddr_in *peer,
+			       const struct sockaddr_in *orig);
+
+/*
+ * The backend of a TCP connection to <sp> of <svc>: by the port's VirtualService tcp[]
+ * route (the first whose port matches: a weighted destination cluster, balanced by its
+ * DestinationRule policy, outlier ejections skipped), else by the kernel's own rule over
+ * the port's endpoints. NULL when none is usable.
+ */
+static bool relay_tcp_ejected(void *ctx, const struct route_cluster *c, size_t i)
+{
+	return limits_od_ejected(ctx, c->name, c->eps[i]->ip, htons(c->eps[i]->port), px_now_ms());
+}
+
+static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const struct model *m,
+						   const struct model_service *svc,
+						   const struct model_svc_port *sp,
+						   const struct sockaddr_in *peer)
+{
+	const struct route_table *t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
+	const struct route_tcp *rt = NULL;
+	const struct route_dest *d = NULL;
+	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
+				  .src_ip = peer->sin_addr.s_addr};
+	uint32_t total = 0, x;
+	size_t idx;
+
+	for (size_t i = 0; t && i < t->ntcp && !rt; i++)
+		if (!t->tcp[i]->port || t->tcp[i]->port == sp->port)
+			rt = t->tcp[i];
+	if (!rt || !rt->ndests)
+		return lb_pick(sp, lb_rand(&w->rnd));
+	for (size_t i = 0; i < rt->ndests; i++)
+		total += rt->dests[i].weight;
+	x = total ? lb_rand(&w->rnd) % total : 0;
+	for (size_t i = 0; i < rt->ndests && !d; i++) {
+		if (x < rt->dests[i].weight || !total)
+			d = &rt->dests[i];
+		else
+			x -= rt->dests[i].weight;
+	}
+	if (!d || !d->cluster || d->cluster->subset_unknown)
+		return NULL;
+	if (d->cluster->policy.outlier.enabled || d->cluster->policy.health.enabled) {
+		br.is_ejected = relay_tcp_ejected;
+		br.ctx = w->r->limits;
+	}
+	if (balancer_pick(&w->bal, d->cluster, &br, &idx))
+		return NULL;
+	return d->cluster->eps[idx];
+}
+
+static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in *peer,
+			   const struct sockaddr_in *orig, int sniffed)
 {
 	struct relay *r = w->r;
 	const struct model_service *svc = NULL;
 	const struct model_svc_port *sp = NULL;
 	const struct model_endpoint *ep = NULL;
 	const struct model *m;
-	struct sockaddr_in orig, target;
+	struct sockaddr_in target;
 	struct relay_flow key;
 	uint8_t proto = ROUTE_PROTO_TCP;
-	int one = 1, err;
+	int err;
 
-	memset(&orig, 0, sizeof(orig));
-	if (r->opts.orig_dst(fd, &orig, r->opts.orig_dst_arg) || !orig.sin_addr.s_addr ||
-	    !orig.sin_port) {
-		worker_reject(w, fd, RC_ORIGDST_FAILED);
-		return;
-	}
-	if (relay_is_self(r, fd, &orig)) {
-		worker_reject(w, fd, RC_LOOP);
-		return;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	target = orig;
+	target = *orig;
 	target.sin_family = AF_INET;
 	/* The snapshot is used inside this callback only: what is kept is copied out. */
 	m = snap_get(r->models);
 	if (m)
-		sp = model_find_svc_port(m, orig.sin_addr.s_addr, orig.sin_port, IPPROTO_TCP, &svc);
+		sp = model_find_svc_port(m, orig->sin_addr.s_addr, orig->sin_port, IPPROTO_TCP,
+					 &svc);
 	if (sp)
 		proto = relay_proto_for(m, svc, sp);
+	if (proto == ROUTE_PROTO_SNIFF && !r->opts.l4_only) {
+		if (sniffed < 0) {
+			if (sniff_session_start(w, fd, peer, orig))
+				worker_reject(w, fd, RC_RESETS);
+			return;
+		}
+		proto = sniffed == SNIFF_HTTP1 ? ROUTE_PROTO_HTTP
+			: sniffed == SNIFF_H2  ? ROUTE_PROTO_HTTP2
+					       : ROUTE_PROTO_TCP;
+	}
 	if (sp && proto != ROUTE_PROTO_TCP && proto != ROUTE_PROTO_TLS &&
 	    proto != ROUTE_PROTO_SNIFF && !r->opts.l4_only) {
 		/* HTTP: the backend is chosen per request, after routing. */
 		struct hsession_dest d = {
-		    .orig = orig,
+		    .orig = *orig,
 		    .client_ip = peer->sin_addr.s_addr,
 		    .svc_id = svc->id,
 		    .src_wl = px_wl_of(m, peer->sin_addr.s_addr),
@@ -321,7 +380,7 @@ static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_i
 		return;
 	}
 	if (sp) {
-		ep = lb_pick(sp, lb_rand(&w->rnd));
+		ep = relay_tcp_pick(w, m, svc, sp, peer);
 		if (!ep) {
 			worker_reject(w, fd, RC_NO_BACKEND);
 			return;
@@ -334,8 +393,8 @@ static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_i
 	memset(&key, 0, sizeof(key));
 	key.client_ip = peer->sin_addr.s_addr;
 	key.backend_ip = target.sin_addr.s_addr;
-	key.orig_ip = orig.sin_addr.s_addr;
-	key.orig_port = ntohs(orig.sin_port);
+	key.orig_ip = orig->sin_addr.s_addr;
+	key.orig_port = ntohs(orig->sin_port);
 	key.backend_port = ntohs(target.sin_port);
 	key.proto = IPPROTO_TCP;
 	key.svc_id = svc ? svc->id : 0;
@@ -343,6 +402,137 @@ static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_i
 	key.dst_wl = ep && ep->pod ? ep->pod->wl_id : px_wl_of(m, target.sin_addr.s_addr);
 	if (tcp_session_start(w, fd, &target, &key))
 		worker_reject(w, fd, RC_RESETS);
+}
+
+/* ---- sniffing: ports with no declared protocol ---- */
+
+#define SNIFF_WAIT_MS 100 /* Istio's former protocol detection timeout: then it is TCP */
+
+/* A connection whose first bytes are awaited; it is a session only until they come. */
+struct sniff_wait {
+	struct px_session s;
+	struct px_conn conn;
+	struct sockaddr_in peer, orig;
+	struct event timer;
+};
+
+static void sniff_decide(struct sniff_wait *sw, int result)
+{
+	struct px_worker *w = sw->s.w;
+	struct sockaddr_in peer = sw->peer, orig = sw->orig;
+	int fd = sw->conn.fd;
+
+	/* The socket goes on to its real session: drop our events, keep the descriptor. */
+	event_del(&sw->conn.rev);
+	event_del(&sw->conn.wev);
+	event_del(&sw->timer);
+	px_list_del(&sw->s.lru); /* not px_session_del: the connection is not closed */
+	free(sw);
+	relay_dispatch(w, fd, &peer, &orig, result);
+}
+
+static void sniff_close(struct px_session *s, bool rst)
+{
+	struct sniff_wait *sw = (struct sniff_wait *)s;
+
+	event_del(&sw->timer);
+	conn_close(&sw->conn, rst);
+	px_session_del(s);
+	free(sw);
+}
+
+static void sniff_account(struct px_session *s)
+{
+}
+
+static const struct px_session_ops sniff_ops = {
+    .name = "sniff",
+    .close = sniff_close,
+    .account = sniff_account,
+    .drain = NULL,
+};
+
+static void sniff_io(void *owner, struct px_conn *c, short what)
+{
+	struct sniff_wait *sw = owner;
+	uint8_t buf[SNIFF_METHOD_MAX];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+	enum sniff_result res;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		sniff_close(&sw->s, n < 0);
+		return;
+	}
+	res = sniff_proto(buf, (size_t)n);
+	if (res == SNIFF_NEED_MORE && (size_t)n < sizeof(buf)) {
+		/* A prefix: level-triggered EV_READ would spin on the same bytes. */
+		conn_want(c, EV_READ, false);
+		event_add(&sw->timer, &(struct timeval){0, 5000});
+		return;
+	}
+	sniff_decide(sw, res == SNIFF_NEED_MORE ? SNIFF_OTHER : (int)res);
+}
+
+static void sniff_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sniff_wait *sw = arg;
+
+	if (px_now_ms() - sw->s.last_ms >= SNIFF_WAIT_MS) {
+		/* Server-first protocols never speak first: TCP. */
+		sniff_decide(sw, SNIFF_OTHER);
+		return;
+	}
+	conn_want(&sw->conn, EV_READ, true);
+	event_add(&sw->timer, &(struct timeval){0, SNIFF_WAIT_MS * 1000});
+}
+
+static void sniff_connected(void *owner, struct px_conn *c, int err)
+{
+}
+
+static const struct px_conn_ops sniff_conn_ops = {
+    .io = sniff_io,
+    .connected = sniff_connected,
+};
+
+static int sniff_session_start(struct px_worker *w, int fd, const struct sockaddr_in *peer,
+			       const struct sockaddr_in *orig)
+{
+	struct sniff_wait *sw = calloc(1, sizeof(*sw));
+
+	if (!sw)
+		return -ENOMEM;
+	sw->peer = *peer;
+	sw->orig = *orig;
+	conn_init(&sw->conn, w, fd, &sniff_conn_ops, sw);
+	event_assign(&sw->timer, w->base, -1, 0, sniff_timer_cb, sw);
+	px_session_add(w, &sw->s, &sniff_ops);
+	conn_want(&sw->conn, EV_READ, true);
+	event_add(&sw->timer, &(struct timeval){0, SNIFF_WAIT_MS * 1000});
+	return 0;
+}
+
+/* Takes accepted socket <fd> from <peer> through resolution to its session. */
+static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_in *peer)
+{
+	struct relay *r = w->r;
+	struct sockaddr_in orig;
+	int one = 1;
+
+	memset(&orig, 0, sizeof(orig));
+	if (r->opts.orig_dst(fd, &orig, r->opts.orig_dst_arg) || !orig.sin_addr.s_addr ||
+	    !orig.sin_port) {
+		worker_reject(w, fd, RC_ORIGDST_FAILED);
+		return;
+	}
+	if (relay_is_self(r, fd, &orig)) {
+		worker_reject(w, fd, RC_LOOP);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	relay_dispatch(w, fd, peer, &orig, -1);
 }
 
 static void worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -879,4 +1069,15 @@ void relay_drain(struct relay *r)
 		if (write(w->ctl_fd, &one, sizeof(one)) != sizeof(one))
 			log_err("relay", "worker %d: cannot signal drain: %s", i, strerror(errno));
 	}
+}
+
+unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, void *arg),
+		       void *arg)
+{
+	return limits_od_foreach(r->limits, px_now_ms(), cb, arg);
+}
+
+struct px_limits *relay_limits(struct relay *r)
+{
+	return r->limits;
 }

@@ -36,12 +36,12 @@ struct relay_opts {
 	int ninherit;
 	struct reqstats *reqstats; /* request telemetry (worker i records into shard i);
 				    * NULL: none. Must outlive the relay. */
-	bool l4_only;	    /* every connection as TCP pass-through: no HTTP sessions
-			     * (the agent's --l4-only, and the L4 relay's own tests) */
-	uint32_t source_ip; /* upstream connections leave from this address (network
-			     * order; 0: the kernel's choice). The agent sets its node
-			     * address, which every node knows as an agent's, so a
-			     * server's socket does not count a relayed flow again. */
+	bool l4_only;		   /* every connection as TCP pass-through: no HTTP sessions
+				    * (the agent's --l4-only, and the L4 relay's own tests) */
+	uint32_t source_ip;	   /* upstream connections leave from this address (network
+				    * order; 0: the kernel's choice). The agent sets its node
+				    * address, which every node knows as an agent's, so a
+				    * server's socket does not count a relayed flow again. */
 };
 
 /*
@@ -88,6 +88,18 @@ int relay_listen_fds(const struct relay *r, int *fds, int max);
  * rest. Returns at once.
  */
 void relay_drain(struct relay *r);
+
+/*
+ * Calls <cb>(<ip>, <port>, <arg>) (network order) for every backend the proxy's outlier
+ * detection holds ejected now. Returns how many. From any thread.
+ */
+unsigned relay_ejected(struct relay *r, void (*cb)(uint32_t ip, uint16_t port, void *arg),
+		       void *arg);
+
+struct px_limits;
+
+/* The per-cluster state <r>'s workers share (proxy/limits.h), for the health checker. */
+struct px_limits *relay_limits(struct relay *r);
 
 /* Stops <r> when running and frees it. Accepts NULL. */
 void relay_free(struct relay *r);

@@ -620,8 +620,7 @@ static uint16_t router_grpc_to_http(int code)
 	return code >= 0 && code <= 16 ? map[code] : 500;
 }
 
-/* The gRPC status an HTTP status becomes (gRPC's http-grpc-status-mapping). */
-static int router_http_to_grpc(uint16_t status)
+int router_http_to_grpc(uint16_t status)
 {
 	switch (status) {
 	case 400:

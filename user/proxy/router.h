@@ -161,6 +161,10 @@ void router_fault(const struct route_fault *f, bool grpc, uint64_t *rng,
  */
 int router_fault_response(const struct router_fault_out *fo, struct http_head *resp);
 
+/* The gRPC status an HTTP status becomes (gRPC's http-grpc-status-mapping, as Envoy maps
+ * its local replies to gRPC requests). */
+int router_http_to_grpc(uint16_t status);
+
 /* Whether <req> is a gRPC request (content-type application/grpc[+proto|;...]). */
 bool router_is_grpc(const struct http_head *req);
 

@@ -100,8 +100,8 @@ unsigned reqstats_bucket_bytes(uint64_t bytes)
 
 /* Envoy's short names, indexed by bit (REQSTATS_F_*). */
 static const char *const rs_flag_names[] = {
-    "UH", "UT", "LR", "UR", "UF",  "UC", "UO",	"NR",
-    "DI", "FI", "RL", "DC", "URX", "SI", "DPE", "UPE", "NC",
+    "UH", "UT", "LR", "UR",  "UF", "UC",  "UO",	 "NR", "DI",
+    "FI", "RL", "DC", "URX", "SI", "DPE", "UPE", "NC",
 };
 
 int reqstats_flags_str(uint32_t flags, char *buf, size_t size)
