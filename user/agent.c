@@ -94,6 +94,7 @@ struct agent {
 	struct event *ev_ho_accept, *ev_ho;
 	bool draining;
 	uint64_t drain_deadline_ms;
+	uint64_t upgrades; /* hand-overs in this node's line of agents, this one's included */
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -623,6 +624,10 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	} rows[] = {
 	    {"weir_agent_snapshots_applied_total", "Config snapshots programmed into the datapath.",
 	     METRICS_COUNTER, a->applies},
+	    {"weir_agent_upgrades_total",
+	     "Listener hand-overs from a running agent, counted along the line of agents that "
+	     "replaced one another on this node.",
+	     METRICS_COUNTER, a->upgrades},
 	    {"weir_agent_enrolled_pods", "Pods of this node enrolled in the datapath.",
 	     METRICS_GAUGE, agent_enrolled(a)},
 	    {"weir_agent_pending_pods", "Mesh Pods of this node whose netns was not found yet.",
@@ -875,7 +880,11 @@ static void agent_on_handoff_msg(evutil_socket_t fd, short what, void *arg)
 		int fds[FDPASS_MAX_FDS];
 		int n = relay_listen_fds(a->relay, fds, FDPASS_MAX_FDS);
 
-		err = fdpass_send(fd, "listeners", fds, n);
+		char reply[64];
+
+		/* The count goes along, so the line of agents counts its upgrades. */
+		snprintf(reply, sizeof(reply), "listeners %" PRIu64, a->upgrades);
+		err = fdpass_send(fd, reply, fds, n);
 		log_info("agent", "upgrade: %d listening sockets handed to the successor%s%s", n,
 			 err ? ": " : "", err ? strerror(-err) : "");
 		return;
@@ -984,7 +993,8 @@ static int agent_takeover(struct agent *a, int *fds, int *n)
 	err = fdpass_send(fd, "takeover", NULL, 0);
 	if (!err)
 		err = fdpass_recv(fd, msg, sizeof(msg), fds, n, FDPASS_MAX_FDS, 5000);
-	if (!err && strcmp(msg, "listeners"))
+	/* "listeners" then, from agents that count them, the upgrades so far. */
+	if (!err && (strncmp(msg, "listeners", 9) || (msg[9] != '\0' && msg[9] != ' ')))
 		err = -EPROTO;
 	if (err) {
 		log_err("agent", "upgrade: predecessor at %s did not hand over: %s", path,
@@ -992,6 +1002,7 @@ static int agent_takeover(struct agent *a, int *fds, int *n)
 		close(fd);
 		return err;
 	}
+	a->upgrades = strtoull(msg + 9, NULL, 10) + 1;
 	log_info("agent", "upgrade: took %d listening sockets over from the running agent", *n);
 	a->ho_peer = fd;
 	return 0;

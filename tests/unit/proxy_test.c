@@ -33,6 +33,7 @@
 #include "proxy/relay.h"
 
 #include "../lib/httpfx.h"
+#include "../lib/tmodel.h"
 
 #define VIP "127.19.0.20"
 #define NBE 2
@@ -45,44 +46,6 @@ enum {
 	P_NONE = 82,	/* no ready endpoint */
 	P_REFUSED = 83, /* an endpoint on a closed port */
 };
-
-struct tmodel {
-	struct model m;
-	struct model_service svc;
-	struct model_svc_port ports[4];
-	struct model_endpoint eps[4][2];
-	struct model_pod pods[4][2];
-};
-
-static void tmodel_free(void *obj, void *arg)
-{
-	free(obj);
-}
-
-static void tport(struct tmodel *t, uint16_t port, uint16_t p0, uint16_t p1, bool ready)
-{
-	size_t k = t->svc.nports++;
-	struct model_svc_port *sp = &t->ports[k];
-	uint16_t bp[2] = {p0, p1};
-
-	sp->name = "http";
-	sp->port = port;
-	sp->proto = IPPROTO_TCP;
-	sp->app_proto = "http";
-	sp->eps = t->eps[k];
-	for (int i = 0; i < 2 && bp[i]; i++) {
-		t->pods[k][i] = (struct model_pod){.ns = "default",
-						   .name = "pod",
-						   .weight = 1,
-						   .ready = ready,
-						   .ip = htonl(INADDR_LOOPBACK)};
-		t->eps[k][i] = (struct model_endpoint){.ip = htonl(INADDR_LOOPBACK),
-						       .port = bp[i],
-						       .ready = ready,
-						       .pod = &t->pods[k][i]};
-		sp->neps++;
-	}
-}
 
 struct fx {
 	struct snap *snap;
@@ -108,7 +71,7 @@ static int fx_setup(void **state)
 {
 	struct relay_opts o = {0};
 	struct fx *f = calloc(1, sizeof(*f));
-	struct tmodel *t = calloc(1, sizeof(*t));
+	struct tmodel *t = tmodel_new(inet_addr(VIP));
 	int fd;
 
 	assert_non_null(f);
@@ -117,15 +80,10 @@ static int fx_setup(void **state)
 		hbe_start(&f->be[i], i, "127.0.0.1", 0);
 	fd = httpfx_listen_lo(&f->closed_port);
 	close(fd);
-	t->m.generation = 1;
-	t->m.services = &t->svc;
-	t->m.nservices = 1;
-	t->svc = (struct model_service){
-	    .ns = "default", .name = "web", .vip = inet_addr(VIP), .mode = 1, .ports = t->ports};
-	tport(t, P_TWO, f->be[0].port, f->be[1].port, true);
-	tport(t, P_ONE, f->be[0].port, 0, true);
-	tport(t, P_NONE, f->be[0].port, 0, false);
-	tport(t, P_REFUSED, f->closed_port, 0, true);
+	tmodel_port(t, P_TWO, f->be[0].port, f->be[1].port, true);
+	tmodel_port(t, P_ONE, f->be[0].port, 0, true);
+	tmodel_port(t, P_NONE, f->be[0].port, 0, false);
+	tmodel_port(t, P_REFUSED, f->closed_port, 0, true);
 	f->snap = snap_new(8, tmodel_free, NULL);
 	assert_int_equal(snap_publish(f->snap, t), 0);
 	o.listen = "127.0.0.1:0";

@@ -219,8 +219,10 @@ static inline void codec_consume(struct codec *c, uint32_t sid, size_t n)
 }
 
 /*
- * Graceful end: HTTP/2 GOAWAY (streams in flight finish); HTTP/1.1 answers the request in
- * flight with Connection: close and takes no more. codec_done() turns true when finished.
+ * Graceful end: HTTP/2 GOAWAY (streams in flight finish; a server says it in two steps, a
+ * GOAWAY and a PING, then on the ack the final GOAWAY, so that streams the peer sent before
+ * it read the first are served); HTTP/1.1 answers the request in flight with Connection:
+ * close and takes no more. codec_done() turns true when finished.
  */
 static inline void codec_shutdown(struct codec *c)
 {

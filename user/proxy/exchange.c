@@ -279,8 +279,10 @@ static void ex_finish(struct exchange *ex, bool clean)
 	event_del(&ex->ev_try);
 	event_del(&ex->ev_later);
 	upstream_release(&ex->up, !clean || !ex->resp_eos_up);
-	if (clean && !ex->req_done && hsession_is_h2(ex->hs))
-		codec_reset(ex_down(ex), ex->sid, CODEC_E_NONE); /* answered: the rest is moot */
+	/* Answered before the client finished sending: no RST_STREAM(NO_ERROR) after the
+	 * answer. It is allowed, but may overtake the response, and gRPC clients then report
+	 * INTERNAL instead of the status we sent. The rest of the body is read and dropped
+	 * by the session (credit returned), as HTTP/1.1's is. */
 	if (clean)
 		px_ctr_add(ex->w, RC_HTTP_RESPONSES, 1);
 	ex_account(ex);

@@ -31,6 +31,8 @@
 /* Zero-length DATA frames without END_STREAM carry nothing: more than this many in a row
  * on a connection is a flood (the 2019 "empty frames" class, CVE-2019-9518). */
 #define H2_MAX_EMPTY_DATA 100
+/* The opaque data of the PING that follows a drain's first GOAWAY (8 bytes). */
+#define H2_DRAIN_PING "weirdrn!"
 /* Entries in one SETTINGS frame: there are 6 settings, repeats are only work. */
 #define H2_MAX_SETTINGS_ENTRIES 32
 
@@ -87,6 +89,7 @@ struct h2_codec {
 	unsigned in_recv : 1;	/* inside nghttp2_session_mem_recv(): no mem_send now */
 	unsigned fatal : 1;	/* connection error: output what is queued, then close */
 	unsigned shutdown : 1;	/* codec_shutdown() was called */
+	unsigned goaway_tx : 1; /* our final GOAWAY went out: no stream past it starts */
 	unsigned goaway_rx : 1; /* the peer sent GOAWAY */
 };
 
@@ -189,6 +192,8 @@ static uint32_t h2_err_to_wire(enum codec_err err)
 }
 
 /* Marks the connection as abusive: the input loop sends GOAWAY ENHANCE_YOUR_CALM. */
+static void h2_goaway_final(struct h2_codec *h);
+
 static int h2_calm(struct h2_codec *h, const char *what)
 {
 	if (!h->calm_reason)
@@ -428,7 +433,7 @@ static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void
 		 * nghttp2 refuses streams past the limit it advertised only once the SETTINGS
 		 * is acknowledged; until then the peer may open any number. Count them here.
 		 */
-		if (h->nstreams >= h->lim.max_concurrent_streams || h->shutdown) {
+		if (h->nstreams >= h->lim.max_concurrent_streams || h->goaway_tx) {
 			nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id,
 						  NGHTTP2_REFUSED_STREAM);
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -660,8 +665,12 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 		break;
 	case NGHTTP2_SETTINGS:
 	case NGHTTP2_PING:
-		if (f->hd.flags & NGHTTP2_FLAG_ACK)
+		if (f->hd.flags & NGHTTP2_FLAG_ACK) {
+			if (f->hd.type == NGHTTP2_PING && h->shutdown && !h->goaway_tx &&
+			    !memcmp(f->ping.opaque_data, H2_DRAIN_PING, 8))
+				h2_goaway_final(h);
 			break;
+		}
 		/* Acks the peer makes us owe: bounded, whether or not it reads them. */
 		if (++h->acks_owed + h->acks_in_out > h->lim.max_control_frames)
 			return h2_calm(h, f->hd.type == NGHTTP2_PING ? "PING flood"
@@ -1282,21 +1291,41 @@ static void h2_consume(struct codec *c, uint32_t sid, size_t n)
 	h2_pump(h);
 }
 
+/* The GOAWAY that ends a drain: streams up to the last the peer opened finish. */
+static void h2_goaway_final(struct h2_codec *h)
+{
+	int32_t last = nghttp2_session_get_last_proc_stream_id(h->ng);
+
+	h->goaway_tx = 1;
+	nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, last, NGHTTP2_NO_ERROR, NULL, 0);
+}
+
 /*
- * One GOAWAY carrying the last stream we saw: streams after it are refused (the client may
- * retry them elsewhere), those before it finish, then codec_done() turns true.
+ * Server: GOAWAY in two steps, as RFC 9113 6.8 suggests for a graceful end. A GOAWAY with
+ * the highest stream id and a PING first; the peer opens nothing after it reads that
+ * GOAWAY, and what it opened before reaches us ahead of its PING ack (one connection, in
+ * order). So when the ack comes, the final GOAWAY names every stream the peer will ever
+ * have sent, and none is refused: a single GOAWAY carrying the last stream seen would
+ * refuse the requests already on the wire. Client: we accept no pushes, one GOAWAY.
  */
 static void h2_shutdown(struct codec *c)
 {
 	struct h2_codec *h = h2_of(c);
-	int32_t last;
 
 	if (h->shutdown || h->fatal)
 		return;
 	h->shutdown = 1;
-	/* Server: streams up to the last we saw finish. Client: we accept no pushes. */
-	last = c->role == CODEC_SERVER ? nghttp2_session_get_last_proc_stream_id(h->ng) : 0;
-	nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, last, NGHTTP2_NO_ERROR, NULL, 0);
+	if (c->role == CODEC_SERVER && !nghttp2_submit_shutdown_notice(h->ng) &&
+	    !nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, (const uint8_t *)H2_DRAIN_PING)) {
+		h2_pump(h);
+		return;
+	}
+	if (c->role == CODEC_SERVER) { /* the notice could not go: the plain GOAWAY */
+		h2_goaway_final(h);
+	} else {
+		h->goaway_tx = 1;
+		nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+	}
 	h2_pump(h);
 }
 
@@ -1306,7 +1335,8 @@ static bool h2_done(const struct codec *c)
 
 	if (h->fatal)
 		return true;
-	if ((h->shutdown || h->goaway_rx) && h->nstreams == 0)
+	/* A server waits for its final GOAWAY: streams may still be on their way before it. */
+	if ((h->goaway_tx || h->goaway_rx) && h->nstreams == 0)
 		return true;
 	return !nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng);
 }

@@ -19,6 +19,13 @@
 
 #define H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
+/*
+ * How long a draining HTTP/1.1 connection with no request in flight waits for its next
+ * request before it closes. Closing at once loses the request a keep-alive client sent
+ * as the drain began (it cannot know it should not have): waiting lets that request be
+ * answered with Connection: close, after which the client reconnects to the successor.
+ */
+#define HS_DRAIN_IDLE_MS 1000
 
 struct hsession {
 	struct px_session s;
@@ -26,7 +33,9 @@ struct hsession {
 	struct hsession_dest dest;
 	struct px_list exchanges; /* struct exchange, by their first member */
 	struct event kick;
+	struct event drain_idle; /* HS_DRAIN_IDLE_MS after the drain of an idle h1 session */
 	bool draining;
+	bool shut;    /* codec_shutdown() called */
 	bool closing; /* close once the output is written */
 	bool in_io;   /* inside hs_io: no freeing from below */
 	bool dead;
@@ -81,6 +90,16 @@ void hsession_consume(struct hsession *hs, uint32_t sid, size_t n)
 	hsession_kick(hs); /* paused input may go on, WINDOW_UPDATE goes out */
 }
 
+/* Graceful end of the codec, once. */
+static void hs_shutdown(struct hsession *hs)
+{
+	if (hs->shut || !hs->io.codec)
+		return;
+	hs->shut = true;
+	event_del(&hs->drain_idle);
+	codec_shutdown(hs->io.codec);
+}
+
 /* ---- codec events ---- */
 
 static void ev_head(void *arg, uint32_t sid, struct http_head *head, bool end_stream)
@@ -88,9 +107,11 @@ static void ev_head(void *arg, uint32_t sid, struct http_head *head, bool end_st
 	struct hsession *hs = arg;
 	struct exchange *ex;
 
-	/* Draining still serves what arrives: the codec's shutdown makes this the last
-	 * request of an HTTP/1.1 connection, and HTTP/2 streams past GOAWAY are refused by
-	 * the codec itself. */
+	/* Draining still serves what arrives: shut down now, this is the last request of an
+	 * HTTP/1.1 connection (its response says Connection: close); HTTP/2 streams past the
+	 * final GOAWAY are refused by the codec itself. */
+	if (hs->draining)
+		hs_shutdown(hs);
 	px_ctr_add(hs->s.w, RC_HTTP_REQUESTS, 1);
 	ex = exchange_new(hs, sid, head, end_stream);
 	if (!ex) {
@@ -172,6 +193,7 @@ static void hs_free(struct hsession *hs, bool rst)
 			px_list_del((struct px_list *)ex);
 	}
 	event_del(&hs->kick);
+	event_del(&hs->drain_idle);
 	cio_fini(&hs->io, rst);
 	px_session_del(&hs->s);
 	free(hs);
@@ -196,10 +218,30 @@ static void hs_account(struct px_session *s)
 static void hs_drain(struct px_session *s)
 {
 	struct hsession *hs = (struct hsession *)s;
+	struct timeval tv = {HS_DRAIN_IDLE_MS / 1000, (HS_DRAIN_IDLE_MS % 1000) * 1000};
 
 	hs->draining = true;
-	if (hs->io.codec)
-		codec_shutdown(hs->io.codec);
+	/* HTTP/2 says GOAWAY at once (its two steps cover streams on the wire), as does an
+	 * HTTP/1.1 connection with a request in flight (its response carries the close). An
+	 * idle HTTP/1.1 connection, or one that has not spoken yet, waits a little for the
+	 * request that may be on its way (ev_head shuts it down then). */
+	if (hs->io.codec && (hsession_is_h2(hs) || codec_streams(hs->io.codec)))
+		hs_shutdown(hs);
+	else
+		event_add(&hs->drain_idle, &tv);
+	hsession_kick(hs);
+}
+
+/* The idle wait of a drain is over: no request came, the connection ends cleanly. */
+static void hs_drain_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hsession *hs = arg;
+
+	if (!hs->io.codec) {
+		hs_free(hs, false); /* never spoke: nothing to finish */
+		return;
+	}
+	hs_shutdown(hs);
 	hsession_kick(hs);
 }
 
@@ -233,8 +275,9 @@ static int hs_choose(struct hsession *hs)
 	hs->io.codec = codec_new(ops, CODEC_SERVER, NULL, &hs_events, hs);
 	if (!hs->io.codec)
 		return -ENOMEM;
-	if (hs->draining)
-		codec_shutdown(hs->io.codec);
+	/* Draining: HTTP/2 says GOAWAY now; HTTP/1.1 serves this first request (ev_head). */
+	if (hs->draining && ops == &codec_h2)
+		hs_shutdown(hs);
 	return 0;
 }
 
@@ -317,6 +360,7 @@ int hsession_start(struct px_worker *w, int fd, const struct hsession_dest *d)
 	px_list_init(&hs->exchanges);
 	conn_init(&hs->io.conn, w, fd, &hs_conn_ops, hs);
 	event_assign(&hs->kick, w->base, -1, 0, hs_kick_cb, hs);
+	event_assign(&hs->drain_idle, w->base, -1, 0, hs_drain_idle_cb, hs);
 	px_session_add(w, &hs->s, &hs_ops);
 	px_ctr_add(w, RC_HTTP_SESSIONS, 1);
 	conn_want(&hs->io.conn, EV_READ, true);

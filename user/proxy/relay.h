@@ -10,6 +10,7 @@
 #define WEIR_USER_RELAY_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model/snap.h"

@@ -242,6 +242,17 @@ const char *router_match_fail(const struct route_match *m, const struct http_hea
 	return NULL;
 }
 
+/* Whether route <r> is visible to a client in <src>'s namespace (VirtualService exportTo). */
+static bool router_exported(const struct route_http *r, const struct router_source *src)
+{
+	if (!r->export_ns)
+		return true;
+	for (size_t i = 0; src && src->ns && i < r->nexport_ns; i++)
+		if (!strcmp(r->export_ns[i], src->ns))
+			return true;
+	return false;
+}
+
 /*
  * The same modulo-then-cumulative-scan as lb_pick() and the BPF pick, so one random number
  * means the same thing at every weighted choice weir makes.
@@ -301,6 +312,10 @@ int router_route(const struct route_table *t, const struct http_head *req,
 	for (i = 0; i < t->nhttp && !r; i++) {
 		const struct route_http *cand = t->http[i];
 
+		/* exportTo: a route of a VirtualService not exported to the client's namespace
+		 * does not exist for that client (it falls through to the next, or the default). */
+		if (!router_exported(cand, src))
+			continue;
 		if (!cand->nmatches) {
 			r = cand;
 			res->why = ROUTER_WHY_CATCH_ALL;
