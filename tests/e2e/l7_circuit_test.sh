@@ -23,7 +23,7 @@ uo() {
 }
 u0=$(uo)
 q0=$(l7_app_stats httpbin | jq .requests)
-l7_exec sleep curl -s -m 30 --parallel --parallel-immediate --parallel-max 4 -o /dev/null \
+l7_exec sleep curl -s --no-progress-meter -m 30 --parallel --parallel-immediate --parallel-max 4 -o /dev/null \
 	-w '%{http_code}\n' "http://httpbin:8000/?n=[1-$N]" >"$L7_TMP/codes" || true
 n200=$(grep -cx 200 "$L7_TMP/codes" || true)
 n503=$(grep -cx 503 "$L7_TMP/codes" || true)

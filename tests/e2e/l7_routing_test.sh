@@ -27,6 +27,7 @@ reviews_total() {
 }
 
 e2e_log "phase 1: all v1"
+m1=$(reviews_total v1)
 l7_apply "$L7_ISTIO/destination-rule-all.yaml" "$L7_ISTIO/virtual-service-all-v1.yaml"
 l7_curl_many sleep "$PP" 100 >"$L7_TMP/p1.json"
 jq -e -s 'length == 100 and all(.code == 200)' "$L7_TMP/p1.json" >/dev/null ||
@@ -38,10 +39,15 @@ v=$(reviews_of "$L7_TMP/p1.json")
 [ "$v" = '{"v1":100}' ] || e2e_fail "all-v1: reviews versions $v, want {\"v1\":100}"
 jq -e -s 'all(.body | [.. | objects | select(.service? == "reviews")][0] | has("stars") | not)' \
 	"$L7_TMP/p1.json" >/dev/null || e2e_fail "all-v1: a reviews v1 answer has stars"
+# Request telemetry is flushed on a tick: each phase waits until its own requests are counted,
+# so that the next phase's baseline holds none of them.
+l7_wait 10 'test "$(reviews_total v1)" -ge $((m1 + 100))' ||
+	e2e_fail "all-v1: istio_requests_total to reviews v1 +$(($(reviews_total v1) - m1)), want +100"
 e2e_log "ok: 100 answers on one connection, all reviews v1"
 
 e2e_log "phase 2: jason to v2"
 m2=$(reviews_total v2)
+m1=$(reviews_total v1)
 l7_apply "$L7_ISTIO/virtual-service-reviews-test-v2.yaml"
 l7_curl_many sleep "$PP" 50 -H 'end-user: jason' >"$L7_TMP/p2j.json"
 l7_curl_many sleep "$PP" 50 >"$L7_TMP/p2o.json"
@@ -55,9 +61,10 @@ jq -e -s 'all(.body.end_user == "jason")' "$L7_TMP/p2j.json" >/dev/null ||
 	e2e_fail "test-v2: productpage did not see end-user jason"
 v=$(reviews_of "$L7_TMP/p2o.json")
 [ "$v" = '{"v1":50}' ] || e2e_fail "test-v2: other users got reviews $v, want {\"v1\":50}"
-# Telemetry is flushed on a tick: wait for the agent to count jason's 50 requests to v2.
 l7_wait 10 'test "$(reviews_total v2)" -ge $((m2 + 50))' ||
 	e2e_fail "test-v2: istio_requests_total to reviews v2 went from $m2 to $(reviews_total v2), want +50"
+l7_wait 10 'test "$(reviews_total v1)" -ge $((m1 + 50))' ||
+	e2e_fail "test-v2: istio_requests_total to reviews v1 went from $m1 to $(reviews_total v1), want +50"
 e2e_log "ok: jason 50/50 v2 with black stars, others 50/50 v1"
 
 e2e_log "phase 3: 50 % v1, 50 % v3"
