@@ -10,7 +10,7 @@ BUILD_PKGS=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libnl-3-dev libnl-route-3-dev libssl-dev libevent-dev node-llhttp
 	libnghttp2-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libcmocka-dev
-	linux-libc-dev libcap-dev
+	linux-libc-dev libcap-dev libre2-dev g++ libclang-rt-14-dev
 )
 TEST_PKGS=(
 	iproute2 containernetworking-plugins curl nghttp2-client nghttp2-server python3 python3-yaml
