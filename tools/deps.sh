@@ -14,7 +14,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
 	iproute2 containernetworking-plugins curl nghttp2-client nghttp2-server python3 python3-yaml
-	python3-grpcio python3-grpc-tools
+	python3-grpcio
 	haproxy graphviz prometheus wrk iperf3 openssl procps psmisc util-linux jq
 	iptables
 )
