@@ -570,7 +570,10 @@ static void ex_attempt(struct exchange *ex)
 	ex->req_eos_sent = false;
 	ex->up_got_bytes = false;
 	upstream_req_init(&ex->up, &ex_up_ops, ex);
-	err = upstream_acquire(ex->w->pool, &ex->up, &ex->ep, ex->h2_up, o->connect_timeout_ms);
+	/* DestinationRule connectionPool.tcp.connectTimeout, else the agent's own. */
+	err = upstream_acquire(ex->w->pool, &ex->up, &ex->ep, ex->h2_up,
+			       ex->pool.connect_timeout_ms ? ex->pool.connect_timeout_ms
+							   : o->connect_timeout_ms);
 	if (err) {
 		ex_give_up(ex, 503, EXF_UF,
 			   "upstream connect error or disconnect/reset before headers");
