@@ -447,6 +447,23 @@ static void test_route_indexed_run(void **state)
 	fx_free(f);
 }
 
+/* connectionPool.http.maxRequestsPerConnection: 1 means a new upstream connection each. */
+static void test_route_max_requests_per_conn(void **state)
+{
+	struct fx *f =
+	    fx_new_policy("    connectionPool:\n      http: {maxRequestsPerConnection: 1}\n", "");
+	char *out;
+
+	out = httpfx_curl("http://127.0.0.1:%u/id http://127.0.0.1:%u/id http://127.0.0.1:%u/id "
+			  "http://127.0.0.1:%u/id",
+			  f->port, f->port, f->port, f->port);
+	assert_int_equal(httpfx_count(out, "backend "), 4);
+	free(out);
+	/* Every request on a connection of its own, whichever backend. */
+	assert_int_equal(atomic_load(&f->v1.conns) + atomic_load(&f->v2.conns), 4);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_route_sniffed),
 	    cmocka_unit_test(test_route_tcp),
 	    cmocka_unit_test(test_route_indexed_run),
+	    cmocka_unit_test(test_route_max_requests_per_conn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -562,7 +562,12 @@ static void ex_give_up(struct exchange *ex, uint16_t status, uint32_t flags, con
 
 static void ex_attempt(struct exchange *ex)
 {
-	const struct relay_opts *o = px_opts(ex->w);
+	/* The cluster's connectionPool: connect timeout, requests per connection, idle. */
+	struct upstream_conf uconf = {
+	    .connect_timeout_ms = ex->pool.connect_timeout_ms,
+	    .max_requests = ex->pool.max_requests_per_conn,
+	    .idle_ms = ex->pool.http_idle_timeout_ms,
+	};
 	int err;
 
 	ex->tries++;
@@ -570,10 +575,7 @@ static void ex_attempt(struct exchange *ex)
 	ex->req_eos_sent = false;
 	ex->up_got_bytes = false;
 	upstream_req_init(&ex->up, &ex_up_ops, ex);
-	/* DestinationRule connectionPool.tcp.connectTimeout, else the agent's own. */
-	err = upstream_acquire(ex->w->pool, &ex->up, &ex->ep, ex->h2_up,
-			       ex->pool.connect_timeout_ms ? ex->pool.connect_timeout_ms
-							   : o->connect_timeout_ms);
+	err = upstream_acquire(ex->w->pool, &ex->up, &ex->ep, ex->h2_up, &uconf);
 	if (err) {
 		ex_give_up(ex, 503, EXF_UF,
 			   "upstream connect error or disconnect/reset before headers");

@@ -153,8 +153,7 @@ void shadow_send(struct px_worker *w, const char *cluster, const struct http_hea
 	}
 	upstream_req_init(&s->up, &shadow_ops, s);
 	if (upstream_acquire(w->pool, &s->up, &dst,
-			     c->proto == ROUTE_PROTO_HTTP2 || c->proto == ROUTE_PROTO_GRPC,
-			     px_opts(w)->connect_timeout_ms))
+			     c->proto == ROUTE_PROTO_HTTP2 || c->proto == ROUTE_PROTO_GRPC, NULL))
 		goto out_free;
 	return;
 out_free:

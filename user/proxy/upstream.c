@@ -28,7 +28,9 @@ struct upstream_conn {
 	bool closing; /* no new streams: GOAWAY, Connection: close, an error */
 	bool dead;    /* to be freed when the outermost callback returns */
 	unsigned depth;
-	unsigned served; /* streams opened on it so far */
+	unsigned served;       /* streams opened on it so far */
+	unsigned max_requests; /* close after this many (0: no limit) */
+	unsigned idle_ms;      /* close when idle this long (0: the relay's timeout) */
 	uint64_t last_ms;
 	struct px_list waiting;
 	struct px_list active;
@@ -99,6 +101,15 @@ static void uc_leave(struct upstream_conn *uc)
 static bool uc_idle(const struct upstream_conn *uc)
 {
 	return px_list_empty(&uc->active) && px_list_empty(&uc->waiting);
+}
+
+static unsigned uc_nwaiting(const struct upstream_conn *uc)
+{
+	unsigned n = 0;
+
+	for (const struct px_list *l = uc->waiting.next; l != &uc->waiting; l = l->next)
+		n++;
+	return n;
 }
 
 /* Hands `ready` to waiting requests while the codec can open streams. */
@@ -267,7 +278,7 @@ static const struct px_conn_ops uc_conn_ops = {
 };
 
 static struct upstream_conn *uc_new(struct upstream_pool *p, const struct sockaddr_in *ep, bool h2,
-				    unsigned timeout_ms)
+				    const struct upstream_conf *conf)
 {
 	const struct relay_opts *o = px_opts(p->w);
 	struct upstream_conn *uc = calloc(1, sizeof(*uc));
@@ -278,6 +289,8 @@ static struct upstream_conn *uc_new(struct upstream_pool *p, const struct sockad
 	uc->p = p;
 	uc->ep = *ep;
 	uc->h2 = h2;
+	uc->max_requests = conf ? conf->max_requests : 0;
+	uc->idle_ms = conf ? conf->idle_ms : 0;
 	px_list_init(&uc->waiting);
 	px_list_init(&uc->active);
 	conn_init(&uc->io.conn, p->w, -1, &uc_conn_ops, uc);
@@ -289,7 +302,9 @@ static struct upstream_conn *uc_new(struct upstream_pool *p, const struct sockad
 	}
 	px_list_add_tail(&p->buckets[up_hash(ep, h2)], &uc->link);
 	p->nconns++;
-	err = conn_connect(&uc->io.conn, ep, o->source_ip, timeout_ms);
+	err = conn_connect(&uc->io.conn, ep, o->source_ip,
+			   conf && conf->connect_timeout_ms ? conf->connect_timeout_ms
+							    : o->connect_timeout_ms);
 	if (err) {
 		px_ctr_add(p->w, RC_CONNECT_FAILED, 1);
 		uc->closing = true;
@@ -346,7 +361,8 @@ void upstream_pool_tick(struct upstream_pool *p, uint64_t now_ms)
 			struct upstream_conn *uc = (struct upstream_conn *)l;
 
 			l = l->next;
-			if (uc->connected && uc_idle(uc) && now_ms - uc->last_ms >= idle_ms) {
+			if (uc->connected && uc_idle(uc) &&
+			    now_ms - uc->last_ms >= (uc->idle_ms ? uc->idle_ms : idle_ms)) {
 				uc->closing = true;
 				uc_free(uc);
 			}
@@ -363,7 +379,7 @@ void upstream_req_init(struct upstream_req *req, const struct upstream_ops *ops,
 }
 
 int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
-		     const struct sockaddr_in *ep, bool h2, unsigned connect_timeout_ms)
+		     const struct sockaddr_in *ep, bool h2, const struct upstream_conf *conf)
 {
 	struct px_list *b = &p->buckets[up_hash(ep, h2)];
 	struct upstream_conn *uc = NULL;
@@ -376,6 +392,8 @@ int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
 			continue;
 		/* HTTP/1.1: an idle kept-alive connection. HTTP/2: any with room (or one still
 		 * connecting: its streams will multiplex). */
+		if (c->max_requests && c->served + uc_nwaiting(c) >= c->max_requests)
+			continue; /* its last requests are spoken for */
 		if (h2 ? (!c->connected || codec_can_open(c->io.codec))
 		       : (c->connected && uc_idle(c))) {
 			uc = c;
@@ -383,7 +401,7 @@ int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
 		}
 	}
 	if (!uc) {
-		uc = uc_new(p, ep, h2, connect_timeout_ms);
+		uc = uc_new(p, ep, h2, conf);
 		if (!uc)
 			return -errno;
 	}
@@ -408,6 +426,9 @@ int upstream_submit_head(struct upstream_req *req, const struct http_head *head,
 		return err;
 	req->sid = sid;
 	uc->served++;
+	/* maxRequestsPerConnection: this one is its last; no new stream goes on it. */
+	if (uc->max_requests && uc->served >= uc->max_requests)
+		uc->closing = true;
 	uc->last_ms = px_now_ms();
 	if (uc->depth == 0) {
 		uc->depth++;

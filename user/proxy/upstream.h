@@ -57,14 +57,21 @@ void upstream_pool_free(struct upstream_pool *p);
 /* Closes connections idle longer than the relay's idle timeout. */
 void upstream_pool_tick(struct upstream_pool *p, uint64_t now_ms);
 
+/* How connections made for a request behave (its cluster's connectionPool); 0: defaults. */
+struct upstream_conf {
+	unsigned connect_timeout_ms; /* tcp.connectTimeout; 0: the relay's */
+	unsigned max_requests;	     /* http.maxRequestsPerConnection; 0: unlimited */
+	unsigned idle_ms;	     /* http.idleTimeout; 0: the relay's idle timeout */
+};
+
 /*
- * Asks for a stream to <ep> over HTTP/2 when <h2>, else HTTP/1.1, connecting within
- * <connect_timeout_ms> when a new connection is needed. <req> (caller's storage, set up by
- * upstream_req_init) gets `ready` or `failed` later, never from inside this call.
+ * Asks for a stream to <ep> over HTTP/2 when <h2>, else HTTP/1.1, on a connection that
+ * behaves as <conf> says (may be NULL) when a new one is needed. <req> (caller's storage,
+ * set up by upstream_req_init) gets `ready` or `failed` later, never from inside this call.
  * Returns 0 or -errno.
  */
 int upstream_acquire(struct upstream_pool *p, struct upstream_req *req,
-		     const struct sockaddr_in *ep, bool h2, unsigned connect_timeout_ms);
+		     const struct sockaddr_in *ep, bool h2, const struct upstream_conf *conf);
 
 /* Prepares <req> to raise <ops> with <arg>. */
 void upstream_req_init(struct upstream_req *req, const struct upstream_ops *ops, void *arg);
