@@ -148,6 +148,7 @@ struct exchange {
 	bool resp_eos_sent;   /* ... and the end went to the client's codec */
 	bool up_got_bytes;    /* this attempt got any response byte */
 	bool free_retry_used; /* the one retry a reused connection's early close allows */
+	bool retry_held;      /* counted in the cluster's retries in flight (maxRetries) */
 	bool tunnel;	      /* Upgrade (WebSocket) or CONNECT over HTTP/1.1: once the
 			       * upstream accepts, bytes pass both ways until both end */
 	bool connect;	      /* ... CONNECT (its head is not the end of the request) */
@@ -291,6 +292,8 @@ static void ex_finish(struct exchange *ex, bool clean)
 		px_list_del(&ex->wait);
 	if (ex->cb_state)
 		limits_cb_leave(px_limits(ex->w), ex->cluster, ex->cb_state == 1);
+	if (ex->retry_held)
+		limits_retry_leave(px_limits(ex->w), ex->cluster);
 	hsession_forget(ex->hs, ex);
 	http_head_fini(&ex->resp_rm);
 	http_head_fini(&ex->resp_set);
@@ -592,10 +595,17 @@ static bool ex_replayable(const struct exchange *ex)
 }
 
 /* Whether the policy retries an attempt that ended with <status>/<grpc> or <reset>. */
-static bool ex_can_retry(const struct exchange *ex, uint16_t status, int grpc,
-			 enum router_reset reset)
+static bool ex_can_retry(struct exchange *ex, uint16_t status, int grpc, enum router_reset reset)
 {
-	return ex_replayable(ex) && router_should_retry(&ex->rp, status, grpc, reset, ex->retries);
+	if (!ex_replayable(ex) || !router_should_retry(&ex->rp, status, grpc, reset, ex->retries))
+		return false;
+	/* connectionPool.http.maxRetries: retries in flight to the cluster, all workers. */
+	if (ex->pool.max_retries && !ex->retry_held) {
+		if (!limits_retry_enter(px_limits(ex->w), ex->cluster, &ex->pool))
+			return false;
+		ex->retry_held = true;
+	}
+	return true;
 }
 
 /* Tells outlier detection how the attempt's endpoint did (<status> 0: no response). */
