@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "model/model.h"
 #include "proxy/limits.h"
 
 static void test_limits_circuit_breaker(void **state)
@@ -148,6 +149,49 @@ static void test_limits_health(void **state)
 	limits_free(l);
 }
 
+/* Every pick of the proxy skips what outlier detection or health checks took out. */
+static void test_limits_balancer_skips(void **state)
+{
+	struct px_limits *l = limits_new();
+	struct model_pod pods[2] = {{.weight = 1, .ready = true}, {.weight = 1, .ready = true}};
+	struct model_endpoint eps[2] = {
+	    {.ip = inet_addr("10.0.0.1"), .port = 80, .ready = true, .pod = &pods[0]},
+	    {.ip = inet_addr("10.0.0.2"), .port = 80, .ready = true, .pod = &pods[1]}};
+	const struct model_endpoint *const pe[2] = {&eps[0], &eps[1]};
+	struct route_cluster c = {.name = "c", .eps = pe, .neps = 2};
+	struct balancer b;
+	size_t idx;
+
+	balancer_init(&b, 1);
+	/* Health checks only (no outlier detection): a failing endpoint is never picked. */
+	c.policy.health.enabled = true;
+	limits_hc_set(l, "c", eps[1].ip, htons(80), false);
+	for (int i = 0; i < 50; i++) {
+		struct balancer_req br = {.gen = 1};
+
+		limits_balancer_req(l, &c, &br);
+		assert_int_equal(balancer_pick(&b, &c, &br, &idx), 0);
+		assert_int_equal(idx, 0);
+	}
+	/* Neither policy: nothing is consulted, both are picked. */
+	c.policy.health.enabled = false;
+	{
+		unsigned seen1 = 0;
+
+		for (int i = 0; i < 50; i++) {
+			struct balancer_req br = {.gen = 1};
+
+			limits_balancer_req(l, &c, &br);
+			assert_null(br.is_ejected);
+			assert_int_equal(balancer_pick(&b, &c, &br, &idx), 0);
+			seen1 += idx == 1;
+		}
+		assert_true(seen1 > 0);
+	}
+	balancer_fini(&b);
+	limits_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +200,7 @@ int main(void)
 	    cmocka_unit_test(test_limits_token_bucket),
 	    cmocka_unit_test(test_limits_outlier),
 	    cmocka_unit_test(test_limits_health),
+	    cmocka_unit_test(test_limits_balancer_skips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

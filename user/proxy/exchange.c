@@ -373,14 +373,6 @@ static const struct route_cluster *ex_cluster(struct exchange *ex, const struct 
 	return route_cluster_find(r, ex->cluster);
 }
 
-static bool ex_is_ejected(void *ctx, const struct route_cluster *c, size_t i)
-{
-	struct exchange *ex = ctx;
-	const struct model_endpoint *e = c->eps[i];
-
-	return limits_od_ejected(px_limits(ex->w), c->name, e->ip, htons(e->port), px_now_ms());
-}
-
 static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)
 {
 	memset(&ex->ep, 0, sizeof(ex->ep));
@@ -419,10 +411,7 @@ static int ex_pick(struct exchange *ex)
 		c = ex_cluster(ex, m);
 		if (!c)
 			return -ENOENT;
-		if (c->policy.outlier.enabled) {
-			br.is_ejected = ex_is_ejected;
-			br.ctx = ex;
-		}
+		limits_balancer_req(px_limits(ex->w), c, &br);
 		ex->cluster_neps = c->neps;
 		err = balancer_pick(&ex->w->bal, c, &br, &idx);
 		if (err == -EOPNOTSUPP) {

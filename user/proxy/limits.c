@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include "model/model.h"
 #include "proxy/limits.h"
+#include "proxy/worker.h"
 
 #define LIM_BUCKETS 512
 #define LIM_EPS	    64 /* outlier state kept per cluster (endpoints beyond share a slot) */
@@ -348,4 +352,18 @@ unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
 				}
 	pthread_mutex_unlock(&l->lock);
 	return n;
+}
+
+static bool limits_skip(void *ctx, const struct route_cluster *c, size_t i)
+{
+	return limits_od_ejected(ctx, c->name, c->eps[i]->ip, htons(c->eps[i]->port), px_now_ms());
+}
+
+void limits_balancer_req(struct px_limits *l, const struct route_cluster *c,
+			 struct balancer_req *br)
+{
+	if (!c->policy.outlier.enabled && !c->policy.health.enabled)
+		return;
+	br->is_ejected = limits_skip;
+	br->ctx = l;
 }

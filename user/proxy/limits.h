@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "model/route.h"
+#include "proxy/balancer.h"
 
 struct px_limits;
 
@@ -88,6 +89,13 @@ void limits_hc_set(struct px_limits *l, const char *name, uint32_t ip, uint16_t 
  */
 unsigned limits_od_foreach(struct px_limits *l, uint64_t now_ms,
 			   void (*cb)(uint32_t ip, uint16_t port, void *arg), void *arg);
+
+/*
+ * Makes balancer request <br> skip the endpoints of <c> that outlier detection ejected or
+ * active health checks took out (when <c> has either), as every pick of the proxy must.
+ */
+void limits_balancer_req(struct px_limits *l, const struct route_cluster *c,
+			 struct balancer_req *br);
 
 /* How many endpoints are ejected now, over every cluster (for /metrics). */
 unsigned limits_od_count(struct px_limits *l, uint64_t now_ms);

@@ -37,6 +37,7 @@
 #include "model/model.h"
 #include "model/route.h"
 #include "proxy/relay.h"
+#include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/sniff.h"
 #include "proxy/conn.h"
@@ -288,11 +289,6 @@ static int sniff_session_start(struct px_worker *w, int fd, const struct sockadd
  * DestinationRule policy, outlier ejections skipped), else by the kernel's own rule over
  * the port's endpoints. NULL when none is usable.
  */
-static bool relay_tcp_ejected(void *ctx, const struct route_cluster *c, size_t i)
-{
-	return limits_od_ejected(ctx, c->name, c->eps[i]->ip, htons(c->eps[i]->port), px_now_ms());
-}
-
 static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const struct model *m,
 						   const struct model_service *svc,
 						   const struct model_svc_port *sp,
@@ -300,10 +296,9 @@ static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const st
 {
 	const struct route_table *t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
 	const struct route_tcp *rt = NULL;
-	const struct route_dest *d = NULL;
+	const struct route_dest *d;
 	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
 				  .src_ip = peer->sin_addr.s_addr};
-	uint32_t total = 0, x;
 	size_t idx;
 
 	for (size_t i = 0; t && i < t->ntcp && !rt; i++)
@@ -311,21 +306,10 @@ static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const st
 			rt = t->tcp[i];
 	if (!rt || !rt->ndests)
 		return lb_pick(sp, lb_rand(&w->rnd));
-	for (size_t i = 0; i < rt->ndests; i++)
-		total += rt->dests[i].weight;
-	x = total ? lb_rand(&w->rnd) % total : 0;
-	for (size_t i = 0; i < rt->ndests && !d; i++) {
-		if (x < rt->dests[i].weight || !total)
-			d = &rt->dests[i];
-		else
-			x -= rt->dests[i].weight;
-	}
+	d = router_pick_tcp_dest(rt, lb_rand(&w->rnd));
 	if (!d || !d->cluster || d->cluster->subset_unknown)
 		return NULL;
-	if (d->cluster->policy.outlier.enabled || d->cluster->policy.health.enabled) {
-		br.is_ejected = relay_tcp_ejected;
-		br.ctx = w->r->limits;
-	}
+	limits_balancer_req(w->r->limits, d->cluster, &br);
 	if (balancer_pick(&w->bal, d->cluster, &br, &idx))
 		return NULL;
 	return d->cluster->eps[idx];

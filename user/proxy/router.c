@@ -291,25 +291,37 @@ static bool router_exported(const struct route_http *r, const struct router_sour
  * The same modulo-then-cumulative-scan as lb_pick() and the BPF pick, so one random number
  * means the same thing at every weighted choice weir makes.
  */
-const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t rnd)
+/* The weighted pick over <n> destinations (their weights summing to <total>, 0: sum them). */
+static const struct route_dest *router_pick_weighted(const struct route_dest *dests, size_t n,
+						     uint64_t total, uint32_t rnd)
 {
-	uint64_t total = r->total_weight, pos;
+	uint64_t pos;
 	size_t i;
 
-	if (!r->ndests)
+	if (!n)
 		return NULL;
 	if (!total)
-		for (i = 0; i < r->ndests; i++)
-			total += r->dests[i].weight;
+		for (i = 0; i < n; i++)
+			total += dests[i].weight;
 	if (!total) /* every weight 0: Istio treats a lone unweighted destination as 100 */
-		return &r->dests[0];
+		return &dests[0];
 	pos = rnd % total;
-	for (i = 0; i < r->ndests; i++) {
-		if (pos < r->dests[i].weight)
-			return &r->dests[i];
-		pos -= r->dests[i].weight;
+	for (i = 0; i < n; i++) {
+		if (pos < dests[i].weight)
+			return &dests[i];
+		pos -= dests[i].weight;
 	}
-	return &r->dests[r->ndests - 1]; /* total_weight larger than the sum: the last one */
+	return &dests[n - 1]; /* total_weight larger than the sum: the last one */
+}
+
+const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t rnd)
+{
+	return router_pick_weighted(r->dests, r->ndests, r->total_weight, rnd);
+}
+
+const struct route_dest *router_pick_tcp_dest(const struct route_tcp *r, uint32_t rnd)
+{
+	return router_pick_weighted(r->dests, r->ndests, r->total_weight, rnd);
 }
 
 static void router_verdict(struct router_result *res, enum router_verdict v, uint16_t status,

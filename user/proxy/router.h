@@ -99,6 +99,9 @@ const char *router_query_param(const char *path, size_t len, const char *name, s
 /* The weighted destination of <r> for random number <rnd>, or NULL when it has none. */
 const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t rnd);
 
+/* The same weighted pick over a tcp[] route's destinations. */
+const struct route_dest *router_pick_tcp_dest(const struct route_tcp *r, uint32_t rnd);
+
 /*
  * Applies header operations <ops> to <h> in Envoy's order: remove, then set, then add.
  * Returns 0, or -E2BIG/-ENOMEM from the head (the caller answers 431/500).

@@ -12,6 +12,7 @@
 
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/limits.h"
 #include "proxy/shadow.h"
 #include "proxy/upstream.h"
 #include "proxy/worker.h"
@@ -126,6 +127,7 @@ void shadow_send(struct px_worker *w, const char *cluster, const struct http_hea
 	if (!c)
 		return;
 	br.gen = m->generation ? m->generation : 1;
+	limits_balancer_req(px_limits(w), c, &br);
 	if (balancer_pick(&w->bal, c, &br, &idx))
 		return;
 	ep = c->eps[idx];
