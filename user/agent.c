@@ -678,6 +678,10 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	    {"weir_proxy_http_protocol_errors_total",
 	     "Downstream HTTP protocol errors (malformed, over limits, abuse).", METRICS_COUNTER,
 	     rs.http_proto_err},
+	    {"weir_proxy_http2_quiet_total",
+	     "Idle downstream HTTP/2 connections that gave their protocol state back (rebuilt "
+	     "when the client speaks again).",
+	     METRICS_COUNTER, rs.http2_quiet},
 	    {"weir_proxy_upstream_connections_total", "Upstream HTTP connections opened.",
 	     METRICS_COUNTER, rs.up_conns},
 	    {"weir_health_probes_total", "Active health check probes finished.", METRICS_COUNTER,

@@ -1046,6 +1046,7 @@ void relay_stats(struct relay *r, struct relay_stats *out)
 	out->http_retries = v[RC_HTTP_RETRIES];
 	out->http_timeouts = v[RC_HTTP_TIMEOUTS];
 	out->http_proto_err = v[RC_HTTP_PROTO_ERR];
+	out->http2_quiet = v[RC_HTTP2_QUIET];
 	out->up_conns = v[RC_UP_CONNS];
 	out->up_reused = v[RC_UP_REUSED];
 }

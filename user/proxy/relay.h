@@ -164,6 +164,7 @@ struct relay_stats {
 	uint64_t http_proto_err;  /* downstream protocol errors (400, 431, GOAWAY) */
 	uint64_t up_conns;	  /* upstream HTTP connections opened */
 	uint64_t up_reused;	  /* requests sent on a kept-alive or multiplexed connection */
+	uint64_t http2_quiet;	  /* idle HTTP/2 sessions that gave their nghttp2 state back */
 };
 
 /* Sums the counters of <r> into <out>. */

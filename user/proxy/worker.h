@@ -54,6 +54,7 @@ enum px_ctr {
 	RC_HTTP_PROTO_ERR, /* downstream protocol errors (400, 431, GOAWAY) */
 	RC_UP_CONNS,	   /* upstream connections opened for HTTP */
 	RC_UP_REUSED,	   /* requests sent on a kept-alive or multiplexed connection */
+	RC_HTTP2_QUIET,	   /* idle HTTP/2 sessions that gave their nghttp2 state back */
 	RC_MAX
 };
 
