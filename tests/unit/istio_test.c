@@ -643,12 +643,6 @@ static void test_istio_warnings(void **state)
 		 "\n",
 	     VSE "spec.tls[0].match[0].gateways: ignored: weir applies tls[] routes to mesh "
 		 "traffic"},
-	    {DRH "  exportTo: [\".\"]\n",
-	     DRE "spec.exportTo: accepted but not enforced by weir: the policy applies to every "
-		 "client"},
-	    {DRH "  workloadSelector: {matchLabels: {app: a}}\n",
-	     DRE "spec.workloadSelector: accepted but not enforced by weir: the policy applies to "
-		 "every client"},
 	    {"apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: r}\n",
 	     SRC ": ignoring VirtualService: apiVersion networking.istio.io/v2 is not supported"},
 	};

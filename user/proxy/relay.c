@@ -321,6 +321,7 @@ relay_tcp_pick(struct px_worker *w, const struct model *m, const struct model_se
 	struct router_source src = {.port = sp->port};
 	struct router_l4 c = {.src = &src, .dst_ip = orig->sin_addr.s_addr};
 	const struct route_tcp *rt;
+	const struct route_cluster *cl;
 	const struct route_dest *d;
 	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
 				  .src_ip = peer->sin_addr.s_addr};
@@ -340,12 +341,16 @@ relay_tcp_pick(struct px_worker *w, const struct model *m, const struct model_se
 	if (!rt || !rt->ndests)
 		return lb_pick(sp, lb_rand(&w->rnd));
 	d = router_pick_tcp_dest(rt, lb_rand(&w->rnd));
-	if (!d || !d->cluster || d->cluster->subset_unknown)
+	/* The cluster as the client sees it (DestinationRule exportTo, workloadSelector). */
+	cl = d ? route_cluster_for(d->cluster, pod ? pod->ns : NULL, pod ? pod->labels : NULL,
+				   pod ? pod->nlabels : 0)
+	       : NULL;
+	if (!cl || cl->subset_unknown)
 		return NULL;
-	limits_balancer_req(w->r->limits, d->cluster, &br);
-	if (balancer_pick(&w->bal, d->cluster, &br, &idx))
+	limits_balancer_req(w->r->limits, cl, &br);
+	if (balancer_pick(&w->bal, cl, &br, &idx))
 		return NULL;
-	return d->cluster->eps[idx];
+	return cl->eps[idx];
 }
 
 /*
