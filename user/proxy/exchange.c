@@ -666,11 +666,17 @@ static void ex_push_body(struct exchange *ex)
 		ex->sent = 0;
 	}
 	if (ex->tunnel && ex->req_done && ex->sent == ex->body.len) {
-		/* The client ended its side of a tunnel. HTTP/1.1 cannot pass a half-close on,
-		 * so its end ends both directions, as Envoy ends upgraded streams. */
-		codec_submit_data(ex_down(ex), ex->sid, NULL, 0, true);
-		hsession_kick(ex->hs);
-		ex_finish(ex, true);
+		/*
+		 * The client half-closed its side of a tunnel: its FIN goes on upstream (the
+		 * upstream codec ends its write side once the bytes are out) and the other
+		 * direction keeps flowing, as tcp.c does for plain TCP. The tunnel ends when
+		 * both directions have, or on a reset or the idle timeout.
+		 */
+		event_del(&ex->ev_timeout); /* a route timeout does not bound a tunnel */
+		if (!ex->req_eos_sent && upstream_submit_data(&ex->up, NULL, 0, true) >= 0)
+			ex->req_eos_sent = true;
+		if (ex->resp_eos_sent)
+			ex_finish(ex, true);
 		return;
 	}
 	if (ex->sent == ex->body.len && ex->req_done && !ex->req_eos_sent) {
@@ -805,8 +811,11 @@ static void ex_push_resp(struct exchange *ex)
 				codec_submit_trailers(down, ex->sid, &ex->resp_trailers);
 			else if (!ex->resp_eos_sent)
 				codec_submit_data(down, ex->sid, NULL, 0, true);
+			ex->resp_eos_sent = true;
 			hsession_kick(ex->hs);
-			ex_finish(ex, true);
+			/* A tunnel whose backend half-closed: the client's bytes still go up. */
+			if (!ex->tunnel || ex->req_eos_sent)
+				ex_finish(ex, true);
 			return;
 		}
 	} else if (ex->resp_off > 64 * 1024) {
