@@ -43,6 +43,7 @@
 #include "proxy/conn.h"
 #include "proxy/limits.h"
 #include "proxy/upstream.h"
+#include "telemetry/accesslog.h"
 #include "telemetry/reqstats.h"
 #include "proxy/worker.h"
 
@@ -353,6 +354,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		struct hsession_dest d = {
 		    .orig = *orig,
 		    .client_ip = peer->sin_addr.s_addr,
+		    .client_port = peer->sin_port,
 		    .svc_id = svc->id,
 		    .src_wl = px_wl_of(m, peer->sin_addr.s_addr),
 		    .upstream_proto = proto,
@@ -752,6 +754,7 @@ static struct px_worker *worker_new(struct relay *r, int idx)
 	balancer_init(&w->bal, w->rnd ^ 0x5851f42d4c957f2dULL);
 	if (r->opts.reqstats)
 		w->rs = reqstats_shard(r->opts.reqstats, (unsigned)idx);
+	w->al = accesslog_ring(r->opts.accesslog, (unsigned)idx);
 
 	if (idx < r->opts.ninherit) {
 		struct sockaddr_in a;
