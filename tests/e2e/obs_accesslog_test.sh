@@ -171,7 +171,8 @@ traffic t
 wait_lines "$LOG" 6
 to_json "$LOG" text >"$E2E_TMP/text.jsonl"
 check "$E2E_TMP/text.jsonl" t
-e2e_log "text: $(head -1 "$LOG")"
+e2e_log "text lines:"
+cat "$LOG"
 m=$(e2e_node_curl /metrics)
 grep -qx 'weir_access_log_lines_total{outcome="written"} 6' <<<"$m" ||
 	e2e_fail "metrics: $(grep weir_access_log <<<"$m")"
