@@ -16,7 +16,8 @@ e2e_pod client 198.18.1.20
 {
 	e2e_pod_yaml srv 198.18.1.11 web v1 1
 	e2e_pod_yaml client 198.18.1.20 client v1 1
-	# web: HTTP and TCP on the srv Pod; dead: the same Pod on ports nothing listens on.
+	# web: HTTP and TCP on the srv Pod; dead: the same Pod on ports nothing
+	# listens on; empty: no endpoints at all.
 	cat <<YAML
 apiVersion: v1
 kind: Service
@@ -43,6 +44,19 @@ spec:
   ports:
   - {name: http, port: 80, targetPort: 8099}
   - {name: tcp, port: 9000, targetPort: 8098}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: empty
+  namespace: default
+  annotations: {weir.dev/path: agent}
+spec:
+  clusterIP: 198.19.0.32
+  selector: {app: nobody}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: tcp, port: 9000, targetPort: 8090}
 YAML
 } >"$E2E_TMP/config/app.yaml"
 mkdir -p "$E2E_TMP/www"
@@ -108,7 +122,7 @@ expect() {
 	jq -e "$2" <<<"$1" >/dev/null || e2e_fail "$3: $2 is false for $1"
 }
 
-# traffic TAG: the six requests and connections whose lines the checks below look for.
+# traffic TAG: the eight requests and connections whose lines the checks below look for.
 traffic() {
 	local tag=$1 code out
 	code=$(e2e_exec client curl -s -o /dev/null -w '%{http_code}' -m 10 -A "weir-e2e/$tag" \
@@ -127,6 +141,11 @@ traffic() {
 	TCP_TOTAL=$(jq .reply_total <<<"$out")
 	e2e_exec client "$E2E_PY" "$E2E_DIR/tcpcli.py" send 198.19.0.31 9000 100 >/dev/null 2>&1 &&
 		e2e_fail "TCP to a port nobody listens on did not fail"
+	code=$(e2e_exec client curl -s -o /dev/null -w '%{http_code}' -m 10 \
+		-H "x-request-id: $tag-empty" http://198.19.0.32/)
+	[ "$code" = 503 ] || e2e_fail "GET to a Service without endpoints: $code, want 503"
+	e2e_exec client "$E2E_PY" "$E2E_DIR/tcpcli.py" send 198.19.0.32 9000 100 >/dev/null 2>&1 &&
+		e2e_fail "TCP to a Service without endpoints did not fail"
 	return 0
 }
 
@@ -161,6 +180,12 @@ check() {
 	e=$(line_of "$f" '.downstream_local_address == "198.19.0.31:9000"')
 	expect "$e" '.response_flags == "UF" and .bytes_received == 0 and .bytes_sent == 0' refused
 	expect "$e" '.upstream_host == "198.18.1.11:8098"' refused
+	e=$(line_of "$f" ".request_id == \"$tag-empty\"")
+	expect "$e" '.response_code == 503 and (.response_flags | split(",") | index("UH"))' empty
+	expect "$e" '.upstream_host == null and .response_code_details == null' empty
+	e=$(line_of "$f" '.downstream_local_address == "198.19.0.32:9000"')
+	expect "$e" '.response_flags == "UH" and .upstream_host == null and .bytes_sent == 0' no-ep
+	expect "$e" '.downstream_remote_address | test("^198\\.18\\.1\\.20:")' no-ep
 }
 
 e2e_log "text encoding (the default)"
@@ -168,25 +193,25 @@ LOG=$E2E_TMP/access.log
 e2e_agent --access-log "$LOG"
 sleep 0.5
 traffic t
-wait_lines "$LOG" 6
+wait_lines "$LOG" 8
 to_json "$LOG" text >"$E2E_TMP/text.jsonl"
 check "$E2E_TMP/text.jsonl" t
 e2e_log "text lines:"
 cat "$LOG"
 m=$(e2e_node_curl /metrics)
-grep -qx 'weir_access_log_lines_total{outcome="written"} 6' <<<"$m" ||
+grep -qx 'weir_access_log_lines_total{outcome="written"} 8' <<<"$m" ||
 	e2e_fail "metrics: $(grep weir_access_log <<<"$m")"
 grep -qx 'weir_access_log_lines_total{outcome="dropped"} 0' <<<"$m" ||
 	e2e_fail "metrics: $(grep weir_access_log <<<"$m")"
 e2e_agent_stop
-[ "$(wc -l <"$LOG")" -eq 6 ] || e2e_fail "the agent's stop added lines: $(cat "$LOG")"
+[ "$(wc -l <"$LOG")" -eq 8 ] || e2e_fail "the agent's stop added lines: $(cat "$LOG")"
 
 e2e_log "json encoding"
 JLOG=$E2E_TMP/access.json
 e2e_agent --access-log "$JLOG" --access-log-encoding json
 sleep 0.5
 traffic j
-wait_lines "$JLOG" 6
+wait_lines "$JLOG" 8
 to_json "$JLOG" json >"$E2E_TMP/json.jsonl"
 check "$E2E_TMP/json.jsonl" j
 e2e_log "json: $(head -1 "$JLOG")"
@@ -204,7 +229,7 @@ code=$(e2e_exec client curl -s -o /dev/null -w '%{http_code}' -m 10 \
 [ "$code" = 200 ] || e2e_fail "GET after SIGHUP: $code"
 wait_lines "$JLOG" 1
 jq -e '.request_id == "after-hup"' "$JLOG" >/dev/null || e2e_fail "new file: $(cat "$JLOG")"
-[ "$(wc -l <"$JLOG.1")" -eq 6 ] || e2e_fail "the rotated file changed: $(cat "$JLOG.1")"
+[ "$(wc -l <"$JLOG.1")" -eq 8 ] || e2e_fail "the rotated file changed: $(cat "$JLOG.1")"
 kill -0 "$E2E_AGENT_PID" || e2e_fail "SIGHUP ended the agent"
 
 e2e_log "bad flags are refused at start"

@@ -4,6 +4,7 @@
  * addresses, converts the monotonic start into wall-clock time and writes one line into
  * the worker's ring of telemetry/accesslog. Nothing here allocates or blocks.
  */
+#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 
@@ -99,4 +100,18 @@ void px_access_tcp(struct px_worker *w, const struct sockaddr_in *peer,
 	if (peer)
 		e.downstream_remote = *peer;
 	accesslog_write(w->al, &e);
+}
+
+void px_access_tcp_refused(struct px_worker *w, const struct sockaddr_in *peer,
+			   const struct sockaddr_in *orig, uint32_t flags)
+{
+	struct relay_flow key;
+
+	if (!w->al)
+		return;
+	/* No backend: the upstream host stays zero and prints as "-". */
+	memset(&key, 0, sizeof(key));
+	key.orig_ip = orig->sin_addr.s_addr;
+	key.orig_port = ntohs(orig->sin_port);
+	px_access_tcp(w, peer, &key, px_access_now_ns(), 0, 0, flags);
 }

@@ -43,6 +43,13 @@ void px_access_tcp(struct px_worker *w, const struct sockaddr_in *peer,
 		   const struct relay_flow *key, uint64_t t0_ns, uint64_t up, uint64_t down,
 		   uint32_t flags);
 
+/*
+ * Logs a TCP connection of worker <w> from <peer> to <orig> that was refused before any
+ * session existed (no ready backend: <flags> REQSTATS_F_UH).
+ */
+void px_access_tcp_refused(struct px_worker *w, const struct sockaddr_in *peer,
+			   const struct sockaddr_in *orig, uint32_t flags);
+
 /* CLOCK_MONOTONIC now, nanoseconds: the clock <t0_ns> above is read on. */
 uint64_t px_access_now_ns(void);
 

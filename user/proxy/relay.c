@@ -36,6 +36,7 @@
 #include "model/lb.h"
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/access.h"
 #include "proxy/relay.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
@@ -374,6 +375,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 	if (sp) {
 		ep = relay_tcp_pick(w, m, svc, sp, peer);
 		if (!ep) {
+			px_access_tcp_refused(w, peer, orig, REQSTATS_F_UH);
 			worker_reject(w, fd, RC_NO_BACKEND);
 			return;
 		}
