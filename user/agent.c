@@ -49,6 +49,7 @@
 #include "config/dirsrc.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
+#include "telemetry/accesslog.h"
 #include "telemetry/reqstats.h"
 #include "telemetry/telemetry.h"
 
@@ -95,6 +96,9 @@ struct agent {
 	bool draining;
 	uint64_t drain_deadline_ms;
 	uint64_t upgrades; /* hand-overs in this node's line of agents, this one's included */
+	/* --access-log: one ring per relay worker (NULL: off); SIGHUP reopens its file. */
+	struct accesslog *accesslog;
+	struct event *ev_sighup;
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -390,6 +394,15 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 	agent_sync_ejections(a);
 	snap_reclaim(a->snap);
 	evtimer_add(a->ev_tick, &tv);
+}
+
+/* SIGHUP: logrotate moved the access log; the writer opens the path again. */
+static void agent_on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("agent", "SIGHUP: reopening the access log %s", a->opts->access_log);
+	accesslog_reopen(a->accesslog);
 }
 
 static void agent_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -704,6 +717,8 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 		if (err < 0)
 			return err;
 	}
+	if (a->accesslog)
+		return accesslog_metrics(a->accesslog, out);
 	return 0;
 }
 
@@ -1131,6 +1146,21 @@ static int agent_start(struct agent *a)
 	if (!a->reqstats)
 		return -errno;
 	ro.reqstats = a->reqstats;
+	if (o->access_log && o->access_log[0]) {
+		struct accesslog_opts alo = {
+		    .path = o->access_log,
+		    .encoding = (enum accesslog_encoding)o->access_log_encoding,
+		    .nrings = rso.shards,
+		};
+
+		a->accesslog = accesslog_new(&alo); /* logs the reason, naming the path */
+		if (!a->accesslog)
+			return -errno;
+		ro.accesslog = a->accesslog;
+		a->ev_sighup = evsignal_new(a->base, SIGHUP, agent_on_sighup, a);
+		if (!a->ev_sighup || evsignal_add(a->ev_sighup, NULL) < 0)
+			return -ENOMEM;
+	}
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
 	ro.source_ip = a->node_ip;
@@ -1205,6 +1235,10 @@ static void agent_stop(struct agent *a)
 	}
 	admin_free(a->admin);
 	reqstats_free(a->reqstats); /* after the workers stopped (relay_stop above) */
+	/* Also after the workers: the writer writes what they left in their rings. */
+	accesslog_free(a->accesslog);
+	if (a->ev_sighup)
+		event_free(a->ev_sighup);
 	cni_server_free(a->cni);
 	if (a->ev_ho)
 		event_free(a->ev_ho);

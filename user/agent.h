@@ -31,6 +31,8 @@ struct agent_opts {
 				     * /run/weir/handoff.sock) */
 	int drain_seconds;	    /* --drain-seconds: how long a replaced agent finishes
 				     * requests in flight (default 10) */
+	const char *access_log;	    /* --access-log: file for access logs (NULL: off) */
+	int access_log_encoding;    /* --access-log-encoding: enum accesslog_encoding */
 	int verbosity;		    /* -v: 0 info, 1 debug */
 };
 

@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "lib/log.h"
+#include "telemetry/accesslog.h"
 
 static void usage(FILE *f)
 {
@@ -35,6 +36,9 @@ static void usage(FILE *f)
 	    "                        running one here (default: off; one path per node)\n"
 	    "  --drain-seconds N     how long a replaced agent finishes requests (default 10)\n"
 	    "  --no-flow-counters    no per-edge counting in the kernel\n"
+	    "  --access-log PATH     one line per HTTP request and TCP connection the proxy\n"
+	    "                        relays (default: off; /dev/stdout allowed; SIGHUP reopens)\n"
+	    "  --access-log-encoding text|json  Istio's default text format or JSON (text)\n"
 	    "  --uninstall           remove the pins under --bpffs-dir and exit\n"
 	    "  -v, --verbose         debug logging\n");
 }
@@ -58,6 +62,8 @@ int main(int argc, char **argv)
 		O_L4ONLY,
 		O_HANDOFF,
 		O_DRAIN,
+		O_ACCESSLOG,
+		O_ACCESSLOG_ENC,
 		O_NOFLOW,
 		O_UNINSTALL
 	};
@@ -78,6 +84,8 @@ int main(int argc, char **argv)
 	    {"l4-only", no_argument, NULL, O_L4ONLY},
 	    {"handoff-socket", required_argument, NULL, O_HANDOFF},
 	    {"drain-seconds", required_argument, NULL, O_DRAIN},
+	    {"access-log", required_argument, NULL, O_ACCESSLOG},
+	    {"access-log-encoding", required_argument, NULL, O_ACCESSLOG_ENC},
 	    {"no-flow-counters", no_argument, NULL, O_NOFLOW},
 	    {"uninstall", no_argument, NULL, O_UNINSTALL},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -160,6 +168,26 @@ int main(int argc, char **argv)
 			}
 			opts.drain_seconds = (int)flush;
 			break;
+		case O_ACCESSLOG:
+			if (!*optarg) {
+				fprintf(stderr, "weir-agent: --access-log: empty path\n");
+				return 2;
+			}
+			opts.access_log = optarg;
+			break;
+		case O_ACCESSLOG_ENC: {
+			enum accesslog_encoding enc;
+
+			if (accesslog_parse_encoding(optarg, &enc) < 0) {
+				fprintf(
+				    stderr,
+				    "weir-agent: --access-log-encoding: '%s' is not text or json\n",
+				    optarg);
+				return 2;
+			}
+			opts.access_log_encoding = (int)enc;
+			break;
+		}
 		case O_NOFLOW:
 			opts.flow_counters = false;
 			break;

@@ -28,6 +28,7 @@
 #include "model/lb.h"
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/access.h"
 #include "proxy/hsession.h"
 #include "proxy/limits.h"
 #include "proxy/router.h"
@@ -246,12 +247,23 @@ static void ex_account(struct exchange *ex)
 	px_account(ex->w, &f);
 }
 
-/* Hands the finished request to request telemetry (reporter="source"). */
+/* Hands the finished request to the access log and to request telemetry (reporter="source"). */
 static void ex_record(struct exchange *ex, bool clean)
 {
 	const struct hsession_dest *d = hsession_dest(ex->hs);
 	struct reqstats_req r;
+	const struct px_access_http al = {
+	    .t0_ns = ex->t0_ns,
+	    .req_bytes = ex->req_bytes,
+	    .resp_bytes = ex->resp_bytes,
+	    .flags = ex->flags,
+	    .status = ex->resp_started ? ex->status : 0,
+	    .via_upstream = ex->resp_started && ex->up_got_bytes,
+	    .cluster = ex->cluster,
+	    .ep = &ex->ep,
+	};
 
+	px_access_http(ex->w, ex->hs, &ex->req, &al);
 	if (!ex->w->rs)
 		return;
 	memset(&r, 0, sizeof(r));

@@ -36,6 +36,7 @@
 #include "model/lb.h"
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/access.h"
 #include "proxy/relay.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
@@ -44,6 +45,7 @@
 #include "proxy/conn.h"
 #include "proxy/limits.h"
 #include "proxy/upstream.h"
+#include "telemetry/accesslog.h"
 #include "telemetry/reqstats.h"
 #include "proxy/worker.h"
 
@@ -398,6 +400,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		struct hsession_dest d = {
 		    .orig = *orig,
 		    .client_ip = peer->sin_addr.s_addr,
+		    .client_port = peer->sin_port,
 		    .svc_id = svc->id,
 		    .src_wl = px_wl_of(m, peer->sin_addr.s_addr),
 		    .upstream_proto = proto,
@@ -418,6 +421,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 	if (sp) {
 		ep = relay_tcp_pick(w, m, svc, sp, peer, orig, pk);
 		if (!ep) {
+			px_access_tcp_refused(w, peer, orig, REQSTATS_F_UH);
 			worker_reject(w, fd, RC_NO_BACKEND);
 			return;
 		}
@@ -917,6 +921,7 @@ static struct px_worker *worker_new(struct relay *r, int idx)
 	balancer_init(&w->bal, w->rnd ^ 0x5851f42d4c957f2dULL);
 	if (r->opts.reqstats)
 		w->rs = reqstats_shard(r->opts.reqstats, (unsigned)idx);
+	w->al = accesslog_ring(r->opts.accesslog, (unsigned)idx);
 
 	if (idx < r->opts.ninherit) {
 		struct sockaddr_in a;

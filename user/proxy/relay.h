@@ -17,6 +17,7 @@
 
 struct relay;
 struct reqstats;
+struct accesslog;
 
 /*
  * Looks up the destination the client of accepted socket <fd> connected to, before connect4
@@ -43,6 +44,8 @@ struct relay_opts {
 				    * order; 0: the kernel's choice). The agent sets its node
 				    * address, which every node knows as an agent's, so a
 				    * server's socket does not count a relayed flow again. */
+	/* Access log (worker i writes into ring i); NULL: none. Must outlive the relay. */
+	struct accesslog *accesslog;
 };
 
 /*
