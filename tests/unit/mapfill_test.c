@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "telemetry/mapfill.h"
 
@@ -130,6 +131,48 @@ static void test_pinned_maps(void **state)
 	mapfill_rows(mf, &rows);
 	assert_int_equal(rows[1].entries, 8);
 	mapfill_free(mf);
+
+	/* Per-CPU and LRU hashes are counted in batches, an LPM trie key by key. */
+	{
+		int pfd = pin_new_map(dir, "weir_pcpu", BPF_MAP_TYPE_PERCPU_HASH, 16);
+		int lfd = pin_new_map(dir, "weir_lru", BPF_MAP_TYPE_LRU_HASH, 4096);
+		LIBBPF_OPTS(bpf_map_create_opts, lo, .map_flags = BPF_F_NO_PREALLOC);
+		int tfd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, NULL, 8, 8, 32, &lo);
+		uint64_t *pv = calloc(libbpf_num_possible_cpus(), sizeof(*pv));
+		char path[256];
+
+		assert_true(tfd >= 0);
+		snprintf(path, sizeof(path), "%s/weir_trie", dir);
+		assert_int_equal(bpf_obj_pin(tfd, path), 0);
+		for (uint32_t k = 0; k < 5; k++)
+			assert_int_equal(bpf_map_update_elem(pfd, &k, pv, BPF_ANY), 0);
+		for (uint32_t k = 0; k < 2500; k++) /* more than one batch */
+			put(lfd, k);
+		for (uint32_t k = 0; k < 7; k++) {
+			uint32_t key[2] = {32, 0x0a000000 + k}; /* prefix length, address */
+			uint64_t v = k;
+
+			assert_int_equal(bpf_map_update_elem(tfd, key, &v, BPF_ANY), 0);
+		}
+		mf = mapfill_new(dir, 0);
+		assert_non_null(mf);
+		assert_int_equal(mapfill_refresh(mf, 0), 0);
+		assert_int_equal(mapfill_rows(mf, &rows), 5);
+		assert_string_equal(rows[1].name, "weir_lru");
+		assert_string_equal(rows[1].type, "lru_hash");
+		assert_int_equal(rows[1].entries, 2500);
+		assert_string_equal(rows[2].name, "weir_pcpu");
+		assert_string_equal(rows[2].type, "percpu_hash");
+		assert_int_equal(rows[2].entries, 5);
+		assert_string_equal(rows[3].name, "weir_trie");
+		assert_string_equal(rows[3].type, "lpm_trie");
+		assert_int_equal(rows[3].entries, 7);
+		mapfill_free(mf);
+		free(pv);
+		close(pfd);
+		close(lfd);
+		close(tfd);
+	}
 
 	/* A directory that does not exist is an error, not a crash. */
 	mf = mapfill_new("/nonexistent/weir", 0);

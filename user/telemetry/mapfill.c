@@ -4,7 +4,8 @@
  * under its --bpffs-dir; this reads that directory, opens each map pin and counts the
  * entries of the maps where a count means something (hash-like maps). Arrays always hold
  * max_entries slots, and socket storage has no key to walk: those export their bound only.
- * Counts are cached (min_interval_ms) because a walk costs a syscall per entry.
+ * Counts are cached (min_interval_ms, and longer after a slow count) because counting
+ * costs time per entry: hash maps are read in batches, other kinds key by key.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +21,11 @@
 #include "telemetry/mapfill.h"
 #include "telemetry/metrics.h"
 
-#define MAPFILL_MAX_MAPS 128 /* the datapath pins a dozen; anything past this is ignored */
+#define MAPFILL_MAX_MAPS 128  /* the datapath pins a dozen; anything past this is ignored */
+#define MAPFILL_BATCH	 1024 /* entries per batched lookup */
+/* The next count waits at least this many times the last count's duration: counting takes
+ * at most ~1 % of the control thread's time, however big the maps grow. */
+#define MAPFILL_DUTY 100
 
 struct mapfill {
 	char *dir;
@@ -90,12 +95,58 @@ static int mapfill_walkable(enum bpf_map_type type)
 	}
 }
 
+/* Whether <type> answers BPF_MAP_LOOKUP_BATCH (the hash maps do, since Linux 5.6). */
+static int mapfill_batchable(enum bpf_map_type type)
+{
+	return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_LRU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
 /*
- * Counts the keys of map <fd>: at most <max_entries> + 1 steps, so that a map changing under
- * the walk (a deleted key restarts get_next_key from the first key) cannot keep it going.
- * Returns the count, or -1 when the walk is refused.
+ * Counts the entries of hash map <fd> with batched lookups, MAPFILL_BATCH at a time: about
+ * 0.5 us an entry against 3.5 us for a key walk, keys and values copied out and dropped.
+ * Returns the count, or -1 when the kernel refuses (the caller walks keys instead).
  */
-static int64_t mapfill_count(int fd, uint32_t key_size, uint32_t max_entries)
+static int64_t mapfill_count_batch(int fd, const struct bpf_map_info *info)
+{
+	uint32_t vsize = info->value_size, chunk, n = 0;
+	uint64_t in = 0, out = 0, total = 0;
+	void *keys, *vals;
+	int err, cpus;
+
+	if (info->type == BPF_MAP_TYPE_PERCPU_HASH || info->type == BPF_MAP_TYPE_LRU_PERCPU_HASH) {
+		cpus = libbpf_num_possible_cpus();
+		if (cpus <= 0)
+			return -1;
+		vsize = ((vsize + 7) & ~7u) * (uint32_t)cpus; /* per-CPU values are 8-aligned */
+	}
+	keys = calloc(MAPFILL_BATCH, info->key_size ? info->key_size : 1);
+	vals = calloc(MAPFILL_BATCH, vsize ? vsize : 1);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	/* Bounded like the walk: a map changing under us cannot keep the loop going. */
+	do {
+		chunk = MAPFILL_BATCH;
+		err = bpf_map_lookup_batch(fd, n++ ? &in : NULL, &out, keys, vals, &chunk, NULL);
+		total += chunk;
+		in = out;
+	} while (!err && total <= info->max_entries);
+	free(keys);
+	free(vals);
+	if (err && errno != ENOENT)
+		return -1;
+	return total > info->max_entries ? info->max_entries : (int64_t)total;
+}
+
+/*
+ * Counts the keys of map <fd> one by one: at most <max_entries> + 1 steps, so that a map
+ * changing under the walk (a deleted key restarts get_next_key from the first key) cannot
+ * keep it going. Returns the count, or -1 when the walk is refused.
+ */
+static int64_t mapfill_count_walk(int fd, uint32_t key_size, uint32_t max_entries)
 {
 	void *key = calloc(2, key_size ? key_size : 1), *next;
 	uint64_t n = 0, bound = (uint64_t)max_entries + 1;
@@ -114,6 +165,18 @@ static int64_t mapfill_count(int fd, uint32_t key_size, uint32_t max_entries)
 	if (err && errno != ENOENT)
 		return -1;
 	return n > max_entries ? max_entries : (int64_t)n;
+}
+
+/* The entries of map <fd>, batched where the kernel can, else walked; -1 when neither works. */
+static int64_t mapfill_count(int fd, const struct bpf_map_info *info)
+{
+	int64_t n = -1;
+
+	if (mapfill_batchable(info->type))
+		n = mapfill_count_batch(fd, info);
+	if (n < 0)
+		n = mapfill_count_walk(fd, info->key_size, info->max_entries);
+	return n;
 }
 
 static int mapfill_cmp(const void *a, const void *b)
@@ -146,9 +209,7 @@ static int mapfill_one(const char *dir, const char *name, struct mapfill_row *ro
 		t = libbpf_bpf_map_type_str(info.type);
 		row->type = t ? t : "unknown";
 		row->max_entries = info.max_entries;
-		row->entries = mapfill_walkable(info.type)
-				   ? mapfill_count(fd, info.key_size, info.max_entries)
-				   : -1;
+		row->entries = mapfill_walkable(info.type) ? mapfill_count(fd, &info) : -1;
 	}
 	close(fd);
 	return err;
@@ -162,7 +223,10 @@ int mapfill_refresh(struct mapfill *mf, uint64_t now_ms)
 	size_t n = 0;
 	DIR *d;
 
-	if (mf->counted && now_ms < mf->last_ms + mf->min_interval_ms)
+	/* Kept for min_interval_ms, and longer after a slow count (MAPFILL_DUTY). */
+	if (mf->counted &&
+	    (now_ms < mf->last_ms + mf->min_interval_ms ||
+	     now_ms < mf->last_ms + (uint64_t)(mf->count_seconds * 1000 * MAPFILL_DUTY)))
 		return 0;
 	d = opendir(mf->dir);
 	if (!d)
