@@ -279,6 +279,27 @@ kill -0 "$PROM_PID" 2>/dev/null || fail "Prometheus exited: $(tail -20 "$TMP/pro
 $(cat "$TMP/check.out")"
 ok "$(tail -1 "$TMP/check.out")"
 
+# Values, not only presence, for the metrics this add-on brought: weir_edges holds entries on
+# both nodes and its fill level reaches the rule; the exposition still passes promtool.
+for n in $(jq -r '.nodes[].name' "$TMP/status.json"); do
+	"${SIMCTL[@]}" --name "$SIM" exec "node:$n" -- curl -sf -m 5 http://127.0.0.1:15020/metrics \
+		>"$TMP/metrics-$n.txt" || fail "/metrics on $n"
+	# Istio's duration name is not in base units: the one lint promtool must give (telemetry.md).
+	promtool check metrics <"$TMP/metrics-$n.txt" >"$TMP/promtool-$n.out" 2>&1 ||
+		! grep -qv 'istio_request_duration_milliseconds use base unit' "$TMP/promtool-$n.out" ||
+		fail "promtool check metrics on $n: $(head -20 "$TMP/promtool-$n.out")"
+	grep -Eq '^weir_map_entries\{map="weir_edges",type="hash"\} [1-9]' "$TMP/metrics-$n.txt" ||
+		fail "$n: no weir_map_entries for weir_edges above 0: $(grep '^weir_map_' "$TMP/metrics-$n.txt")"
+	grep -Eq '^weir_map_max_entries\{map="weir_edges",type="hash"\} 65536$' "$TMP/metrics-$n.txt" ||
+		fail "$n: weir_map_max_entries for weir_edges is not 65536"
+done
+ip netns exec "$NSN" curl -sf -m 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+	--data-urlencode 'query=node:weir_map_fill:ratio{map="weir_edges"} > 0' >"$TMP/fill.json" ||
+	fail "Prometheus query for the map fill level"
+jq -e '.data.result | length == 2' "$TMP/fill.json" >/dev/null ||
+	fail "node:weir_map_fill:ratio of weir_edges not above 0 on both nodes: $(jq -c .data "$TMP/fill.json")"
+ok "weir_edges fill level on both nodes: $(jq -c '[.data.result[] | {(.metric.node): .value[1]}] | add' "$TMP/fill.json")"
+
 # The shipped relabelling made one target per agent, labelled with its node, and dropped the
 # decoy Pod.
 ip netns exec "$NSN" curl -sf -m 5 "http://127.0.0.1:$PROM_PORT/api/v1/targets" >"$TMP/targets.json" ||
