@@ -88,10 +88,9 @@ static void test_pinned_maps(void **state)
 {
 	const struct mapfill_row *rows;
 	struct mapfill *mf;
-	char *dir = bpffs_mount(), sub[256];
+	char *dir = *state, sub[256];
 	int hfd, afd;
 
-	(void)state;
 	if (!dir)
 		skip();
 	hfd = pin_new_map(dir, "weir_x", BPF_MAP_TYPE_HASH, 8);
@@ -184,16 +183,32 @@ static void test_pinned_maps(void **state)
 	close(hfd);
 	close(afd);
 	rmdir(sub);
-	umount(dir);
-	rmdir(dir);
-	free(dir);
+}
+
+/* The bpffs is unmounted in the teardown, so that a failed assertion leaves no mount. */
+static int setup_bpffs(void **state)
+{
+	*state = bpffs_mount();
+	return 0;
+}
+
+static int teardown_bpffs(void **state)
+{
+	char *dir = *state;
+
+	if (dir) {
+		umount2(dir, MNT_DETACH);
+		rmdir(dir);
+		free(dir);
+	}
+	return 0;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_write_rows),
-	    cmocka_unit_test(test_pinned_maps),
+	    cmocka_unit_test_setup_teardown(test_pinned_maps, setup_bpffs, teardown_bpffs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
