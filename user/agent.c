@@ -50,11 +50,13 @@
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
 #include "telemetry/accesslog.h"
+#include "telemetry/mapfill.h"
 #include "telemetry/reqstats.h"
 #include "telemetry/telemetry.h"
 
-#define AGENT_TICK_MS	  1000 /* relay flow flush, enrolment retries, snapshot reclaim */
-#define AGENT_DEBOUNCE_MS 100  /* a burst of file events -> one rebuild */
+#define AGENT_TICK_MS	  1000	/* relay flow flush, enrolment retries, snapshot reclaim */
+#define AGENT_DEBOUNCE_MS 100	/* a burst of file events -> one rebuild */
+#define AGENT_MAPFILL_MS  10000 /* map fill levels recounted at most this often */
 
 struct agent {
 	const struct agent_opts *opts;
@@ -68,6 +70,7 @@ struct agent {
 	struct admin *admin;
 	struct reqstats *reqstats; /* request telemetry: one shard per relay worker */
 	struct health *health;	   /* active health checks (HealthCheck kind) */
+	struct mapfill *mapfill;   /* fill levels of the pinned maps, for /metrics */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -87,6 +90,7 @@ struct agent {
 	uint64_t flush_open;   /* open counted connections seen by the last flush */
 	uint64_t flush_failed; /* connections whose bytes could not reach their edge, total */
 	uint64_t flush_errors; /* Pod netns that could not be flushed, total */
+	uint64_t ejected;      /* backends outlier detection holds ejected now */
 	/* Upgrades (agent_handoff_*): the listener a successor connects to, the connection
 	 * to a predecessor while taking over, and this agent's own drain. */
 	int ho_lfd;
@@ -245,6 +249,7 @@ static void agent_sync_ejections(struct agent *a)
 	if (!a->relay || !a->model)
 		return;
 	relay_ejected(a->relay, agent_on_ejected, &e);
+	a->ejected = e.n;
 	changed = sync_set_unhealthy(&a->sync, e.eps, e.n);
 	if (changed <= 0)
 		return;
@@ -675,6 +680,11 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     "Relayed connections reset: backend unreachable "
 	     "or too slow.",
 	     METRICS_COUNTER, rs.connect_failed + rs.connect_timeout},
+	    {"weir_relay_upstream_bytes_total",
+	     "Payload bytes the relay delivered client to backend.", METRICS_COUNTER, rs.bytes_up},
+	    {"weir_relay_downstream_bytes_total",
+	     "Payload bytes the relay delivered backend to client.", METRICS_COUNTER,
+	     rs.bytes_down},
 	    {"weir_proxy_http_sessions_total", "Downstream HTTP connections the proxy accepted.",
 	     METRICS_COUNTER, rs.http_sessions},
 	    {"weir_proxy_http_requests_total", "HTTP requests the proxy received.", METRICS_COUNTER,
@@ -705,6 +715,9 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     hs.targets},
 	    {"weir_health_endpoints_down", "Endpoints active health checks took out of service.",
 	     METRICS_GAUGE, hs.down},
+	    {"weir_proxy_outlier_ejected_endpoints",
+	     "Backends the proxy's outlier detection holds ejected now.", METRICS_GAUGE,
+	     a->ejected},
 	    {"weir_proxy_upstream_reused_total",
 	     "HTTP requests sent on a kept-alive or multiplexed upstream connection.",
 	     METRICS_COUNTER, rs.up_reused},
@@ -717,9 +730,9 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 		if (err < 0)
 			return err;
 	}
-	if (a->accesslog)
-		return accesslog_metrics(a->accesslog, out);
-	return 0;
+	if (a->accesslog && (err = accesslog_metrics(a->accesslog, out)) < 0)
+		return err;
+	return a->mapfill ? mapfill_write(a->mapfill, out, telemetry_now_ms()) : 0;
 }
 
 static const struct admin_ops agent_admin_ops = {
@@ -827,6 +840,8 @@ static int agent_admin_start(struct agent *a)
 	ao.health_addr = o->health_addr;
 	ao.admin_addr = o->admin_addr;
 	ao.reqstats = a->reqstats;
+	/* Without it /metrics only lacks the map fill levels: not worth failing the start. */
+	a->mapfill = mapfill_new(o->bpffs_dir, AGENT_MAPFILL_MS);
 	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
 	if (!a->admin)
 		return -errno;
@@ -1234,6 +1249,7 @@ static void agent_stop(struct agent *a)
 		relay_free(a->relay);
 	}
 	admin_free(a->admin);
+	mapfill_free(a->mapfill);
 	reqstats_free(a->reqstats); /* after the workers stopped (relay_stop above) */
 	/* Also after the workers: the writer writes what they left in their rings. */
 	accesslog_free(a->accesslog);
