@@ -11,7 +11,7 @@
 # goes away: /graph answers 503 JSON, counted in /healthz, and weir-graph keeps serving.
 # Everything is parsed as JSON (jq) or DOM attributes. Exit 0 pass, 77 skip.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 SIMCTL=(/usr/bin/python3 tools/sim/weir-sim)
 SIM=wt-obsgraph
@@ -92,7 +92,7 @@ ip netns exec "$NS" "$BUILD/weir-graph" --prometheus "$PROM" --listen 127.0.0.1:
 	>"$TMP/weir-graph.log" 2>&1 &
 WG_PID=$!
 seen=
-for i in $(seq 1 60); do
+for _ in $(seq 1 60); do
 	get -f "$PROM/api/v1/query?query=up" >"$TMP/up.json" 2>/dev/null &&
 		[ "$(jq '[.data.result[] | select(.value[1] == "1")] | length' "$TMP/up.json")" = 2 ] &&
 		{ seen=1; break; }
@@ -122,7 +122,7 @@ KEYS="[.edges[] | select((.labels.qps | tonumber) > 0) | $KEY] | unique"
 KEYS_ALL="[.edges[] | $KEY] | unique"
 Q='time_horizon=1m&filter_empty=true'
 seen=
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
 	get -f "$WG/graph?$Q" >"$TMP/graph.json" 2>"$TMP/graph.err" &&
 		jq -e --argjson want "$WANT" "$KEYS"' as $k | all($want[]; . as $w | $k | index($w))' \
 			"$TMP/graph.json" >/dev/null && { seen=1; break; }
@@ -188,8 +188,9 @@ for n in productpage details reviews ratings unknown; do
 done
 ok "/dotviz (Chromium DOM): Graphviz SVG with every service"
 rm -f "$ART/force.png" "$ART/dotviz.png"
-chrome --screenshot="$ART/force.png" "$WG/force?$Q" >/dev/null &&
-	chrome --screenshot="$ART/dotviz.png" "$WG/dotviz?$Q" >/dev/null || fail "chromium --screenshot"
+for p in force dotviz; do
+	chrome --screenshot="$ART/$p.png" "$WG/$p?$Q" >/dev/null || fail "chromium --screenshot $p"
+done
 for p in force dotviz; do
 	[ "$(head -c 8 "$ART/$p.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
 		fail "$ART/$p.png is not a PNG"

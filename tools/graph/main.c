@@ -109,6 +109,8 @@ static int gsrv_graph(struct gsrv *s, struct gsrv_call *c, struct graph *g)
 	if (!promgraph_fetch(s->pg, horizon_ms, filter_empty, g, &err))
 		return 0;
 	fprintf(stderr, "weir-graph: %s\n", err.msg);
+	if (err.kind == PROMGRAPH_OK) /* not Prometheus' doing: out of memory */
+		return gsrv_error(c, 500, "internal", "%s", err.msg);
 	/* Prometheus down is "try later" (503); a bad answer from it is a bad gateway (502). */
 	return gsrv_error(c, err.kind == PROMGRAPH_UNREACHABLE ? 503 : 502,
 			  promgraph_fail_name(err.kind), "%s", err.msg);
