@@ -142,6 +142,7 @@ static void build_all(struct graph *g, bool filter_empty)
 
 static void test_promgraph_edges_from_vectors(void **state)
 {
+	struct strbuf dot;
 	struct graph g;
 	json_t *root, *l, *nodes;
 
@@ -185,6 +186,13 @@ static void test_promgraph_edges_from_vectors(void **state)
 	assert_non_null(find_edge(root, "productpage", "reviews", "tcp"));
 	assert_int_equal(json_array_size(json_object_get(root, "edges")), 5);
 	json_decref(root);
+	/* DOT names the source version, so that parallel edges read apart. */
+	strbuf_init(&dot);
+	assert_int_equal(graph_write_dot(&g, &dot), 0);
+	assert_non_null(strstr(strbuf_str(&dot), "\"reviews\" -> \"ratings\" [label=\"qps: "
+						 "2.000000\\nversion: v1\\nsource_version: v2\\n"));
+	strbuf_fini(&dot);
+
 	graph_fini(&g);
 
 	/* ...and gone with it, its request sibling kept. */

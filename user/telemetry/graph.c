@@ -420,6 +420,10 @@ int graph_write_dot(const struct graph *g, struct strbuf *out)
 		/* "\n" stays two characters: DOT's line break inside a label. */
 		strbuf_printf(out, " [label=\"qps: %.6f\\nversion: ", e->qps);
 		strbuf_append_esc(out, e->version, STRBUF_ESC_DOT);
+		if (e->source_version) { /* parallel edges from each source version tell apart */
+			strbuf_puts(out, "\\nsource_version: ");
+			strbuf_append_esc(out, e->source_version, STRBUF_ESC_DOT);
+		}
 		if (e->protos & GRAPH_P_L7)
 			strbuf_printf(out, "\\nprotocol: %s\\nerror_rate: %.6f",
 				      graph_protocol(e->protos), e->error_rate);

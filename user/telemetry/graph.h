@@ -125,7 +125,8 @@ void graph_fini(struct graph *g);
  */
 int graph_write_json(const struct graph *g, struct strbuf *out);
 /* Appends <g> to <out> as a Graphviz digraph with qps and version on each edge (and the
- * protocol and error rate on request edges). Returns 0 or -ENOMEM. */
+ * source version when known, the protocol and error rate on request edges). Returns 0 or
+ * -ENOMEM. */
 int graph_write_dot(const struct graph *g, struct strbuf *out);
 
 /* The protocol label of an edge: "tcp", "udp", "other", "http", "grpc" or "mixed". */
