@@ -9,14 +9,14 @@ set -euo pipefail
 BUILD_PKGS=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libnl-3-dev libnl-route-3-dev libssl-dev libevent-dev node-llhttp
-	libnghttp2-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libcmocka-dev
+	libnghttp2-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libcmocka-dev libgraphviz-dev
 	linux-libc-dev libcap-dev libre2-dev g++ libclang-rt-14-dev
 )
 TEST_PKGS=(
 	iproute2 containernetworking-plugins curl nghttp2-client nghttp2-server python3 python3-yaml
 	python3-grpcio
 	haproxy graphviz prometheus wrk iperf3 openssl procps psmisc util-linux jq
-	iptables nodejs
+	iptables nodejs chromium
 )
 
 want=("${BUILD_PKGS[@]}")
