@@ -110,6 +110,17 @@ long h2idle_request(char *buf, size_t cap, const char *header)
  */
 static int status_ok(const unsigned char *b, size_t n)
 {
+	/* Dynamic table size updates (001xxxxx, RFC 7541 6.3) may come first: an encoder that
+	 * uses no table (weir's downstream one) says so at its first block. */
+	while (n >= 1 && (b[0] & 0xe0) == 0x20) {
+		size_t i = 1;
+
+		if ((b[0] & 0x1f) == 0x1f) /* a multi-byte integer: continuation bytes */
+			while (i < n && (b[i++] & 0x80))
+				;
+		b += i;
+		n -= i;
+	}
 	if (n >= 1 && b[0] == 0x88)
 		return 1;
 	if (n >= 5 && (b[0] == 0x48 || b[0] == 0x08) && b[1] == 3 && !memcmp(b + 2, "200", 3))

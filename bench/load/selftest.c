@@ -180,6 +180,8 @@ static void selftest_h2idle(void)
 					      0, 0, 1, 1, 4, 0, 0, 0, 1, 0x88,
 					      0, 0, 2, 0, 1, 0, 0, 0, 1, 'h', 'i' };
 	static const unsigned char e404[] = { 0, 0, 1, 1, 5, 0, 0, 0, 1, 0x8d };
+	/* A table size update to 0 ahead of :status 200, then a 4096 one in two bytes. */
+	static const unsigned char upd[] = { 0, 0, 5, 1, 5, 0, 0, 0, 1, 0x20, 0x3f, 0xe1, 0x1f, 0x88 };
 	static const unsigned char rst[] = { 0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 7 };
 	struct h2idle_reader rd = { 0 };
 	char buf[256];
@@ -192,6 +194,9 @@ static void selftest_h2idle(void)
 	CHECK(n > 0 && !memcmp(buf + n - 10, "x-bench\002l7", 10), "h2 header lower-cased");
 	CHECK(n > 0 && buf[24 + 9 + 3] == 8 && buf[24 + 9 + 2] == 4, "h2 WINDOW_UPDATE");
 	CHECK(n > 0 && buf[24 + 22 + 3] == 1 && buf[24 + 22 + 4] == 5, "h2 HEADERS ends the stream");
+	rd = (struct h2idle_reader){ 0 };
+	CHECK(h2idle_response(&rd, upd, sizeof(upd)) == 1 && rd.got_head,
+	      "h2 table size updates before :status are skipped");
 	CHECK(h2idle_request(buf, sizeof(buf), "no-colon") == -EINVAL, "h2 bad header");
 	CHECK(h2idle_request(buf, 40, NULL) == -EINVAL, "h2 request does not fit");
 	for (i = 0; i < sizeof(resp) - 1; i++) {
