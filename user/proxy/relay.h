@@ -17,6 +17,7 @@
 
 struct relay;
 struct reqstats;
+struct spans;
 
 /*
  * Looks up the destination the client of accepted socket <fd> connected to, before connect4
@@ -35,14 +36,21 @@ struct relay_opts {
 	const int *inherit_fds;	     /* listening sockets handed over by the agent this one
 				      * replaces (one per worker; more workers if more fds) */
 	int ninherit;
-	struct reqstats *reqstats; /* request telemetry (worker i records into shard i);
-				    * NULL: none. Must outlive the relay. */
-	bool l4_only;		   /* every connection as TCP pass-through: no HTTP sessions
-				    * (the agent's --l4-only, and the L4 relay's own tests) */
-	uint32_t source_ip;	   /* upstream connections leave from this address (network
-				    * order; 0: the kernel's choice). The agent sets its node
-				    * address, which every node knows as an agent's, so a
-				    * server's socket does not count a relayed flow again. */
+	struct reqstats *reqstats;	   /* request telemetry (worker i records into shard i);
+					    * NULL: none. Must outlive the relay. */
+	struct spans *spans;		   /* span export (worker i pushes into ring i); NULL: no
+					    * tracing at all, trace headers pass untouched */
+	const _Atomic uint32_t *trace_ppm; /* sampling override (--trace-sampling), parts
+					    * per million; NULL or UINT32_MAX: each source
+					    * workload's telemetry policy decides */
+	bool trace_all;	    /* --zipkin-addr: report spans of workloads whose policy names
+			     * no tracing provider (disableSpanReporting still wins) */
+	bool l4_only;	    /* every connection as TCP pass-through: no HTTP sessions
+			     * (the agent's --l4-only, and the L4 relay's own tests) */
+	uint32_t source_ip; /* upstream connections leave from this address (network
+			     * order; 0: the kernel's choice). The agent sets its node
+			     * address, which every node knows as an agent's, so a
+			     * server's socket does not count a relayed flow again. */
 };
 
 /*

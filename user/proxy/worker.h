@@ -126,6 +126,7 @@ struct px_session {
 
 struct upstream_pool;
 struct reqstats_shard;
+struct spans_shard;
 
 #define PX_CMD_STOP  1u /* reset what is live, hand the last deltas over, return */
 #define PX_CMD_DRAIN 2u /* stop accepting; sessions finish what is in flight */
@@ -155,6 +156,7 @@ struct px_worker {
 	struct upstream_pool *pool; /* upstream connections for HTTP (upstream.c) */
 	struct balancer bal;	    /* load-balancing state of this worker (balancer.c) */
 	struct reqstats_shard *rs;  /* request telemetry of this worker; NULL: none */
+	struct spans_shard *spans;  /* span ring of this worker; NULL: no tracing */
 	struct px_list waiting;	    /* exchanges queued by a circuit breaker */
 	struct px_flows local;	    /* deltas since the last flush (worker only) */
 	pthread_mutex_t mbox_lock;  /* taken once per flush by the worker, by relay_collect */

@@ -525,9 +525,10 @@ int spans_write_metrics(const struct spans *sp, struct strbuf *out)
 	if (!err)
 		err = metrics_sample_u64(out, "weir_trace_queue_capacity", NULL, 0, st.capacity);
 	if (!err)
-		err = metrics_family(out, "weir_trace_bad_headers_total", METRICS_COUNTER,
-				     "Invalid trace headers ignored (a bad traceparent starts a new "
-				     "trace).");
+		err =
+		    metrics_family(out, "weir_trace_bad_headers_total", METRICS_COUNTER,
+				   "Invalid trace headers ignored (a bad traceparent starts a new "
+				   "trace).");
 	for (unsigned b = 0; !err && b < 3; b++) {
 		static const char *const names[3] = {"x-b3", "b3", "traceparent"};
 		struct metrics_label l = {"header", names[b]};
