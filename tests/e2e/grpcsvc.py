@@ -13,6 +13,7 @@ The service is weir.test.Echo, written by hand over raw protobuf bytes:
                     [--delay-ms D] [--lifetime S] [--chat-buffered]
   grpcsvc.py client --target HOST:PORT --calls N [--stream M] [--timeout S]
                     [--header K=V]... [--channel-per-call] [--text T]
+                    [--duration S] [--parallel K] [--summary]
   grpcsvc.py stats --target HOST:PORT [--timeout S]
 
 server: --fail-code answers that gRPC status (number, e.g. 14 UNAVAILABLE) to the first K calls
@@ -25,6 +26,10 @@ client: one JSON line per call on stdout, {"call", "method", "code", "code_num",
 only after the previous one's echo came back (so a proxy that buffers a stream shows up as
 DEADLINE_EXCEEDED with messages < M). Exit status 0 when every call was OK, 1 otherwise,
 2 for bad arguments. Every call has a deadline (--timeout, default 5 s), so a run is bounded.
+--duration stops starting calls after S seconds (still at most --calls in all); --parallel
+runs K callers at once on the one channel, so their calls are concurrent streams of one
+HTTP/2 connection; --summary prints one JSON line at the end instead of one per call:
+{"calls", "ok", "failed", "codes": {name: count}, "connections_seen"?: ...}.
 """
 import argparse
 import json
@@ -234,6 +239,29 @@ def _call_chat(ch, args, i, md, rec):
     return rec["messages"], rec["server"]
 
 
+def _one_call(ch, args, i, md):
+    """Makes call number i on channel ch; returns its JSON record."""
+    rec = {"call": i + 1, "method": "Chat" if args.stream else "Echo", "messages": 0,
+           "server": ""}
+    t0 = time.monotonic()
+    try:
+        if args.stream:
+            _call_chat(ch, args, i, md, rec)
+        else:
+            rec["messages"], rec["server"] = _call_echo(ch, args, i, md)
+        code = grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        code = e.code()
+        rec["details"] = e.details()
+    except (ValueError, StopIteration) as e:
+        code = grpc.StatusCode.UNKNOWN
+        rec["details"] = "client check: %s" % (e or "stream ended early")
+    rec["code"] = code.name
+    rec["code_num"] = code.value[0]
+    rec["ms"] = round((time.monotonic() - t0) * 1000, 1)
+    return rec
+
+
 def run_client(args):
     md = []
     for h in args.header:
@@ -242,36 +270,52 @@ def run_client(args):
             print("grpcsvc: --header %r: want KEY=VALUE" % h, file=sys.stderr)
             return 2
         md.append((k.lower(), v))
-    ch = None
-    all_ok = True
-    for i in range(args.calls):
-        if ch is None or args.channel_per_call:
-            if ch is not None:
+    if args.channel_per_call and args.parallel > 1:
+        print("grpcsvc: --channel-per-call and --parallel exclude each other", file=sys.stderr)
+        return 2
+    lock = threading.Lock()
+    state = {"next": 0, "calls": 0, "ok": 0, "codes": {}}
+    deadline = time.monotonic() + args.duration if args.duration else None
+    ch = grpc.insecure_channel(args.target)
+
+    def take():
+        # The next call number, or None when the count or the duration is used up.
+        with lock:
+            if state["next"] >= args.calls:
+                return None
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            state["next"] += 1
+            return state["next"] - 1
+
+    def caller():
+        nonlocal ch
+        while True:
+            i = take()
+            if i is None:
+                return
+            if args.channel_per_call:
                 ch.close()
-            ch = grpc.insecure_channel(args.target)
-        rec = {"call": i + 1, "method": "Chat" if args.stream else "Echo", "messages": 0,
-               "server": ""}
-        t0 = time.monotonic()
-        try:
-            if args.stream:
-                _call_chat(ch, args, i, md, rec)
-            else:
-                rec["messages"], rec["server"] = _call_echo(ch, args, i, md)
-            code = grpc.StatusCode.OK
-        except grpc.RpcError as e:
-            code = e.code()
-            rec["details"] = e.details()
-        except (ValueError, StopIteration) as e:
-            code = grpc.StatusCode.UNKNOWN
-            rec["details"] = "client check: %s" % (e or "stream ended early")
-        rec["code"] = code.name
-        rec["code_num"] = code.value[0]
-        rec["ms"] = round((time.monotonic() - t0) * 1000, 1)
-        all_ok = all_ok and code == grpc.StatusCode.OK
-        print(json.dumps(rec, sort_keys=True), flush=True)
-    if ch is not None:
-        ch.close()
-    return 0 if all_ok else 1
+                ch = grpc.insecure_channel(args.target)
+            rec = _one_call(ch, args, i, md)
+            with lock:
+                state["calls"] += 1
+                state["ok"] += rec["code"] == "OK"
+                state["codes"][rec["code"]] = state["codes"].get(rec["code"], 0) + 1
+                if not args.summary or rec["code"] != "OK":
+                    print(json.dumps(rec, sort_keys=True), flush=True)
+
+    threads = [threading.Thread(target=caller) for _ in range(args.parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ch.close()
+    if args.summary:
+        print(json.dumps({"calls": state["calls"], "ok": state["ok"],
+                          "failed": state["calls"] - state["ok"], "codes": state["codes"]},
+                         sort_keys=True), flush=True)
+    return 0 if state["ok"] == state["calls"] else 1
 
 
 def run_stats(args):
@@ -321,6 +365,12 @@ def main(argv):
     c.add_argument("--channel-per-call", action="store_true",
                    help="a new channel (HTTP/2 connection) for every call")
     c.add_argument("--text", default="hello")
+    c.add_argument("--duration", type=bounded(0.1, 3600, float),
+                   help="stop starting calls after this many seconds")
+    c.add_argument("--parallel", type=bounded(1, 64), default=1,
+                   help="callers at once on the one channel")
+    c.add_argument("--summary", action="store_true",
+                   help="one JSON line at the end (and one per failed call)")
     t = sub.add_parser("stats", help="print the server's counters as JSON")
     t.add_argument("--target", required=True)
     t.add_argument("--timeout", type=bounded(0.01, 600, float), default=5.0)

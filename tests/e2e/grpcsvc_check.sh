@@ -81,6 +81,15 @@ out=$(client 3 --calls 4)
 check "$out" '[.[:4][].code] == ["UNAVAILABLE", "UNAVAILABLE", "OK", "OK"] and .[0].code_num == 14 and
 	(.[0].details | test("injected failure")) and .[4].rc == 1' "--fail-first 2 --fail-code 14"
 check "$(stats 3)" '.[0] | .calls == 4 and .failed == 2' "Stats counts the failed calls"
+# --summary: one line at the end, failed calls still printed; --parallel and --duration.
+server 6 --fail-code 14 --fail-first 3
+out=$(client 6 --calls 40 --parallel 4 --summary)
+check "$out" 'length == 5 and ([.[:3][].code] | unique) == ["UNAVAILABLE"] and
+	.[3].calls == 40 and .[3].ok == 37 and .[3].failed == 3 and .[3].codes.UNAVAILABLE == 3 and
+	.[4].rc == 1' "--parallel 4 --summary: 40 calls, the 3 failed ones listed"
+out=$(client 1 --calls 100000 --duration 1 --parallel 2 --summary)
+check "$out" '.[0].calls > 10 and .[0].calls < 100000 and .[0].failed == 0 and .[1].rc == 0' \
+	"--duration 1 ends a 100000-call run early"
 server 4 --fail-code 13
 out=$(client 4 --calls 2 --stream 2)
 check "$out" '[.[:2][].code] == ["INTERNAL", "INTERNAL"] and ([.[:2][].messages] == [0, 0])' \
@@ -100,7 +109,8 @@ check "$out" '.[0].code == "UNAVAILABLE" and .[0].ms < 3000 and .[1].rc == 1' "c
 
 # Bad arguments exit 2 with the option named.
 for a in "server --port 1 --fail-code 17" "server --port 70000" "server --port 1 --fail-first 1" \
-	"client --target x --calls 0" "client --target x --header novalue"; do
+	"client --target x --calls 0" "client --target x --header novalue" \
+	"client --target x --parallel 2 --channel-per-call"; do
 	rc=0
 	# shellcheck disable=SC2086
 	timeout 10 "$PY" "$SVC" $a >"$TMP/bad.out" 2>&1 || rc=$?

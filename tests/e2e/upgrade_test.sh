@@ -7,10 +7,14 @@
 # it a client Pod keeps keep-alive HTTP/1.1 load (h2load --h1, one run over every upgrade)
 # on an agent-path Service: h2load's own summary must show no failed or errored request.
 # HTTP/2 load (h2load h2, one run per upgrade: its client never reconnects after GOAWAY)
-# must show every request it sent answered 2xx. A TCP connection to a kernel-path Service,
-# held open over all ten upgrades, must not notice anything.
+# must show every request it sent answered 2xx. A gRPC client (python3-grpcio: four callers
+# multiplexed on one channel, which reconnects after GOAWAY and retries the streams the old
+# agent refused unprocessed, as HTTP/2 lets a client do) runs over all ten upgrades and must
+# see every call OK. A TCP connection to a kernel-path Service, held open over all ten
+# upgrades, must not notice anything.
 . "$(dirname "$0")/lib.sh"
 command -v h2load >/dev/null || e2e_skip "h2load not installed"
+/usr/bin/python3 -c 'import grpc' 2>/dev/null || e2e_skip "python3-grpcio is not installed"
 e2e_init upg
 e2e_node
 e2e_pod srv 198.18.1.11
@@ -37,10 +41,22 @@ spec:
   clusterIP: 198.19.0.61
   selector: {app: web}
   ports: [{name: tcp, port: 7, targetPort: 8081}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: rpc
+  namespace: default
+  annotations: {weir.dev/path: agent}
+spec:
+  clusterIP: 198.19.0.62
+  selector: {app: web}
+  ports: [{name: grpc, port: 50051, targetPort: 50051}]
 YAML
 } >"$E2E_TMP/config/app.yaml"
 e2e_run srv "$BUILD/bookinfo-app" --name web --version v1 --listen 8080
 e2e_run srv "$E2E_PY" "$E2E_DIR/tcpsrv.py" echo 8081
+e2e_run srv /usr/bin/python3 "$E2E_DIR/grpcsvc.py" server --port 50051 --lifetime 300
 HANDOFF=$E2E_TMP/handoff.sock
 e2e_agent --handoff-socket "$HANDOFF" --drain-seconds 5
 sleep 0.5
@@ -58,6 +74,26 @@ e2e_exec client "$E2E_PY" "$E2E_DIR/tcpcli.py" hold 198.19.0.61 7 $((LOAD_SECS +
 	>"$E2E_TMP/hold.json" 2>&1 &
 hold=$!
 E2E_PIDS+=("$hold")
+
+# gRPC over all upgrades: IPv4 only in the client Pod (l7_grpc_test.sh says why).
+e2e_exec client sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1 ||
+	e2e_fail "cannot disable IPv6 in the client Pod"
+out=$(e2e_exec client /usr/bin/python3 "$E2E_DIR/grpcsvc.py" client --target 198.19.0.62:50051 \
+	--calls 3 --summary) || e2e_fail "gRPC through the agent before the upgrades: $out"
+# ... and through the agent indeed: it counted them as gRPC requests.
+for _ in $(seq 30); do
+	n=$(e2e_node_curl /metrics | l7_metric istio_requests_total request_protocol=grpc \
+		destination_service_name=rpc grpc_response_status=0)
+	[ "$n" -ge 3 ] && break
+	sleep 0.1
+done
+[ "$n" -ge 3 ] || e2e_fail "the agent counted $n gRPC requests to rpc, want 3"
+e2e_exec client timeout $((LOAD_SECS + 30)) /usr/bin/python3 "$E2E_DIR/grpcsvc.py" client \
+	--target 198.19.0.62:50051 --calls 100000 --duration "$LOAD_SECS" --parallel 4 --summary \
+	>"$E2E_TMP/grpc.txt" 2>&1 &
+grpcload=$!
+E2E_PIDS+=("$grpcload")
 
 # Keep-alive HTTP/1.1 load over all upgrades.
 e2e_exec client timeout $((LOAD_SECS + 30)) h2load --h1 -c 4 -m 1 -t 1 -D "$LOAD_SECS" \
@@ -102,6 +138,7 @@ for i in $(seq $UPGRADES); do
 done
 e2e_log "$UPGRADES upgrades in $(($(date +%s) - start)) s"
 kill -0 "$h1" 2>/dev/null || e2e_fail "the HTTP/1.1 load ended before the last upgrade"
+kill -0 "$grpcload" 2>/dev/null || e2e_fail "the gRPC load ended before the last upgrade"
 kill -0 "$hold" 2>/dev/null || e2e_fail "the held connection ended before the last upgrade"
 # The listeners were handed on each time: one agent still owns the outbound port.
 [ "$(grep -c 'took 2 listening sockets over' "$E2E_TMP/logs/agent.log")" -eq $UPGRADES ] ||
@@ -119,6 +156,14 @@ eval "$s"
 [ "$failed" -eq 0 ] && [ "$errored" -eq 0 ] && [ "$timeout" -eq 0 ] ||
 	e2e_fail "HTTP/1.1 requests failed across the upgrades: $s"
 [ "$s2xx" -eq "$succeeded" ] || e2e_fail "HTTP/1.1 answers other than 2xx: $s"
+
+rc=0
+wait "$grpcload" || rc=$?
+g=$(tail -1 "$E2E_TMP/grpc.txt")
+e2e_log "gRPC over $UPGRADES upgrades: $g"
+[ "$rc" -eq 0 ] || e2e_fail "gRPC calls failed across the upgrades (exit $rc): $(tail -5 "$E2E_TMP/grpc.txt")"
+echo "$g" | jq -e '.failed == 0 and .ok == .calls and .calls > 100' >/dev/null ||
+	e2e_fail "gRPC load across the upgrades: $g"
 
 wait "$hold" || true
 h=$(cat "$E2E_TMP/hold.json")

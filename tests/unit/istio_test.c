@@ -622,12 +622,6 @@ static void test_istio_warnings(void **state)
 	    {VSH "  tls:\n  - match: [{port: 443, sniHosts: [a.b]}]\n    " RT "\n",
 	     VSE "spec.tls[0].match[0].sniHosts: accepted but not enforced by weir: TLS routes "
 		 "by port"},
-	    {DRH "  exportTo: [\".\"]\n",
-	     DRE "spec.exportTo: accepted but not enforced by weir: the policy applies to every "
-		 "client"},
-	    {DRH "  workloadSelector: {matchLabels: {app: a}}\n",
-	     DRE "spec.workloadSelector: accepted but not enforced by weir: the policy applies to "
-		 "every client"},
 	    {"apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: r}\n",
 	     SRC ": ignoring VirtualService: apiVersion networking.istio.io/v2 is not supported"},
 	};

@@ -658,6 +658,79 @@ static void test_route_policy_merge(void **state)
 	assert_true(web_table(m, 80)->agent);
 }
 
+/* A DestinationRule <name> in <ns> for web with maxConnections <max>, then <extra> YAML. */
+#define WEB_DR(name, ns, max, extra)                                                               \
+	"---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: " name   \
+	", namespace: " ns "}\nspec:\n  host: web.shop.svc.cluster.local\n"                        \
+	"  trafficPolicy: {connectionPool: {tcp: {maxConnections: " #max "}}}\n" extra
+
+/* A client Pod <name> in <ns> with label app=<app>. */
+#define CLIENT(name, ns, app)                                                                      \
+	"---\napiVersion: v1\nkind: Pod\nmetadata: {name: " name ", namespace: " ns                \
+	", labels: {app: " app "}}\nspec: {containers: [{name: c}]}\nstatus: {podIP: 10.1.2." name \
+	"}\n"
+
+/* The maxConnections a client in <ns> with app=<app> (NULL: no labels) gets on <cl>. */
+static uint32_t max_conns_for(const struct route_cluster *cl, const char *ns, const char *app)
+{
+	struct k8s_kv kv = {.key = "app", .value = app};
+
+	return route_cluster_for(cl, ns, app ? &kv : NULL, app ? 1 : 0)
+	    ->policy.pool.max_connections;
+}
+
+/*
+ * DestinationRule scope, Istio's lookup: the client's namespace, then the Service's, then
+ * the root namespace, each only if exported to the client; a workloadSelector rule only for
+ * the selected Pods of its own namespace; a rule in any other namespace is never used.
+ */
+static void test_route_dr_scope(void **state)
+{
+	const char *srcs[] = {
+	    "@" WEB_DR("local", "shop", 10,
+		       "  exportTo: [\".\"]\n  subsets: [{name: v1, labels: "
+		       "{version: v1}}]\n") WEB_DR("team", "team", 20, "")
+		WEB_DR("batch", "team", 30, "  workloadSelector: {matchLabels: {app: batch}}\n")
+		    WEB_DR("mesh", "istio-system", 40, "") WEB_DR("elsewhere", "other", 50,
+								  "  exportTo: [team]\n")
+			CLIENT("1", "team", "batch") CLIENT("2", "team", "ui") CLIENT(
+			    "3", "other",
+			    "x") "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+				 "metadata: {name: web, namespace: shop}\nspec:\n  hosts: [web]\n"
+				 "  http: [{route: [{destination: {host: web, subset: v1}}]}]\n",
+	    WEB, NULL};
+	const struct model *m = build(*state, srcs);
+	const struct route_cluster *c = cluster(m, "outbound|80||web.shop.svc.cluster.local");
+	const struct route_cluster *v1 = cluster(m, "outbound|80|v1|web.shop.svc.cluster.local");
+	const struct route_cluster *shop_v1 = route_cluster_for(v1, "shop", NULL, 0);
+
+	assert_int_equal(m->routes->errors, 0);
+	/* A client of no namespace: only rules exported everywhere, the root's. */
+	assert_int_equal(c->policy.pool.max_connections, 40);
+	assert_int_equal(max_conns_for(c, NULL, NULL), 40);
+	/* The Service's namespace: its own rule, though exported to "." only. */
+	assert_int_equal(max_conns_for(c, "shop", "web"), 10);
+	/* team: the selector rule for app=batch, the namespace's own rule for the others. */
+	assert_int_equal(max_conns_for(c, "team", "batch"), 30);
+	assert_int_equal(max_conns_for(c, "team", "ui"), 20);
+	assert_int_equal(max_conns_for(c, "team", NULL), 20);
+	/* other: its own rule is exported to team only, so not even to itself; and a rule of
+	 * a third namespace ("elsewhere" for team) is not on team's lookup path either. */
+	assert_int_equal(max_conns_for(c, "other", "x"), 40);
+	/* Subset v1 is defined only by shop's rule: everyone else gets "no cluster". */
+	assert_true(v1->subset_unknown);
+	assert_false(shop_v1->subset_unknown);
+	assert_string_equal(shop_v1->name, v1->name);
+	assert_string_equal(shop_v1->policy.dr, "shop/local");
+	assert_string_equal(members(shop_v1), "10.1.1.1:8080");
+	assert_true(route_cluster_for(v1, "team", NULL, 0)->subset_unknown);
+	/* An alternative is a cluster of the snapshot in its own right. */
+	assert_ptr_equal(&m->routes->clusters[shop_v1->id], shop_v1);
+	assert_int_equal(shop_v1->nalts, 0);
+	/* The port's kernel-path decision counts every client's rule. */
+	assert_true(web_table(m, 80)->agent);
+}
+
 static void test_route_weir_kinds(void **state)
 {
 	const char *srcs[] = {
@@ -836,6 +909,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_route_kernel_annotation_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_compile_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_proto_detection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_dr_scope, setup, teardown),
 	};
 
 	log_init("route_test", LOG_ERR); /* the compile errors are expected */

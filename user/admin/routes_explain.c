@@ -118,10 +118,9 @@ static json_t *routes_json_head(const struct http_head *h)
 
 /* ---- the evaluation ---- */
 
-/* Whether http route <r> is visible to a client in namespace <ns> (its VS's exportTo). */
 /*
- * Reported, not acted on: router_route() does not apply exportTo yet (route.h documents the
- * field), so the answer says what a client in another namespace would be refused.
+ * Whether http route <r> is visible to a client in namespace <ns> (its VS's exportTo), as
+ * router_route() applies it: a hidden route is skipped, so the answer says why.
  */
 static bool routes_exported(const struct route_http *r, const char *ns)
 {
@@ -235,6 +234,8 @@ static json_t *routes_json_target(const struct model *m, const struct route_http
 	err |= routes_set(o, "cluster", routes_str(c ? c->name : NULL));
 	err |= routes_set(o, "subset", routes_str(c ? c->subset : NULL));
 	err |= routes_set(o, "subset_unknown", json_boolean(c && c->subset_unknown));
+	/* Which DestinationRule shapes the cluster for this client (exportTo, selector). */
+	err |= routes_set(o, "destination_rule", routes_str(c ? c->policy.dr : NULL));
 	err |= routes_set(o, "weight", json_integer(d ? d->weight : 100));
 	err |= routes_set(o, "probability", json_real(prob));
 	/* The router's own rule: an undefined subset has no cluster (503 NC). */
@@ -263,7 +264,8 @@ static json_t *routes_json_target(const struct model *m, const struct route_http
 
 /* Every destination of the result: the route's weighted ones, or the default cluster. */
 static json_t *routes_json_targets(const struct model *m, const struct route_table *t,
-				   const struct http_head *req, const struct router_result *res,
+				   const struct http_head *req, const struct router_source *src,
+				   const struct router_result *res,
 				   const struct route_cluster **only)
 {
 	const struct route_http *r = res->route;
@@ -275,8 +277,8 @@ static json_t *routes_json_targets(const struct model *m, const struct route_tab
 	if (!a)
 		return NULL;
 	if (res->why == ROUTER_WHY_DEFAULT) {
-		*only = t->dflt;
-		err |= routes_push(a, routes_json_target(m, NULL, NULL, t->dflt, 1.0, req, res));
+		*only = router_cluster_for(t->dflt, src);
+		err |= routes_push(a, routes_json_target(m, NULL, NULL, *only, 1.0, req, res));
 		return routes_done(a, err);
 	}
 	if (!r || res->verdict == ROUTER_REDIRECT || res->verdict == ROUTER_DIRECT)
@@ -287,11 +289,12 @@ static json_t *routes_json_targets(const struct model *m, const struct route_tab
 	 */
 	for (i = 0; i < r->ndests; i++) {
 		const struct route_dest *d = &r->dests[i];
+		const struct route_cluster *c = router_cluster_for(d->cluster, src);
 		double p = r->total_weight ? (double)d->weight / r->total_weight : 0.0;
 
 		if (p >= 1.0)
-			*only = d->cluster;
-		err |= routes_push(a, routes_json_target(m, r, d, d->cluster, p, req, res));
+			*only = c;
+		err |= routes_push(a, routes_json_target(m, r, d, c, p, req, res));
 	}
 	return routes_done(a, err);
 }
@@ -459,7 +462,7 @@ static int routes_decide(json_t *o, const struct model *m, const struct route_ta
 	err |= routes_set(o, "response_flags", routes_str(res.flags));
 	err |= routes_set(o, "route", routes_json_taken(&res));
 	err |= routes_set(o, "tried", routes_json_tried(t, req, src, &res));
-	err |= routes_set(o, "destinations", routes_json_targets(m, t, req, &res, &only));
+	err |= routes_set(o, "destinations", routes_json_targets(m, t, req, src, &res, &only));
 	err |= routes_set(o, "cluster", routes_str(only ? only->name : NULL));
 	err |= routes_set(o, "subset", routes_str(only ? only->subset : NULL));
 	err |= routes_set(o, "local_response", routes_json_local(req, &res));

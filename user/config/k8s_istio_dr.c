@@ -444,15 +444,7 @@ int k8s_istio_destinationrule(struct k8s_dec *d, yaml_node_t *root, struct k8s_o
 	dr->nsubsets = sv.n;
 	err = worst(err, istio_dec_strs(d, spec, "exportTo", &dr->export_to, &dr->nexport_to));
 	err = worst(err, istio_check_export(d, dr->export_to, dr->nexport_to));
-	if (dr->nexport_to && (dr->nexport_to > 1 || strcmp(dr->export_to[0], "*")))
-		k8s_dec_warn(d, "exportTo",
-			     "accepted but not enforced by weir: the policy "
-			     "applies to every client");
 	err = worst(err, sub(d, spec, "workloadSelector", dr, dec_wlsel));
-	if (dr->nselector)
-		k8s_dec_warn(d, "workloadSelector",
-			     "accepted but not enforced by weir: the "
-			     "policy applies to every client");
 	k8s_dec_pop(d, old);
 	return err;
 }

@@ -151,10 +151,6 @@ uint8_t route_proto_of(const struct model_svc_port *p)
 
 /*
  * Whether <host> written in namespace <ns> names Service <s>; *<exact> tells an exact name
- * from a wildcard.
- */
-/*
- * Whether <host> written in namespace <ns> names Service <s>; *<exact> tells an exact name
  * from a wildcard, because an exact rule wins over a wildcard one. Comparing against the
  * FQDN covers every short form at once: "name.ns" and "name.ns.svc" are its prefixes at a dot.
  */
@@ -215,9 +211,8 @@ static bool obj_beats(const struct route_obj *a, bool a_exact, const struct rout
 	return c ? c < 0 : a->idx < best->idx;
 }
 
-/* Of the rules <v>/<n>, the one that applies to Service <s> (o NULL when none). */
-static struct route_obj pick(const struct route_obj *v, size_t n, const struct model_service *s,
-			     bool is_vs)
+/* Of the VirtualServices <v>/<n>, the one bound to Service <s> for the mesh (o NULL: none). */
+static struct route_obj pick_vs(const struct route_obj *v, size_t n, const struct model_service *s)
 {
 	struct route_obj best = {0};
 	bool best_exact = false, exact, ex;
@@ -227,21 +222,17 @@ static struct route_obj pick(const struct route_obj *v, size_t n, const struct m
 		const struct k8s_object *o = v[i].o;
 		bool hit = false;
 
-		if (is_vs) {
-			for (j = 0; j < o->vs->ngateways; j++)
-				if (!strcmp(o->vs->gateways[j], "mesh"))
-					break;
-			if (o->vs->ngateways && j == o->vs->ngateways)
-				continue; /* gateways only */
-			exact = false;
-			for (j = 0; j < o->vs->nhosts; j++)
-				if (host_names(o->vs->hosts[j], o->meta.ns, s, &ex)) {
-					hit = true;
-					exact |= ex;
-				}
-		} else {
-			hit = host_names(o->dr->host, o->meta.ns, s, &exact);
-		}
+		for (j = 0; j < o->vs->ngateways; j++)
+			if (!strcmp(o->vs->gateways[j], "mesh"))
+				break;
+		if (o->vs->ngateways && j == o->vs->ngateways)
+			continue; /* gateways only */
+		exact = false;
+		for (j = 0; j < o->vs->nhosts; j++)
+			if (host_names(o->vs->hosts[j], o->meta.ns, s, &ex)) {
+				hit = true;
+				exact |= ex;
+			}
 		if (hit && obj_beats(&v[i], exact, &best, best_exact)) {
 			best = v[i];
 			best_exact = exact;
@@ -339,29 +330,102 @@ static const struct weir_ratelimit *svc_ratelimit(const struct route_ctx *c,
 	return NULL;
 }
 
-/*
- * The cluster of <svc> port <port> and <subset> (NULL: all endpoints), made on first use with
- * its members and its merged policy; looked up by its Envoy-style name, which is unique per
- * (port, subset, host). Returns NULL on -ENOMEM. The cluster lives in c->a; its final place
- * in the contiguous array is set by publish().
- */
-struct route_cluster *route_cluster_get(struct route_ctx *c, const struct model_service *svc,
-					const struct model_svc_port *port, const char *subset)
+/* --- DestinationRule scope ------------------------------------------------------------- */
+
+/* Istio's configuration root namespace: its rules are the mesh-wide defaults. */
+#define ROUTE_ROOT_NS "istio-system"
+
+/* Whether rule <o> is exported to namespace <ns> ("*" or no exportTo: everywhere; "." its
+ * own; "~" nowhere; else the namespaces listed). <ns> NULL: only "exported everywhere". */
+static bool dr_exported(const struct k8s_object *o, const char *ns)
 {
-	const struct route_obj *dr = &c->dr_of[svc - c->m->services];
+	const struct istio_dr *dr = o->dr;
+	size_t i;
+
+	if (!dr->nexport_to)
+		return true;
+	for (i = 0; i < dr->nexport_to; i++) {
+		const char *e = dr->export_to[i];
+
+		if (!strcmp(e, "*"))
+			return true;
+		if (!ns || !strcmp(e, "~"))
+			continue;
+		if (!strcmp(e, ".") ? !strcmp(ns, o->meta.ns) : !strcmp(e, ns))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the labels <kv>/<n> hold every pair of <sel>/<nsel>. */
+static bool kv_has(const struct k8s_kv *kv, size_t n, const struct k8s_kv *sel, size_t nsel)
+{
+	for (size_t i = 0; i < nsel; i++) {
+		const char *v = k8s_kv_get(kv, n, sel[i].key);
+
+		if (!v || strcmp(v, sel[i].value))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The rule for Service <s> among those in namespace <rule_ns> that a client in <ns> sees:
+ * exported to <ns>, without a workloadSelector (cluster_alts() adds those). Exact hosts beat
+ * wildcards, then the oldest.
+ */
+static struct route_obj dr_in_ns(const struct route_ctx *c, const struct model_service *s,
+				 const char *rule_ns, const char *ns)
+{
+	struct route_obj best = {0};
+	bool best_exact = false, exact;
+
+	for (size_t i = 0; rule_ns && i < c->ndrs; i++) {
+		const struct k8s_object *o = c->drs[i].o;
+
+		if (strcmp(o->meta.ns, rule_ns) || o->dr->nselector || !dr_exported(o, ns) ||
+		    !host_names(o->dr->host, o->meta.ns, s, &exact))
+			continue;
+		if (obj_beats(&c->drs[i], exact, &best, best_exact)) {
+			best = c->drs[i];
+			best_exact = exact;
+		}
+	}
+	return best;
+}
+
+/*
+ * The DestinationRule of Service <s> for a client in namespace <ns> (NULL: a client of no
+ * namespace) that no workloadSelector picks: the client's namespace first, then the
+ * Service's, then the root namespace's, each only if exported to the client.
+ */
+static struct route_obj dr_for(const struct route_ctx *c, const struct model_service *s,
+			       const char *ns)
+{
+	const char *order[3] = {ns, s->ns, ROUTE_ROOT_NS};
+	struct route_obj r = {0};
+
+	for (size_t i = 0; i < 3 && !r.o; i++)
+		r = dr_in_ns(c, s, order[i], ns);
+	return r;
+}
+
+/*
+ * The cluster of <svc> port <port> and <subset> (NULL: all endpoints) shaped by rule <dr>
+ * (o NULL: none), with its members and its merged policy, appended to the clusters made so
+ * far. NULL on -ENOMEM.
+ */
+static struct route_cluster *cluster_make(struct route_ctx *c, const struct model_service *svc,
+					  const struct model_svc_port *port, const char *subset,
+					  const struct route_obj *dr, const char *name)
+{
 	const struct istio_subset *ss = NULL;
 	const struct model_endpoint **eps;
 	const struct weir_ratelimit *rl;
 	struct route_cluster *cl;
 	const char *rlname = NULL;
-	char name[400];
 	size_t i, n = 0;
 
-	snprintf(name, sizeof(name), "outbound|%u|%s|%s.%s.svc.cluster.local", port->port,
-		 subset ? subset : "", svc->name, svc->ns);
-	cl = strmap_get(&c->cl_by_name, name);
-	if (cl)
-		return cl;
 	if (c->ncl == c->capcl) {
 		size_t cap = c->capcl ? c->capcl * 2 : 64;
 		struct route_cluster **v = reallocarray(c->cl, cap, sizeof(*v));
@@ -371,13 +435,13 @@ struct route_cluster *route_cluster_get(struct route_ctx *c, const struct model_
 		c->cl = v;
 		c->capcl = cap;
 	}
-	cl = arena_alloc(c->a, sizeof(*cl));
+	cl = arena_calloc(c->a, 1, sizeof(*cl));
 	eps = arena_calloc(c->a, port->neps ? port->neps : 1, sizeof(*eps));
 	if (!cl || !eps)
 		return NULL;
 	cl->name = arena_strdup(c->a, name);
 	cl->host = arena_printf(c->a, "%s.%s.svc.cluster.local", svc->name, svc->ns);
-	if (!cl->name || !cl->host || strmap_put(&c->cl_by_name, cl->name, cl, NULL) < 0)
+	if (!cl->name || !cl->host)
 		return NULL;
 	cl->svc = svc;
 	cl->port = port;
@@ -424,6 +488,119 @@ struct route_cluster *route_cluster_get(struct route_ctx *c, const struct model_
 	return cl;
 }
 
+/* Adds to *<v> (of *<n>, room for <cap>) the alternative of <base> for clients (<ns>,
+ * <sel>) shaped by rule <dr>. Returns 0 or -ENOMEM. */
+static int alt_add(struct route_ctx *c, const struct route_cluster *base,
+		   struct route_cluster_alt *v, size_t *n, const char *ns,
+		   const struct k8s_object *sel, const struct route_obj *dr)
+{
+	const struct route_cluster *cl =
+	    cluster_make(c, base->svc, base->port, base->subset, dr, base->name);
+
+	if (!cl)
+		return -ENOMEM;
+	v[*n] = (struct route_cluster_alt){.ns = route_strdup(c, ns), .cl = cl};
+	if (sel) {
+		v[*n].selector = route_kv(c, sel->dr->selector, sel->dr->nselector, false);
+		v[*n].nselector = sel->dr->nselector;
+	}
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The alternatives of <base> (made with <dflt>, the rule of a client no namespace names):
+ * first one per workloadSelector rule for the Service (for its own namespace's selected
+ * Pods), then one per client namespace whose rule differs from <dflt>. Client namespaces
+ * are those of the model's Pods: a Pod of another namespace appears with a new snapshot.
+ */
+static int cluster_alts(struct route_ctx *c, struct route_cluster *base,
+			const struct route_obj *dflt)
+{
+	const struct model *m = c->m;
+	struct route_cluster_alt *v;
+	struct route_obj r;
+	size_t n = 0, cap = 0, i, j;
+	bool exact, scoped = false;
+	int err = 0;
+
+	for (i = 0; i < c->ndrs; i++) {
+		const struct k8s_object *o = c->drs[i].o;
+
+		if (!host_names(o->dr->host, o->meta.ns, base->svc, &exact))
+			continue;
+		cap++;
+		scoped |= o != dflt->o || o->dr->nselector || !dr_exported(o, NULL);
+	}
+	if (!scoped)
+		return 0; /* one rule for every client, or none at all */
+	cap += m->npods;
+	v = arena_calloc(c->a, cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < c->ndrs && !err; i++) {
+		const struct k8s_object *o = c->drs[i].o;
+
+		if (!o->dr->nselector || !host_names(o->dr->host, o->meta.ns, base->svc, &exact))
+			continue;
+		/* A rule that selects the client wins over its namespace's general rules. */
+		if (dr_exported(o, o->meta.ns))
+			err = alt_add(c, base, v, &n, o->meta.ns, o, &c->drs[i]);
+	}
+	for (i = 0; i < m->npods && !err; i++) {
+		const char *ns = m->pods[i].ns;
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(m->pods[j].ns, ns))
+				break;
+		if (j < i)
+			continue; /* namespace already seen */
+		r = dr_for(c, base->svc, ns);
+		if (r.o != dflt->o)
+			err = alt_add(c, base, v, &n, ns, NULL, &r);
+	}
+	base->alts = v;
+	base->nalts = n;
+	return err;
+}
+
+/*
+ * The cluster of <svc> port <port> and <subset> (NULL: all endpoints), made on first use;
+ * looked up by its Envoy-style name, which is unique per (port, subset, host). Its policy
+ * is that of the rule a client of no particular namespace sees; clients that another rule
+ * applies to get an alternative (route_cluster_for()). Returns NULL on -ENOMEM. The cluster
+ * lives in c->a; its final place in the contiguous array is set by publish().
+ */
+struct route_cluster *route_cluster_get(struct route_ctx *c, const struct model_service *svc,
+					const struct model_svc_port *port, const char *subset)
+{
+	const struct route_obj *dr = &c->dr_of[svc - c->m->services];
+	struct route_cluster *cl;
+	char name[400];
+
+	snprintf(name, sizeof(name), "outbound|%u|%s|%s.%s.svc.cluster.local", port->port,
+		 subset ? subset : "", svc->name, svc->ns);
+	cl = strmap_get(&c->cl_by_name, name);
+	if (cl)
+		return cl;
+	cl = cluster_make(c, svc, port, subset, dr, name);
+	if (!cl || strmap_put(&c->cl_by_name, cl->name, cl, NULL) < 0 || cluster_alts(c, cl, dr))
+		return NULL;
+	return cl;
+}
+
+const struct route_cluster *route_cluster_for(const struct route_cluster *cl, const char *ns,
+					      const struct k8s_kv *labels, size_t n)
+{
+	for (size_t i = 0; cl && ns && i < cl->nalts; i++) {
+		const struct route_cluster_alt *a = &cl->alts[i];
+
+		if (!strcmp(a->ns, ns) && kv_has(labels, n, a->selector, a->nselector))
+			return a->cl;
+	}
+	return cl;
+}
+
 /* Applies the oldest HealthCheck for <svc> and <port> to every cluster of that port. */
 static void health_apply(struct route_ctx *c, const struct route_obj *hcs, size_t nhcs)
 {
@@ -465,6 +642,10 @@ static bool policy_needs_agent(const struct route_cluster *cl)
 {
 	const struct route_policy *p = &cl->policy;
 
+	/* A policy that only some clients' rule sets still sends the port to the agent. */
+	for (size_t i = 0; i < cl->nalts; i++)
+		if (policy_needs_agent(cl->alts[i].cl))
+			return true;
 	return p->lb.policy || p->outlier.enabled || p->health.enabled || p->ratelimit.enabled ||
 	       p->pool.max_connections || p->pool.connect_timeout_ms ||
 	       p->pool.tcp_idle_timeout_ms || p->pool.http1_max_pending ||
@@ -664,6 +845,9 @@ static int publish(struct route_ctx *c, struct route_table *tables, size_t nt, s
 	for (i = 0; i < c->ncl; i++)
 		cls[i] = *c->cl[i];
 #define FIX(ptr) ((ptr) = (ptr) ? &cls[(ptr)->id] : NULL)
+	for (i = 0; i < c->ncl; i++)
+		for (j = 0; j < cls[i].nalts; j++)
+			FIX(((struct route_cluster_alt *)cls[i].alts)[j].cl);
 	for (i = 0; i < nt; i++) {
 		FIX(tables[i].dflt);
 		for (j = 0; j < tables[i].nhttp; j++) {
@@ -723,8 +907,10 @@ int route_build(struct arena *a, const struct model *m, const struct k8s_object 
 	c.nvss = nvs;
 	objs_filter(&c, hcs, &nhc, weir_check);
 	objs_filter(&c, rls, &nrl, weir_check);
+	c.drs = drs;
+	c.ndrs = ndr;
 	for (i = 0; i < m->nservices; i++) {
-		dr_of[i] = pick(drs, ndr, &m->services[i], false);
+		dr_of[i] = dr_for(&c, &m->services[i], NULL);
 		nt += m->services[i].nports;
 	}
 	tables = arena_calloc(a, nt ? nt : 1, sizeof(*tables));
@@ -732,7 +918,7 @@ int route_build(struct arena *a, const struct model *m, const struct k8s_object 
 		goto out;
 	for (i = 0; i < m->nservices; i++) {
 		const struct model_service *s = &m->services[i];
-		struct route_obj vs = pick(vss, nvs, s, true);
+		struct route_obj vs = pick_vs(vss, nvs, s);
 
 		for (j = 0; j < s->nports; j++)
 			if ((err = table_fill(&c, &vs, s, &s->ports[j], &tables[t++])))

@@ -161,6 +161,21 @@ struct route_policy {
 	const char *dr;			  /* the DestinationRule "ns/name" it came from, or NULL */
 };
 
+struct route_cluster;
+
+/*
+ * The same cluster as another DestinationRule shapes it for some clients: Istio looks a
+ * client's rule up in the client's namespace, then the Service's, then the root namespace,
+ * each only if the rule is exported there, and a rule with a workloadSelector only for the
+ * selected Pods of its own namespace. route_cluster_for() picks the one for a client.
+ */
+struct route_cluster_alt {
+	const char *ns;		       /* clients in this namespace ... */
+	const struct k8s_kv *selector; /* ... whose Pod has every one of these labels */
+	size_t nselector;	       /* 0: all of the namespace's clients */
+	const struct route_cluster *cl;
+};
+
 /* An upstream cluster: one Service port, optionally narrowed to a subset. */
 struct route_cluster {
 	const char *name; /* "outbound|9080|v1|reviews.default.svc.cluster.local" */
@@ -177,6 +192,11 @@ struct route_cluster {
 	uint8_t proto; /* enum route_proto of the upstream wire */
 	struct route_policy policy;
 	uint32_t id; /* index in model_routes.clusters */
+	/* Clients another DestinationRule applies to, most specific first (selector before
+	 * namespace); empty when one rule (or none) applies to every client. An alternative
+	 * has the same name and members, its own id and policy, and no alternatives itself. */
+	const struct route_cluster_alt *alts;
+	size_t nalts;
 };
 
 /* The wire protocol of a Service port, detected as Istio does (appProtocol, name prefix). */
@@ -348,6 +368,14 @@ int route_index_build(struct arena *a, struct route_table *t);
 /* The cluster named <name> (route_cluster.name) in <r>, or NULL. Linear: for the rare
  * lookups that outlive a snapshot (a retry, a mirror). */
 const struct route_cluster *route_cluster_find(const struct model_routes *r, const char *name);
+
+/*
+ * The cluster <cl> as the DestinationRule that applies to a client in namespace <ns> with
+ * Pod labels <labels>/<n> shapes it (<cl> itself when no alternative is for that client;
+ * <ns> NULL: a client outside any namespace, which sees only rules exported everywhere).
+ */
+const struct route_cluster *route_cluster_for(const struct route_cluster *cl, const char *ns,
+					      const struct k8s_kv *labels, size_t n);
 
 const struct route_table *route_table_find(const struct model_routes *r,
 					   const struct model_service *svc,

@@ -35,7 +35,10 @@ struct route_ctx {
 	struct strmap cl_by_name;
 	struct regex **res; /* compiled regexes: freed with the snapshot */
 	size_t nres, capres;
-	const struct route_obj *dr_of; /* per model service: the DestinationRule, or o NULL */
+	const struct route_obj *drs; /* DestinationRules in force */
+	size_t ndrs;
+	const struct route_obj *dr_of; /* per model service: the DestinationRule a client of no
+					* particular namespace sees, or o NULL */
 	const struct route_obj *rls;   /* RateLimits in force */
 	size_t nrls;
 	const struct route_obj *vss; /* VirtualServices in force, for RateLimit targets */

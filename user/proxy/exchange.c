@@ -382,13 +382,17 @@ static void ex_local(struct exchange *ex, uint16_t status, uint32_t flags, const
 static const struct route_cluster *ex_cluster(struct exchange *ex, const struct model *m)
 {
 	const struct model_routes *r = m ? m->routes : NULL;
+	const struct model_pod *pod;
 
 	if (!r || !ex->cluster[0])
 		return NULL;
 	if (m->generation == ex->gen && ex->cluster_id < r->nclusters &&
 	    !strcmp(r->clusters[ex->cluster_id].name, ex->cluster))
 		return &r->clusters[ex->cluster_id];
-	return route_cluster_find(r, ex->cluster);
+	/* A new snapshot: the same name, shaped by the rule that applies to this client now. */
+	pod = model_find_pod_by_ip(m, hsession_dest(ex->hs)->client_ip);
+	return route_cluster_for(route_cluster_find(r, ex->cluster), pod ? pod->ns : NULL,
+				 pod ? pod->labels : NULL, pod ? pod->nlabels : 0);
 }
 
 static void ex_set_ep(struct exchange *ex, const struct model *m, const struct model_endpoint *ep)

@@ -297,6 +297,8 @@ static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const st
 {
 	const struct route_table *t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
 	const struct route_tcp *rt = NULL;
+	const struct route_cluster *cl;
+	const struct model_pod *pod;
 	const struct route_dest *d;
 	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
 				  .src_ip = peer->sin_addr.s_addr};
@@ -308,12 +310,16 @@ static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const st
 	if (!rt || !rt->ndests)
 		return lb_pick(sp, lb_rand(&w->rnd));
 	d = router_pick_tcp_dest(rt, lb_rand(&w->rnd));
-	if (!d || !d->cluster || d->cluster->subset_unknown)
+	pod = model_find_pod_by_ip(m, peer->sin_addr.s_addr);
+	cl = d ? route_cluster_for(d->cluster, pod ? pod->ns : NULL, pod ? pod->labels : NULL,
+				   pod ? pod->nlabels : 0)
+	       : NULL;
+	if (!cl || cl->subset_unknown)
 		return NULL;
-	limits_balancer_req(w->r->limits, d->cluster, &br);
-	if (balancer_pick(&w->bal, d->cluster, &br, &idx))
+	limits_balancer_req(w->r->limits, cl, &br);
+	if (balancer_pick(&w->bal, cl, &br, &idx))
 		return NULL;
-	return d->cluster->eps[idx];
+	return cl->eps[idx];
 }
 
 static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in *peer,

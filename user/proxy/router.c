@@ -324,6 +324,14 @@ const struct route_dest *router_pick_tcp_dest(const struct route_tcp *r, uint32_
 	return router_pick_weighted(r->dests, r->ndests, r->total_weight, rnd);
 }
 
+const struct route_cluster *router_cluster_for(const struct route_cluster *cl,
+					       const struct router_source *src)
+{
+	if (!src)
+		return route_cluster_for(cl, NULL, NULL, 0);
+	return route_cluster_for(cl, src->ns, src->labels, src->nlabels);
+}
+
 static void router_verdict(struct router_result *res, enum router_verdict v, uint16_t status,
 			   const char *flags)
 {
@@ -344,7 +352,7 @@ int router_route(const struct route_table *t, const struct http_head *req,
 	res->flags = "-";
 	if (!t->nhttp) {
 		res->why = ROUTER_WHY_DEFAULT;
-		res->cluster = t->dflt;
+		res->cluster = router_cluster_for(t->dflt, src);
 		if (t->dflt)
 			router_verdict(res, ROUTER_FORWARD, 0, "-");
 		else
@@ -422,7 +430,7 @@ int router_route(const struct route_table *t, const struct http_head *req,
 		router_verdict(res, ROUTER_NO_CLUSTER, 503, "NC");
 		return 0;
 	}
-	res->cluster = res->dest->cluster;
+	res->cluster = router_cluster_for(res->dest->cluster, src);
 	/* A subset no DestinationRule defines has no Envoy cluster: "no cluster found". */
 	if (!res->cluster || res->cluster->subset_unknown)
 		router_verdict(res, ROUTER_NO_CLUSTER, 503, "NC");

@@ -96,6 +96,13 @@ bool router_str_match(const struct route_str *c, const char *s, size_t len);
 const char *router_query_param(const char *path, size_t len, const char *name, size_t nlen,
 			       size_t *vlen);
 
+/*
+ * Cluster <cl> as the DestinationRule that applies to client <src> shapes it (exportTo,
+ * workloadSelector, Istio's namespace lookup order; see route_cluster_for()).
+ */
+const struct route_cluster *router_cluster_for(const struct route_cluster *cl,
+					       const struct router_source *src);
+
 /* The weighted destination of <r> for random number <rnd>, or NULL when it has none. */
 const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t rnd);
 
