@@ -398,13 +398,23 @@ static void post_batch(struct spans *sp, CURL *curl, const char *collector, size
 	free(body);
 }
 
-/* Drains the rings, batch by batch, until they are empty. */
-static void drain(struct spans *sp, CURL *curl)
+/*
+ * Drains the rings, batch by batch, until they are empty. <final>: the agent stops; once a
+ * POST fails the rest is dropped in the same outcome unsent, so that a hung collector costs
+ * a stopping agent one timeout, not one per batch.
+ */
+static void drain(struct spans *sp, CURL *curl, bool final)
 {
 	size_t n;
 
 	while ((n = take_batch(sp)) > 0) {
 		char *collector = NULL;
+
+		if (final && sp->last_outcome) {
+			ctr_add(sp->last_outcome == 2 ? &sp->dropped_timeout : &sp->dropped_error,
+				n);
+			continue;
+		}
 
 		pthread_mutex_lock(&sp->lock);
 		if (sp->collector)
@@ -441,7 +451,7 @@ static void *exporter(void *arg)
 			pthread_cond_timedwait(&sp->cond, &sp->lock, &until);
 		stop = sp->stop;
 		pthread_mutex_unlock(&sp->lock);
-		drain(sp, curl); /* also once after stop: what the workers left */
+		drain(sp, curl, stop); /* also once after stop: what the workers left */
 	}
 	if (curl)
 		curl_easy_cleanup(curl);
