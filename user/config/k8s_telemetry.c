@@ -427,7 +427,8 @@ int k8s_telemetry_configmap(struct k8s_dec *d, yaml_node_t *root, struct k8s_obj
 		return -ENOMEM;
 	memset(cm, 0, sizeof(*cm));
 	o->body = cm;
-	if (strcmp(o->meta.name, ISTIO_MESH_CM) || strcmp(o->meta.ns, ISTIO_ROOT_NS))
+	if (!o->meta.name || !o->meta.ns || strcmp(o->meta.name, ISTIO_MESH_CM) ||
+	    strcmp(o->meta.ns, ISTIO_ROOT_NS))
 		return 0;
 	err = k8s_dec_map(d, root, "data", &data);
 	if (err || !data)
