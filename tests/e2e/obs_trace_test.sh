@@ -89,7 +89,7 @@ YAML
 }
 
 {
-	collector_yaml zipkin "[\"/usr/bin/python3\", \"$ZIPKIN_SRV\"]"
+	collector_yaml zipkin "[\"/usr/bin/python3\", \"$ZIPKIN_SRV\", \"--listen\", \"0.0.0.0:9411\"]"
 	collector_yaml zipkin-500 "[\"/usr/bin/python3\", \"-c\", $(jq -Rs . <<<"$BAD_PY"), \"500\"]"
 	collector_yaml zipkin-hang "[\"/usr/bin/python3\", \"-c\", $(jq -Rs . <<<"$BAD_PY"), \"hang\"]"
 	cat "$L7_ISTIO/destination-rule-all.yaml"
