@@ -20,10 +20,10 @@ PY=/usr/bin/python3
 CONF=$ROOT/bench/configs
 
 case $MODE in
-quick) ROUNDS=2 DUR=0.2 MAXDUR=0.2 BULK=1 BULK_ROUNDS=1 IDLE=100 HOLD=0.5 WARM=0
+quick) ROUNDS=2 DUR=0.2 MAXDUR=0.2 BULK=1 BULK_ROUNDS=1 IDLE=100 HOLD=0.5 SETTLE=0.3 WARM=0
 	H2RUN=(-n 2000) L7TESTS="r16 max h2" L7KTESTS="r16" NROUTES=${BENCH_NROUTES:-1000}
 	OUT=$BUILD/bench-quick ;;
-full) ROUNDS=${BENCH_ROUNDS:-5} DUR=2 MAXDUR=1 BULK=1 BULK_ROUNDS=$ROUNDS IDLE=1000 HOLD=3 WARM=0.5
+full) ROUNDS=${BENCH_ROUNDS:-5} DUR=2 MAXDUR=1 BULK=1 BULK_ROUNDS=$ROUNDS IDLE=1000 HOLD=5 SETTLE=3 WARM=0.5
 	H2RUN=(-D 2 --warm-up-time 300ms) L7TESTS="r4 r16 max cpr h2" L7KTESTS="r4 r16 max h2"
 	NROUTES=${BENCH_NROUTES:-10000} OUT=$ROOT/bench/results ;;
 *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
@@ -592,7 +592,8 @@ run_test() {
 }
 
 # Memory: the mesh component idle, and holding IDLE idle keep-alive connections (HTTP/1.1, or
-# h2c when WHAT ends in -h2).
+# h2c when WHAT ends in -h2), read SETTLE s after they are all open: idle connections, as
+# they sit between a client's requests, the same wait for every proxy measured.
 measure_memory() {
 	local topo=$1 what=$2 target=$3 client=$4
 	shift 4
@@ -605,7 +606,7 @@ measure_memory() {
 		--header "$HEADER" "${h2[@]}" >"$TMP/idle.out" 2>/dev/null &
 	local ip=$!
 	for i in $(seq 100); do [ -s "$TMP/idle.out" ] && break; sleep 0.1; done
-	sleep 0.3
+	sleep "$SETTLE"
 	held=$(rss_kb "${pids[@]}")
 	out=$(head -1 "$TMP/idle.out")
 	[ -n "$out" ] || out='{"connected":0}'

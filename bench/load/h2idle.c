@@ -9,7 +9,16 @@
 
 #include "h2idle.h"
 
-enum { H2_DATA = 0, H2_HEADERS = 1, H2_RST = 3, H2_SETTINGS = 4, H2_GOAWAY = 7 };
+enum {
+	H2_DATA = 0,
+	H2_HEADERS = 1,
+	H2_RST = 3,
+	H2_SETTINGS = 4,
+	H2_GOAWAY = 7,
+	H2_WINDOW_UPDATE = 8
+};
+/* 2^30 - 1 in all, from the initial 65535. */
+#define H2IDLE_CONN_WINDOW_INC ((1UL << 30) - 1 - 65535)
 enum {
 	H2_END_STREAM = 0x1,
 	H2_ACK = 0x1,
@@ -58,12 +67,20 @@ long h2idle_request(char *buf, size_t cap, const char *header)
 			return -EINVAL;
 	}
 	blen = sizeof(fixed) + (header ? 3 + nlen + vlen : 0);
-	if (cap < sizeof(preface) - 1 + 9 + 9 + blen)
+	if (cap < sizeof(preface) - 1 + 9 + 13 + 9 + blen)
 		return -EINVAL;
 	memcpy(p, preface, sizeof(preface) - 1);
 	off = sizeof(preface) - 1;
 	frame_head(p + off, 0, H2_SETTINGS, 0, 0);
 	off += 9;
+	/* The connection window opened to 1 GiB, as h2load (-W 30), curl, Go and browsers
+	 * open theirs: a client that never returns credit is not what a proxy faces. */
+	frame_head(p + off, 4, H2_WINDOW_UPDATE, 0, 0);
+	p[off + 9] = (unsigned char)(H2IDLE_CONN_WINDOW_INC >> 24);
+	p[off + 10] = (unsigned char)(H2IDLE_CONN_WINDOW_INC >> 16);
+	p[off + 11] = (unsigned char)(H2IDLE_CONN_WINDOW_INC >> 8);
+	p[off + 12] = (unsigned char)H2IDLE_CONN_WINDOW_INC;
+	off += 13;
 	frame_head(p + off, blen, H2_HEADERS, H2_END_STREAM | H2_END_HEADERS, 1);
 	off += 9;
 	blk = p + off;

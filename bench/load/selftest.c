@@ -186,10 +186,12 @@ static void selftest_h2idle(void)
 	long n = h2idle_request(buf, sizeof(buf), "X-Bench: l7");
 	size_t i;
 
-	/* 24 preface + 9 SETTINGS + 9 frame head + 10 fixed fields + 12 for the header. */
-	CHECK(n == 24 + 9 + 9 + 10 + 12, "h2 request length %ld", n);
+	/* 24 preface + 9 SETTINGS + 13 WINDOW_UPDATE + 9 frame head + 10 fixed fields + 12
+	 * for the header. */
+	CHECK(n == 24 + 9 + 13 + 9 + 10 + 12, "h2 request length %ld", n);
 	CHECK(n > 0 && !memcmp(buf + n - 10, "x-bench\002l7", 10), "h2 header lower-cased");
-	CHECK(n > 0 && buf[24 + 9 + 3] == 1 && buf[24 + 9 + 4] == 5, "h2 HEADERS ends the stream");
+	CHECK(n > 0 && buf[24 + 9 + 3] == 8 && buf[24 + 9 + 2] == 4, "h2 WINDOW_UPDATE");
+	CHECK(n > 0 && buf[24 + 22 + 3] == 1 && buf[24 + 22 + 4] == 5, "h2 HEADERS ends the stream");
 	CHECK(h2idle_request(buf, sizeof(buf), "no-colon") == -EINVAL, "h2 bad header");
 	CHECK(h2idle_request(buf, 40, NULL) == -EINVAL, "h2 request does not fit");
 	for (i = 0; i < sizeof(resp) - 1; i++) {

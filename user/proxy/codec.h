@@ -116,6 +116,8 @@ struct codec_ops {
 	bool (*done)(const struct codec *c);
 	unsigned (*streams)(const struct codec *c);
 	bool (*can_open)(const struct codec *c);
+	/* May be NULL: the connection has been quiet for a while (see codec_quiet()). */
+	int (*quiet)(struct codec *c);
 };
 
 /* Every codec starts with this, so the wrappers below find their functions. */
@@ -251,6 +253,17 @@ static inline unsigned codec_streams(const struct codec *c)
 static inline bool codec_can_open(const struct codec *c)
 {
 	return c->ops->can_open(c);
+}
+
+/*
+ * The connection has been quiet for a while (no stream, nothing to write): the codec may
+ * give back memory it can rebuild when the peer speaks again (HTTP/2 server: its nghttp2
+ * session). Returns 1 when it did, 0 when not now (it may have queued output that must go
+ * first: ask again later), as every codec_*() keeps working either way.
+ */
+static inline int codec_quiet(struct codec *c)
+{
+	return c->ops->quiet ? c->ops->quiet(c) : 0;
 }
 
 #endif /* WEIR_PROXY_CODEC_H */

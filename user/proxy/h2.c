@@ -35,6 +35,10 @@
 #define H2_DRAIN_PING "weirdrn!"
 /* Entries in one SETTINGS frame: there are 6 settings, repeats are only work. */
 #define H2_MAX_SETTINGS_ENTRIES 32
+/* SETTINGS identifiers a quiet connection remembers of its peer (RFC 9113 and 8441, 9218). */
+#define H2_PEER_SETTINGS 9
+/* The connection window every HTTP/2 connection starts with (RFC 9113 6.9.2). */
+#define H2_INITIAL_WINDOW 65535
 
 /* One stream's state on our side; nghttp2 holds it as stream user data. */
 struct h2_stream {
@@ -84,13 +88,21 @@ struct h2_codec {
 	uint32_t empty_data;	/* zero-length DATA frames in a row */
 	struct h2_pending *pend;
 	size_t npend, cap_pend;
-	uint32_t calm_reason;	/* nonzero: an abuse limit tripped, GOAWAY ENHANCE_YOUR_CALM */
-	unsigned in_input : 1;	/* inside codec_input(): events may be raised now */
-	unsigned in_recv : 1;	/* inside nghttp2_session_mem_recv(): no mem_send now */
-	unsigned fatal : 1;	/* connection error: output what is queued, then close */
-	unsigned shutdown : 1;	/* codec_shutdown() was called */
-	unsigned goaway_tx : 1; /* our final GOAWAY went out: no stream past it starts */
-	unsigned goaway_rx : 1; /* the peer sent GOAWAY */
+	uint32_t calm_reason;	  /* nonzero: an abuse limit tripped, GOAWAY ENHANCE_YOUR_CALM */
+	unsigned in_input : 1;	  /* inside codec_input(): events may be raised now */
+	unsigned in_recv : 1;	  /* inside nghttp2_session_mem_recv(): no mem_send now */
+	unsigned fatal : 1;	  /* connection error: output what is queued, then close */
+	unsigned shutdown : 1;	  /* codec_shutdown() was called */
+	unsigned goaway_tx : 1;	  /* our final GOAWAY went out: no stream past it starts */
+	unsigned goaway_rx : 1;	  /* the peer sent GOAWAY */
+	unsigned local_acked : 1; /* the peer acked our SETTINGS */
+	unsigned waking : 1;	  /* h2_wake() replays what the peer already knows */
+	/*
+	 * Quiet (server, ng NULL): what a new nghttp2 session must be told to continue the
+	 * connection where the old one stopped; see h2_quiet().
+	 */
+	uint32_t peer_set[H2_PEER_SETTINGS + 1]; /* the peer's SETTINGS, by identifier */
+	int32_t peer_window;			 /* the peer's connection window for our DATA */
 };
 
 static struct h2_codec *h2_of(struct codec *c)
@@ -105,7 +117,8 @@ static const struct h2_codec *h2_of_const(const struct codec *c)
 
 static struct h2_stream *h2_stream_get(struct h2_codec *h, int32_t sid)
 {
-	struct h2_stream *s = nghttp2_session_get_stream_user_data(h->ng, sid);
+	/* A quiet connection (no session) has no stream at all. */
+	struct h2_stream *s = h->ng ? nghttp2_session_get_stream_user_data(h->ng, sid) : NULL;
 
 	if (s || sid <= 0)
 		return s;
@@ -286,7 +299,7 @@ static void h2_pump(struct h2_codec *h)
 	 * A callback of mem_recv (a head event answered at once) must not serialize: nghttp2
 	 * may close a stream it still holds. codec_input() pumps once mem_recv returns.
 	 */
-	if (h->in_recv)
+	if (h->in_recv || !h->ng)
 		return;
 	while (h->fatal || h->out_len - h->out_off < H2_OUT_HIGH) {
 		n = nghttp2_session_mem_send(h->ng, &p);
@@ -668,6 +681,8 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 	case NGHTTP2_SETTINGS:
 	case NGHTTP2_PING:
 		if (f->hd.flags & NGHTTP2_FLAG_ACK) {
+			if (f->hd.type == NGHTTP2_SETTINGS)
+				h->local_acked = 1;
 			if (f->hd.type == NGHTTP2_PING && h->shutdown && !h->goaway_tx &&
 			    !memcmp(f->ping.opaque_data, H2_DRAIN_PING, 8))
 				h2_goaway_final(h);
@@ -812,8 +827,11 @@ static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 		l->conn_window = NGHTTP2_MAX_WINDOW_SIZE;
 }
 
-/* The nghttp2 session of <h> in its role, with our callbacks and options. */
-static int h2_session_new(struct h2_codec *h)
+/*
+ * The nghttp2 session of <h> in its role, with our callbacks and options; <resume>: for a
+ * connection that is already past its preface (h2_wake()).
+ */
+static int h2_session_new(struct h2_codec *h, bool resume)
 {
 	nghttp2_session_callbacks *cb;
 	nghttp2_option *opt;
@@ -845,6 +863,16 @@ static int h2_session_new(struct h2_codec *h)
 	/* Until the peer's SETTINGS arrive, assume it allows what we allow. */
 	nghttp2_option_set_peer_max_concurrent_streams(opt, h->lim.max_concurrent_streams);
 	nghttp2_option_set_no_closed_streams(opt, 0);
+	if (h->base.role == CODEC_SERVER) {
+		/*
+		 * No HPACK dynamic table either way on a downstream connection (our SETTINGS say
+		 * HEADER_TABLE_SIZE 0 to the client's encoder): a quiet connection then holds no
+		 * compression state, so its session can go and come back (h2_quiet()). The hop is
+		 * node-local, where the bytes saved by indexing cost more than they save.
+		 */
+		nghttp2_option_set_max_deflate_dynamic_table_size(opt, 0);
+		nghttp2_option_set_no_recv_client_magic(opt, resume);
+	}
 
 	if (h->base.role == CODEC_SERVER)
 		rv = nghttp2_session_server_new2(&h->ng, cb, h, opt);
@@ -855,11 +883,37 @@ static int h2_session_new(struct h2_codec *h)
 	return rv ? -ENOMEM : 0;
 }
 
+/*
+ * Our SETTINGS into <set> (room for 5); returns how many. A server asks for no HPACK
+ * dynamic table, except when <resume>: the peer acked that already, and a new inflater
+ * told so again would wait for a table size update the peer has no reason to send.
+ */
+static int h2_settings(const struct h2_codec *h, nghttp2_settings_entry *set, bool resume)
+{
+	int n = 0;
+
+	set[n].settings_id = NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS;
+	set[n++].value = h->lim.max_concurrent_streams;
+	set[n].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
+	set[n++].value = h->lim.stream_window;
+	/* Advisory (RFC 9113 6.5.2): names + values + 32 per field, as the RFC counts. */
+	set[n].settings_id = NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE;
+	set[n++].value = h->lim.max_header_bytes + 32 * h->lim.max_headers;
+	if (h->base.role == CODEC_CLIENT) {
+		set[n].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
+		set[n++].value = 0;
+	} else if (!resume) {
+		set[n].settings_id = NGHTTP2_SETTINGS_HEADER_TABLE_SIZE;
+		set[n++].value = 0;
+	}
+	return n;
+}
+
 static struct codec *h2_create(enum codec_role role, const struct codec_limits *lim,
 			       const struct codec_events *ev, void *arg)
 {
 	struct h2_codec *h = calloc(1, sizeof(*h));
-	nghttp2_settings_entry set[4];
+	nghttp2_settings_entry set[5];
 	int err;
 
 	if (!h) {
@@ -871,19 +925,11 @@ static struct codec *h2_create(enum codec_role role, const struct codec_limits *
 	h->ev = ev;
 	h->arg = arg;
 	h2_limits(&h->lim, lim);
-	err = h2_session_new(h);
+	err = h2_session_new(h, false);
 	if (err)
 		goto out_free;
-	set[0].settings_id = NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS;
-	set[0].value = h->lim.max_concurrent_streams;
-	set[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
-	set[1].value = h->lim.stream_window;
-	/* Advisory (RFC 9113 6.5.2): names + values + 32 per field, as the RFC counts. */
-	set[2].settings_id = NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE;
-	set[2].value = h->lim.max_header_bytes + 32 * h->lim.max_headers;
-	set[3].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
-	set[3].value = 0;
-	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, set, role == CODEC_CLIENT ? 4 : 3) ||
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, set,
+				    (size_t)h2_settings(h, set, false)) ||
 	    nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0,
 						  (int32_t)h->lim.conn_window)) {
 		err = -ENOMEM;
@@ -938,6 +984,148 @@ static void h2_raise_writable(struct h2_codec *h)
 	}
 }
 
+/* ---- quiet connections ---- */
+
+/*
+ * An idle downstream connection needs none of its nghttp2 session (about 25 KiB: a 16 KiB
+ * frame buffer, the stream map, the HPACK tables) to wait for the next request, only what
+ * the peer believes of the connection. h2_quiet() writes that down and frees the session;
+ * h2_wake() builds a new one and replays the peer's point of view into it before the peer's
+ * next bytes: its SETTINGS (as if received again, the ack swallowed), ours (as if acked),
+ * both connection windows. What it does not need: HPACK state (none, see h2_session_new()),
+ * stream ids (nghttp2 takes any higher id), open streams (none by definition).
+ */
+
+/* Writes a frame header for <len> payload bytes of <type> with <flags> on stream 0. */
+static void h2_frame_hd(uint8_t *p, size_t len, uint8_t type, uint8_t flags)
+{
+	p[0] = (uint8_t)(len >> 16);
+	p[1] = (uint8_t)(len >> 8);
+	p[2] = (uint8_t)len;
+	p[3] = type;
+	p[4] = flags;
+	p[5] = p[6] = p[7] = p[8] = 0;
+}
+
+static void h2_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Feeds <len> bytes we made up as if the peer had sent them; 0 or -EPROTO. */
+static int h2_replay(struct h2_codec *h, const uint8_t *f, size_t len)
+{
+	ssize_t n;
+
+	h->in_recv = 1;
+	n = nghttp2_session_mem_recv(h->ng, f, len);
+	h->in_recv = 0;
+	return n == (ssize_t)len ? 0 : -EPROTO;
+}
+
+/* A new session that continues the connection <h> left quiet. 0 or -errno (then fatal). */
+static int h2_wake(struct h2_codec *h)
+{
+	uint8_t f[9 + 6 * H2_PEER_SETTINGS];
+	nghttp2_settings_entry set[5];
+	const uint8_t *p;
+	size_t n = 0;
+	ssize_t r;
+	int err;
+
+	if (h->ng)
+		return 0;
+	h->waking = 1;
+	err = h2_session_new(h, true);
+	if (err)
+		goto fail;
+	err = -EPROTO;
+	/* Their SETTINGS first (a session expects them first), every value they have now;
+	 * CONNECT and priority settings only when set, as nghttp2 refuses turning them off. */
+	for (uint32_t id = 1; id <= H2_PEER_SETTINGS; id++) {
+		if (id == 7 || (id > 6 && !h->peer_set[id]))
+			continue;
+		f[9 + 6 * n] = (uint8_t)(id >> 8);
+		f[10 + 6 * n] = (uint8_t)id;
+		h2_put32(f + 11 + 6 * n, h->peer_set[id]);
+		n++;
+	}
+	h2_frame_hd(f, 6 * n, NGHTTP2_SETTINGS, NGHTTP2_FLAG_NONE);
+	if (h2_replay(h, f, 9 + 6 * n))
+		goto fail;
+	/* Ours, and our connection window: the peer has had both since the preface. */
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, set,
+				    (size_t)h2_settings(h, set, true)) ||
+	    nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0,
+						  (int32_t)h->lim.conn_window))
+		goto fail;
+	/* What that queued (our SETTINGS, a WINDOW_UPDATE, the ack of theirs) the peer has. */
+	while ((r = nghttp2_session_mem_send(h->ng, &p)) > 0)
+		;
+	if (r < 0)
+		goto fail;
+	h2_frame_hd(f, 0, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK);
+	if (h2_replay(h, f, 9))
+		goto fail;
+	if (h->peer_window > H2_INITIAL_WINDOW) {
+		h2_frame_hd(f, 4, NGHTTP2_WINDOW_UPDATE, NGHTTP2_FLAG_NONE);
+		h2_put32(f + 9, (uint32_t)(h->peer_window - H2_INITIAL_WINDOW));
+		if (h2_replay(h, f, 13))
+			goto fail;
+	}
+	h->acks_owed = h->acks_in_out = 0;
+	h->waking = 0;
+	return 0;
+fail:
+	log_warn(H2_MOD, "cannot resume a quiet connection: %s", strerror(-err));
+	h->waking = 0;
+	h->fatal = 1;
+	return err;
+}
+
+static int h2_quiet(struct codec *c)
+{
+	struct h2_codec *h = h2_of(c);
+	int32_t owed;
+
+	if (c->role == CODEC_SERVER && !h->ng && !h->fatal)
+		return 1; /* quiet already */
+	if (c->role != CODEC_SERVER || !h->ng || h->fatal || h->shutdown || h->goaway_tx ||
+	    h->goaway_rx || h->streams || h->npend || !h->local_acked || h->in_input)
+		return 0;
+	if (h->out_len || nghttp2_session_want_write(h->ng))
+		return 0;
+	/*
+	 * Credit for data already consumed but not yet returned would be owed by a session
+	 * that does not know it: return it now, and go quiet once that has been written.
+	 */
+	owed = nghttp2_session_get_effective_recv_data_length(h->ng);
+	if (owed > 0) {
+		if (nghttp2_submit_window_update(h->ng, NGHTTP2_FLAG_NONE, 0, owed) == 0)
+			h2_pump(h);
+		return 0;
+	}
+	/* A window for our DATA below the initial one cannot be told to a new session (a
+	 * WINDOW_UPDATE only grows it): stay awake until the peer has given it back. */
+	h->peer_window = nghttp2_session_get_remote_window_size(h->ng);
+	if (h->peer_window < H2_INITIAL_WINDOW)
+		return 0;
+	for (uint32_t id = 1; id <= H2_PEER_SETTINGS; id++)
+		h->peer_set[id] = id == 7 ? 0 : nghttp2_session_get_remote_settings(h->ng, id);
+	nghttp2_session_del(h->ng);
+	h->ng = NULL;
+	free(h->out);
+	h->out = NULL;
+	h->out_cap = 0;
+	free(h->pend);
+	h->pend = NULL;
+	h->cap_pend = 0;
+	return 1;
+}
+
 /*
  * Feeds the peer's bytes to nghttp2. It consumes everything it is given (the windows bound
  * the peer, so input never pauses), or fails: then GOAWAY is queued and the codec is done.
@@ -947,7 +1135,7 @@ static ssize_t h2_input(struct codec *c, const uint8_t *buf, size_t len)
 	struct h2_codec *h = h2_of(c);
 	ssize_t n;
 
-	if (h->fatal)
+	if (h->fatal || h2_wake(h))
 		return -EPIPE;
 	h->in_input = 1;
 	for (size_t i = 0; i < h->npend; i++)
@@ -1111,6 +1299,8 @@ static int h2_submit_head(struct codec *c, uint32_t *sid, const struct http_head
 
 	if (h->fatal)
 		return -EPIPE;
+	if (!h->ng) /* quiet: a server has no stream to answer, a client never goes quiet */
+		return -ENOENT;
 	if (c->role == CODEC_CLIENT) {
 		if (!c->ops->can_open(c))
 			return -EAGAIN;
@@ -1322,7 +1512,7 @@ static void h2_shutdown(struct codec *c)
 {
 	struct h2_codec *h = h2_of(c);
 
-	if (h->shutdown || h->fatal)
+	if (h->shutdown || h->fatal || h2_wake(h))
 		return;
 	h->shutdown = 1;
 	if (c->role == CODEC_SERVER && !nghttp2_submit_shutdown_notice(h->ng) &&
@@ -1348,6 +1538,8 @@ static bool h2_done(const struct codec *c)
 	/* A server waits for its final GOAWAY: streams may still be on their way before it. */
 	if ((h->goaway_tx || h->goaway_rx) && h->nstreams == 0)
 		return true;
+	if (!h->ng)
+		return false; /* quiet: waiting for the peer */
 	return !nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng);
 }
 
@@ -1367,7 +1559,7 @@ static bool h2_can_open(const struct codec *c)
 	const struct h2_codec *h = h2_of_const(c);
 	uint32_t max;
 
-	if (c->role != CODEC_CLIENT || h->fatal || h->shutdown || h->goaway_rx)
+	if (c->role != CODEC_CLIENT || h->fatal || h->shutdown || h->goaway_rx || !h->ng)
 		return false;
 	max = nghttp2_session_get_remote_settings(h->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 	if (h->nstreams >= max)
@@ -1393,4 +1585,5 @@ const struct codec_ops codec_h2 = {
     .done = h2_done,
     .streams = h2_streams,
     .can_open = h2_can_open,
+    .quiet = h2_quiet,
 };

@@ -245,11 +245,27 @@ static void hs_drain_idle_cb(evutil_socket_t fd, short what, void *arg)
 	hsession_kick(hs);
 }
 
+/*
+ * Idle for a while: an HTTP/2 codec with no stream gives its nghttp2 session back (see
+ * h2_quiet()). If it first had credit to return, that output goes now and the next sweep
+ * finds it ready.
+ */
+static void hs_quiet(struct px_session *s)
+{
+	struct hsession *hs = (struct hsession *)s;
+
+	if (hs->dead || hs->draining || !hs->io.codec || !px_list_empty(&hs->exchanges))
+		return;
+	if (codec_quiet(hs->io.codec) == 0)
+		hsession_kick(hs);
+}
+
 static const struct px_session_ops hs_ops = {
     .name = "http",
     .close = hs_close,
     .account = hs_account,
     .drain = hs_drain,
+    .quiet = hs_quiet,
 };
 
 /* ---- I/O ---- */

@@ -588,6 +588,20 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		px_ctr_add(w, RC_IDLE_CLOSED, 1);
 		c->ops->close(c, false);
 	}
+	/* Once a second, sessions idle for PX_QUIET_MS give back what they can rebuild; the
+	 * walk stops at the first more recent one (the list is in activity order). */
+	if (now - w->last_quiet_ms >= PX_QUIET_MS) {
+		w->last_quiet_ms = now;
+		for (struct px_list *l = w->lru.next; l != &w->lru;) {
+			struct px_session *c = (struct px_session *)l;
+
+			l = l->next; /* quiet may touch c (its output moves it to the tail) */
+			if (now - c->last_ms < PX_QUIET_MS)
+				break;
+			if (c->ops->quiet)
+				c->ops->quiet(c);
+		}
+	}
 	w->now_ms = now;
 	upstream_pool_tick(w->pool, now);
 	exchange_tick(w);

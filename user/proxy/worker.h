@@ -115,7 +115,12 @@ struct px_session_ops {
 	void (*account)(struct px_session *s);
 	/* The worker drains: finish what is in flight, take nothing new (may be NULL). */
 	void (*drain)(struct px_session *s);
+	/* <s> has been idle PX_QUIET_MS: give back what it can rebuild (may be NULL). */
+	void (*quiet)(struct px_session *s);
 };
+
+/* How long a session is idle before its quiet op runs (HTTP/2: its nghttp2 session goes). */
+#define PX_QUIET_MS 1000
 
 struct px_session {
 	struct px_list lru; /* the worker's live sessions, least recently active first */
@@ -150,7 +155,8 @@ struct px_worker {
 	uint64_t rnd; /* lb_rand() state */
 	uint64_t now_ms;
 	uint64_t last_flush_ms;
-	struct px_list lru; /* live sessions (sentinel) */
+	uint64_t last_quiet_ms; /* the last quiet sweep (worker_tick_cb) */
+	struct px_list lru;	/* live sessions (sentinel) */
 	struct px_buf *free_bufs;
 	unsigned nfree_bufs;
 	struct upstream_pool *pool; /* upstream connections for HTTP (upstream.c) */
