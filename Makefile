@@ -3,7 +3,7 @@
 # weir: one non-recursive Makefile in the libbpf-bootstrap pattern.
 #   bpf/*.bpf.c -> build/bpf/*.bpf.o -> bpftool gen object -> build/weir.bpf.o
 #   -> bpftool gen skeleton -> build/weir.skel.h -> user/*.c -> build/libweir.a
-#   -> build/weir-agent, build/weirctl, build/weir-cni, tests.
+#   -> build/weir-agent, build/weirctl, build/weir-cni, build/weir-graph, tests.
 # Quiet by default; V=1 prints the commands. SAN=1 builds with ASan/UBSan.
 # New files are picked up by wildcard: user/<subsystem>/<module>.c joins libweir.a,
 # tests/unit/<module>_test.c and tests/bpf/<name>_test.c become test binaries.
@@ -70,6 +70,11 @@ CTL_SRCS  := $(wildcard tools/weirctl/*.c)
 CTL_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
 CNI_SRCS  := $(wildcard tools/cni/*.c)
 CNI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CNI_SRCS))
+# weir-graph alone links Graphviz's layout library (DOT to SVG for /dotviz).
+GSRV_SRCS := $(wildcard tools/graph/*.c)
+GSRV_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(GSRV_SRCS))
+GVC_CFLAGS := $(shell pkg-config --cflags libgvc 2>/dev/null)
+GVC_LIBS   := $(shell pkg-config --libs libgvc 2>/dev/null)
 APP_SRCS  := $(wildcard deploy/samples/bookinfo/app/*.c)
 APP_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(APP_SRCS))
 LOAD_SRCS := $(wildcard bench/load/*.c)
@@ -95,6 +100,9 @@ BINS := $(BUILD)/weir-agent $(BUILD)/weirctl
 ifneq ($(CNI_SRCS),)
 BINS += $(BUILD)/weir-cni
 endif
+ifneq ($(GSRV_SRCS),)
+BINS += $(BUILD)/weir-graph
+endif
 ifneq ($(APP_SRCS),)
 BINS += $(BUILD)/bookinfo-app
 endif
@@ -110,7 +118,8 @@ all: deps-build $(BINS)
 
 help:
 	@echo 'weir make targets:'
-	@echo '  all          build the BPF objects, skeleton, weir-agent, weirctl, weir-cni (default)'
+	@echo '  all          build the BPF objects, skeleton, weir-agent, weirctl, weir-cni,'
+	@echo '               weir-graph (default)'
 	@echo '  deps         install every Debian package the build, tests and demo need'
 	@echo '  test         install deps, build, run unit, BPF and end-to-end tests (as root)'
 	@echo '  test-unit    unit tests only (no root needed)'
@@ -193,6 +202,11 @@ $(BUILD)/weirctl: $(CTL_OBJS) $(LIB)
 $(BUILD)/weir-cni: $(CNI_OBJS) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(GSRV_OBJS): CFLAGS += $(GVC_CFLAGS)
+$(BUILD)/weir-graph: $(GSRV_OBJS) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(GVC_LIBS) -o $@
 
 $(BUILD)/bookinfo-app: $(APP_OBJS) $(LIB)
 	$(call msg,LD,$@)

@@ -50,14 +50,17 @@
 #include "config/dirsrc.h"
 #include "lib/strbuf.h"
 #include "datapath/sync.h"
+#include "telemetry/accesslog.h"
+#include "telemetry/mapfill.h"
 #include "telemetry/reqstats.h"
 #include "model/tpolicy.h"
 #include "telemetry/spans.h"
 #include "telemetry/trace.h"
 #include "telemetry/telemetry.h"
 
-#define AGENT_TICK_MS	  1000 /* relay flow flush, enrolment retries, snapshot reclaim */
-#define AGENT_DEBOUNCE_MS 100  /* a burst of file events -> one rebuild */
+#define AGENT_TICK_MS	  1000	/* relay flow flush, enrolment retries, snapshot reclaim */
+#define AGENT_DEBOUNCE_MS 100	/* a burst of file events -> one rebuild */
+#define AGENT_MAPFILL_MS  10000 /* map fill levels recounted at most this often */
 
 struct agent {
 	const struct agent_opts *opts;
@@ -74,6 +77,7 @@ struct agent {
 	_Atomic uint32_t trace_ppm; /* --trace-sampling for the workers (ppm); UINT32_MAX: none */
 	char collector[280];	    /* the collector in force ("" none), to log changes */
 	struct health *health;	    /* active health checks (HealthCheck kind) */
+	struct mapfill *mapfill;    /* fill levels of the pinned maps, for /metrics */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -93,6 +97,7 @@ struct agent {
 	uint64_t flush_open;   /* open counted connections seen by the last flush */
 	uint64_t flush_failed; /* connections whose bytes could not reach their edge, total */
 	uint64_t flush_errors; /* Pod netns that could not be flushed, total */
+	uint64_t ejected;      /* backends outlier detection holds ejected now */
 	/* Upgrades (agent_handoff_*): the listener a successor connects to, the connection
 	 * to a predecessor while taking over, and this agent's own drain. */
 	int ho_lfd;
@@ -102,6 +107,9 @@ struct agent {
 	bool draining;
 	uint64_t drain_deadline_ms;
 	uint64_t upgrades; /* hand-overs in this node's line of agents, this one's included */
+	/* --access-log: one ring per relay worker (NULL: off); SIGHUP reopens its file. */
+	struct accesslog *accesslog;
+	struct event *ev_sighup;
 };
 
 void agent_opts_default(struct agent_opts *opts)
@@ -276,6 +284,7 @@ static void agent_sync_ejections(struct agent *a)
 	if (!a->relay || !a->model)
 		return;
 	relay_ejected(a->relay, agent_on_ejected, &e);
+	a->ejected = e.n;
 	changed = sync_set_unhealthy(&a->sync, e.eps, e.n);
 	if (changed <= 0)
 		return;
@@ -425,6 +434,15 @@ static void agent_on_tick(evutil_socket_t fd, short what, void *arg)
 	agent_sync_ejections(a);
 	snap_reclaim(a->snap);
 	evtimer_add(a->ev_tick, &tv);
+}
+
+/* SIGHUP: logrotate moved the access log; the writer opens the path again. */
+static void agent_on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("agent", "SIGHUP: reopening the access log %s", a->opts->access_log);
+	accesslog_reopen(a->accesslog);
 }
 
 static void agent_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -697,6 +715,11 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     "Relayed connections reset: backend unreachable "
 	     "or too slow.",
 	     METRICS_COUNTER, rs.connect_failed + rs.connect_timeout},
+	    {"weir_relay_upstream_bytes_total",
+	     "Payload bytes the relay delivered client to backend.", METRICS_COUNTER, rs.bytes_up},
+	    {"weir_relay_downstream_bytes_total",
+	     "Payload bytes the relay delivered backend to client.", METRICS_COUNTER,
+	     rs.bytes_down},
 	    {"weir_proxy_http_sessions_total", "Downstream HTTP connections the proxy accepted.",
 	     METRICS_COUNTER, rs.http_sessions},
 	    {"weir_proxy_http_requests_total", "HTTP requests the proxy received.", METRICS_COUNTER,
@@ -713,6 +736,10 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	    {"weir_proxy_http_protocol_errors_total",
 	     "Downstream HTTP protocol errors (malformed, over limits, abuse).", METRICS_COUNTER,
 	     rs.http_proto_err},
+	    {"weir_proxy_http2_quiet_total",
+	     "Idle downstream HTTP/2 connections that gave their protocol state back (rebuilt "
+	     "when the client speaks again).",
+	     METRICS_COUNTER, rs.http2_quiet},
 	    {"weir_proxy_upstream_connections_total", "Upstream HTTP connections opened.",
 	     METRICS_COUNTER, rs.up_conns},
 	    {"weir_health_probes_total", "Active health check probes finished.", METRICS_COUNTER,
@@ -723,6 +750,9 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 	     hs.targets},
 	    {"weir_health_endpoints_down", "Endpoints active health checks took out of service.",
 	     METRICS_GAUGE, hs.down},
+	    {"weir_proxy_outlier_ejected_endpoints",
+	     "Backends the proxy's outlier detection holds ejected now.", METRICS_GAUGE,
+	     a->ejected},
 	    {"weir_proxy_upstream_reused_total",
 	     "HTTP requests sent on a kept-alive or multiplexed upstream connection.",
 	     METRICS_COUNTER, rs.up_reused},
@@ -735,7 +765,11 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 		if (err < 0)
 			return err;
 	}
-	return a->spans ? spans_write_metrics(a->spans, out) : 0;
+	if (a->spans && (err = spans_write_metrics(a->spans, out)) < 0)
+		return err;
+	if (a->accesslog && (err = accesslog_metrics(a->accesslog, out)) < 0)
+		return err;
+	return a->mapfill ? mapfill_write(a->mapfill, out, telemetry_now_ms()) : 0;
 }
 
 static const struct admin_ops agent_admin_ops = {
@@ -843,6 +877,8 @@ static int agent_admin_start(struct agent *a)
 	ao.health_addr = o->health_addr;
 	ao.admin_addr = o->admin_addr;
 	ao.reqstats = a->reqstats;
+	/* Without it /metrics only lacks the map fill levels: not worth failing the start. */
+	a->mapfill = mapfill_new(o->bpffs_dir, AGENT_MAPFILL_MS);
 	a->admin = admin_new(a->base, &ao, &agent_admin_ops, a);
 	if (!a->admin)
 		return -errno;
@@ -1204,6 +1240,21 @@ static int agent_start(struct agent *a)
 	ro.spans = a->spans;
 	ro.trace_ppm = &a->trace_ppm;
 	ro.trace_all = o->zipkin_addr && o->zipkin_addr[0];
+	if (o->access_log && o->access_log[0]) {
+		struct accesslog_opts alo = {
+		    .path = o->access_log,
+		    .encoding = (enum accesslog_encoding)o->access_log_encoding,
+		    .nrings = rso.shards,
+		};
+
+		a->accesslog = accesslog_new(&alo); /* logs the reason, naming the path */
+		if (!a->accesslog)
+			return -errno;
+		ro.accesslog = a->accesslog;
+		a->ev_sighup = evsignal_new(a->base, SIGHUP, agent_on_sighup, a);
+		if (!a->ev_sighup || evsignal_add(a->ev_sighup, NULL) < 0)
+			return -ENOMEM;
+	}
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;
 	ro.source_ip = a->node_ip;
@@ -1277,8 +1328,13 @@ static void agent_stop(struct agent *a)
 		relay_free(a->relay);
 	}
 	admin_free(a->admin);
+	mapfill_free(a->mapfill);
 	reqstats_free(a->reqstats); /* after the workers stopped (relay_stop above) */
 	spans_free(a->spans);	    /* ... so did their span rings: a last drain */
+	/* Also after the workers: the writer writes what they left in their rings. */
+	accesslog_free(a->accesslog);
+	if (a->ev_sighup)
+		event_free(a->ev_sighup);
 	cni_server_free(a->cni);
 	if (a->ev_ho)
 		event_free(a->ev_ho);

@@ -35,6 +35,8 @@ struct agent_opts {
 				     * mesh config's zipkin provider (default: none) */
 	double trace_sampling;	    /* --trace-sampling: percent of new traces sampled,
 				     * overriding the mesh config (default -1: config, 1 %) */
+	const char *access_log;	    /* --access-log: file for access logs (NULL: off) */
+	int access_log_encoding;    /* --access-log-encoding: enum accesslog_encoding */
 	int verbosity;		    /* -v: 0 info, 1 debug */
 };
 

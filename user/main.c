@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "lib/log.h"
+#include "telemetry/accesslog.h"
 
 static void usage(FILE *f)
 {
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 	    "                        config's zipkin provider)\n"
 	    "  --trace-sampling PCT  percent of new traces sampled, 0..100 (overrides the\n"
 	    "                        mesh config; default 1)\n"
+	    "  --access-log PATH     one line per HTTP request and TCP connection the proxy\n"
+	    "                        relays (default: off; /dev/stdout allowed; SIGHUP reopens)\n"
+	    "  --access-log-encoding text|json  Istio's default text format or JSON (text)\n"
 	    "  --uninstall           remove the pins under --bpffs-dir and exit\n"
 	    "  -v, --verbose         debug logging\n");
 }
@@ -62,6 +66,8 @@ int main(int argc, char **argv)
 		O_L4ONLY,
 		O_HANDOFF,
 		O_DRAIN,
+		O_ACCESSLOG,
+		O_ACCESSLOG_ENC,
 		O_NOFLOW,
 		O_UNINSTALL,
 		O_ZIPKIN,
@@ -84,6 +90,8 @@ int main(int argc, char **argv)
 	    {"l4-only", no_argument, NULL, O_L4ONLY},
 	    {"handoff-socket", required_argument, NULL, O_HANDOFF},
 	    {"drain-seconds", required_argument, NULL, O_DRAIN},
+	    {"access-log", required_argument, NULL, O_ACCESSLOG},
+	    {"access-log-encoding", required_argument, NULL, O_ACCESSLOG_ENC},
 	    {"no-flow-counters", no_argument, NULL, O_NOFLOW},
 	    {"uninstall", no_argument, NULL, O_UNINSTALL},
 	    {"zipkin-addr", required_argument, NULL, O_ZIPKIN},
@@ -168,6 +176,26 @@ int main(int argc, char **argv)
 			}
 			opts.drain_seconds = (int)flush;
 			break;
+		case O_ACCESSLOG:
+			if (!*optarg) {
+				fprintf(stderr, "weir-agent: --access-log: empty path\n");
+				return 2;
+			}
+			opts.access_log = optarg;
+			break;
+		case O_ACCESSLOG_ENC: {
+			enum accesslog_encoding enc;
+
+			if (accesslog_parse_encoding(optarg, &enc) < 0) {
+				fprintf(
+				    stderr,
+				    "weir-agent: --access-log-encoding: '%s' is not text or json\n",
+				    optarg);
+				return 2;
+			}
+			opts.access_log_encoding = (int)enc;
+			break;
+		}
 		case O_NOFLOW:
 			opts.flow_counters = false;
 			break;

@@ -13,7 +13,7 @@ The service is weir.test.Echo, written by hand over raw protobuf bytes:
                     [--delay-ms D] [--lifetime S] [--chat-buffered]
   grpcsvc.py client --target HOST:PORT --calls N [--stream M] [--timeout S]
                     [--header K=V]... [--channel-per-call] [--text T]
-                    [--duration S] [--parallel K] [--summary]
+                    [--duration S] [--parallel K] [--summary] [--pause S]
   grpcsvc.py stats --target HOST:PORT [--timeout S]
 
 server: --fail-code answers that gRPC status (number, e.g. 14 UNAVAILABLE) to the first K calls
@@ -28,7 +28,8 @@ DEADLINE_EXCEEDED with messages < M). Exit status 0 when every call was OK, 1 ot
 2 for bad arguments. Every call has a deadline (--timeout, default 5 s), so a run is bounded.
 --duration stops starting calls after S seconds (still at most --calls in all); --parallel
 runs K callers at once on the one channel, so their calls are concurrent streams of one
-HTTP/2 connection; --summary prints one JSON line at the end instead of one per call:
+HTTP/2 connection; --pause waits S seconds between one caller's calls (an idle
+connection between them); --summary prints one JSON line at the end instead of one per call:
 {"calls", "ok", "failed", "codes": {name: count}, "connections_seen"?: ...}.
 """
 import argparse
@@ -297,6 +298,8 @@ def run_client(args):
             if args.channel_per_call:
                 ch.close()
                 ch = grpc.insecure_channel(args.target)
+            if args.pause and i:
+                time.sleep(args.pause)
             rec = _one_call(ch, args, i, md)
             with lock:
                 state["calls"] += 1
@@ -369,6 +372,8 @@ def main(argv):
                    help="stop starting calls after this many seconds")
     c.add_argument("--parallel", type=bounded(1, 64), default=1,
                    help="callers at once on the one channel")
+    c.add_argument("--pause", type=bounded(0, 60, float), default=0,
+                   help="seconds between calls (the connection idles)")
     c.add_argument("--summary", action="store_true",
                    help="one JSON line at the end (and one per failed call)")
     t = sub.add_parser("stats", help="print the server's counters as JSON")

@@ -9,6 +9,8 @@
 #     (a proxy that buffered the stream would stall it), all OK;
 #   fault: `x-fault: abort` gets the VirtualService's grpcStatus UNAVAILABLE abort: the client
 #     sees UNAVAILABLE, no server sees the call, the agent counts grpc_response_status 14 with FI;
+#   quiet: calls 2.5 s apart on one channel: the idle connection gives its HTTP/2 state back
+#     between them (weir_proxy_http2_quiet_total) and every next call still succeeds;
 # The client Pod runs with IPv6 disabled (an IPv4-only Pod): with IPv6 on, gRPC core connects
 # an AF_INET6 socket to the v4-mapped VIP (::ffff:198.19.x.y, seen with strace), and weir does
 # not hook connect6 yet, so such a client bypasses the mesh (the README's known fail-open gap;
@@ -80,5 +82,16 @@ l7_wait 10 'test "$(grpc_total 14 FI)" -ge $((f0 + 5))' ||
 	e2e_fail "abort: istio_requests_total grpc_response_status=14 FI +$(($(grpc_total 14 FI) - f0)), want +5"
 client --calls 3 >"$L7_TMP/after.json" || e2e_fail "calls without the header failed after the aborts"
 e2e_log "ok: 5 x UNAVAILABLE (FI), no server reached; other calls OK"
+
+e2e_log "quiet: calls 2.5 s apart on one channel"
+q0=$(l7_metrics | l7_metric weir_proxy_http2_quiet_total)
+client --calls 3 --pause 2.5 --timeout 5 >"$L7_TMP/quiet.json" ||
+	e2e_fail "calls after an idle connection went quiet failed: $(cat "$L7_TMP/quiet.json")"
+jq -e -s 'length == 3 and all(.code == "OK")' "$L7_TMP/quiet.json" >/dev/null ||
+	e2e_fail "quiet: not 3 OK calls: $(cat "$L7_TMP/quiet.json")"
+q=$(($(l7_metrics | l7_metric weir_proxy_http2_quiet_total) - q0))
+# The one connection went quiet between the calls (twice), and woke for the next call.
+[ "$q" -ge 2 ] || e2e_fail "weir_proxy_http2_quiet_total +$q, want >= 2"
+e2e_log "ok: 3 calls OK on a connection that went quiet $q times in between"
 
 echo PASS

@@ -70,6 +70,38 @@ static bool head_value(const char *h, const char *name, char *out, size_t outlen
 	return false;
 }
 
+/*
+ * The half-close tunnels after their 2xx/101 (<have> bytes at <buf> came with the head):
+ * "count" reads until the client's FIN, then answers "got N\n" and 256 KiB and closes;
+ * "first" sends "hello\n" and its own FIN first, then reads until the client's FIN and
+ * records the count in b->tunnel_rx.
+ */
+static void tunnel_half(struct hconn *hc, bool count, size_t have)
+{
+	size_t got = have, big = 256 * 1024;
+	char e[4096], *out;
+	ssize_t n;
+
+	if (!count) {
+		if (send_all(hc->fd, "hello\n", 6) || shutdown(hc->fd, SHUT_WR))
+			return;
+	}
+	while ((n = recv(hc->fd, e, sizeof(e), 0)) > 0)
+		got += (size_t)n;
+	if (!count) {
+		atomic_store(&hc->b->tunnel_rx, got);
+		return;
+	}
+	out = malloc(big);
+	if (!out)
+		return;
+	n = snprintf(out, big, "got %zu\n", got);
+	for (size_t i = (size_t)n; i < big; i++)
+		out[i] = (char)('a' + i % 26);
+	send_all(hc->fd, out, big);
+	free(out);
+}
+
 static void *hconn_main(void *arg)
 {
 	struct hconn *hc = arg;
@@ -139,6 +171,21 @@ static void *hconn_main(void *arg)
 			while ((n = recv(hc->fd, e, sizeof(e), 0)) > 0)
 				if (send_all(hc->fd, e, (size_t)n))
 					break;
+			break;
+		} else if (!strcmp(path, "/ws-count") || !strcmp(path, "/ws-first") ||
+			   !strcmp(path, "count.test:1") || !strcmp(path, "first.test:1")) {
+			/* A WebSocket or CONNECT tunnel that half-closes one way (tunnel_half). */
+			static const char up[] =
+			    "HTTP/1.1 101 Switching Protocols\r\n"
+			    "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+			static const char ok[] = "HTTP/1.1 200 OK\r\n\r\n";
+			bool ws = path[0] == '/';
+
+			free(body);
+			if (ws ? send_all(hc->fd, up, sizeof(up) - 1)
+			       : send_all(hc->fd, ok, sizeof(ok) - 1))
+				break;
+			tunnel_half(hc, strstr(path, "count") != NULL, have);
 			break;
 		} else if (!strcmp(path, "/slow")) {
 			usleep(1500 * 1000);

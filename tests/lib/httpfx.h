@@ -24,7 +24,8 @@ struct hbe {
 	_Atomic int stop;
 	_Atomic unsigned conns;
 	_Atomic unsigned requests;
-	_Atomic int fail_next; /* answer this many requests with 503 first */
+	_Atomic int fail_next;	  /* answer this many requests with 503 first */
+	_Atomic size_t tunnel_rx; /* "first" tunnels: bytes read after the backend's FIN */
 };
 
 /* Starts backend <b> with <id> listening on <ip>:<port> (port 0: any). Asserts on failure. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,7 +121,9 @@ static const char vs_full[] =
     "  - match: [{port: 3306}, {port: 3307}]\n"
     "    route: [{destination: {host: mysql, port: {number: 3306}}, weight: 100}]\n"
     "  tls:\n"
-    "  - match: [{port: 443, sniHosts: [reviews.example.com]}]\n"
+    "  - match: [{port: 443, sniHosts: [reviews.example.com, \"*.example.org\"],\n"
+    "             destinationSubnets: [10.1.0.0/16, 192.168.1.7],\n"
+    "             sourceLabels: {app: sleep}, sourceNamespace: test}]\n"
     "    route: [{destination: {host: reviews}}]\n";
 
 static void test_istio_vs_every_field(void **state)
@@ -230,7 +233,18 @@ static void test_istio_vs_every_field(void **state)
 		assert_string_equal(vs->tcp[0].dests[0].host, "mysql");
 		assert_int_equal(vs->tcp[0].dests[0].port, 3306);
 		assert_int_equal(vs->ntls, 1);
-		assert_int_equal(vs->tls[0].ports[0], 443);
+		assert_int_equal(vs->tls[0].nports, 0); /* tls[]: ports are in the matches */
+		assert_int_equal(vs->tls[0].ntls, 1);
+		assert_int_equal(vs->tls[0].tls[0].port, 443);
+		assert_int_equal(vs->tls[0].tls[0].nsni, 2);
+		assert_string_equal(vs->tls[0].tls[0].sni[1], "*.example.org");
+		assert_int_equal(vs->tls[0].tls[0].nsubnets, 2);
+		assert_int_equal(vs->tls[0].tls[0].subnets[0].addr, htonl(0x0a010000));
+		assert_int_equal(vs->tls[0].tls[0].subnets[0].mask, htonl(0xffff0000));
+		assert_int_equal(vs->tls[0].tls[0].subnets[1].addr, htonl(0xc0a80107));
+		assert_int_equal(vs->tls[0].tls[0].subnets[1].mask, 0xffffffff);
+		assert_int_equal(vs->tls[0].tls[0].nsource_labels, 1);
+		assert_string_equal(vs->tls[0].tls[0].source_ns, "test");
 	}
 }
 
@@ -489,6 +503,12 @@ static const struct {
 							       "required"},
     {VSH "  tcp:\n  - match: [{port: 1, sniHosts: [a]}]\n    " RT "\n",
      VSE "spec.tcp[0].match[0].sniHosts: unknown field"},
+    {VSH "  tls:\n  - match: [{sniHosts: [a], destinationSubnets: [10.0.0.0/33]}]\n    " RT "\n",
+     VSE "spec.tls[0].match[0].destinationSubnets[0]: \"10.0.0.0/33\" is not an address or "
+	 "CIDR"},
+    {VSH "  tls:\n  - match: [{sniHosts: [\"a b\"]}]\n    " RT "\n",
+     VSE "spec.tls[0].match[0].sniHosts[0]: \"a b\" is not a host name"},
+    {VSH "  tls:\n  - " RT "\n", VSE "spec.tls[0].match: required (with sniHosts)"},
     {"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\n"
      "spec: {http: [{" RT "}]}\n",
      VSE "spec.hosts: at least one host is required"},
@@ -619,9 +639,10 @@ static void test_istio_warnings(void **state)
 	    {DRH "  trafficPolicy: {outlierDetection: {consecutiveErrors: 2}}\n",
 	     DRE "spec.trafficPolicy.outlierDetection.consecutiveErrors: deprecated: read as "
 		 "consecutiveGatewayErrors"},
-	    {VSH "  tls:\n  - match: [{port: 443, sniHosts: [a.b]}]\n    " RT "\n",
-	     VSE "spec.tls[0].match[0].sniHosts: accepted but not enforced by weir: TLS routes "
-		 "by port"},
+	    {VSH "  tls:\n  - match: [{port: 443, sniHosts: [a.b], gateways: [mesh]}]\n    " RT
+		 "\n",
+	     VSE "spec.tls[0].match[0].gateways: ignored: weir applies tls[] routes to mesh "
+		 "traffic"},
 	    {"apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: r}\n",
 	     SRC ": ignoring VirtualService: apiVersion networking.istio.io/v2 is not supported"},
 	};

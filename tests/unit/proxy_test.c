@@ -340,6 +340,98 @@ static void test_proxy_websocket(void **state)
 	assert_string_equal(buf, "HTTP/1.1 101 Switching Protocols\nping-1\nping-2\n0\n");
 }
 
+/*
+ * A tunnel client (python3, <mode>: "ws-count"/"ws-first" for a WebSocket, "count.test:1"/
+ * "first.test:1" for a CONNECT) through the relay; its output into <out>.
+ *   count: sends 30000 bytes and its FIN, then reads to the end: "<status>\ngot 30000 262144"
+ *   first: reads the backend's "hello" and FIN, then sends 50000 bytes and its own FIN, then
+ *          reads to the end: "<status>\nhello\n0"
+ */
+static void tunnel_client(struct fx *f, const char *mode, char *out, size_t len)
+{
+	static const char py[] =
+	    "import socket, sys\n"
+	    "port, mode = int(sys.argv[1]), sys.argv[2].encode()\n"
+	    "s = socket.create_connection(('127.0.0.1', port))\n"
+	    "if mode.startswith(b'ws'):\n"
+	    "    s.sendall(b'GET /' + mode + b' HTTP/1.1\\r\\nHost: web\\r\\n'\n"
+	    "              b'Upgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n')\n"
+	    "else:\n"
+	    "    s.sendall(b'CONNECT ' + mode + b' HTTP/1.1\\r\\nHost: ' + mode + "
+	    "b'\\r\\n\\r\\n')\n"
+	    "h = b''\n"
+	    "while not h.endswith(b'\\r\\n\\r\\n'):\n"
+	    "    c = s.recv(1)\n"
+	    "    if not c: break\n"
+	    "    h += c\n"
+	    "print(h.split(b'\\r\\n')[0].decode())\n"
+	    "def drain():\n"
+	    "    r = b''\n"
+	    "    while True:\n"
+	    "        c = s.recv(65536)\n"
+	    "        if not c: return r\n"
+	    "        r += c\n"
+	    "if b'count' in mode:\n"
+	    "    for i in range(3): s.sendall(b'x' * 10000)\n"
+	    "    s.shutdown(socket.SHUT_WR)\n"
+	    "    r = drain()\n"
+	    "    print(r.split(b'\\n')[0].decode(), len(r))\n"
+	    "else:\n"
+	    "    print(drain().decode().strip())\n"
+	    "    s.sendall(b'y' * 50000)\n"
+	    "    s.shutdown(socket.SHUT_WR)\n"
+	    "    print(len(drain()))\n";
+	char path[128], cmd[256];
+	size_t n;
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/tunnel.py", f->dir);
+	p = fopen(path, "w");
+	assert_non_null(p);
+	assert_int_equal(fwrite(py, 1, sizeof(py) - 1, p), sizeof(py) - 1);
+	fclose(p);
+	atomic_store(&f->orig_port, htons(P_ONE));
+	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %u '%s'", path,
+		 ntohs(f->raddr.sin_port), mode);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	pclose(p);
+}
+
+/* The client half-closes a tunnel and still receives the backend's whole answer. */
+static void test_proxy_tunnel_client_half_close(void **state)
+{
+	struct fx *f = *state;
+	char out[256];
+
+	tunnel_client(f, "ws-count", out, sizeof(out));
+	assert_string_equal(out, "HTTP/1.1 101 Switching Protocols\ngot 30000 262144\n");
+	tunnel_client(f, "count.test:1", out, sizeof(out));
+	assert_string_equal(out, "HTTP/1.1 200 OK\ngot 30000 262144\n");
+}
+
+/* The backend half-closes first; the client's bytes still reach it, all of them. */
+static void test_proxy_tunnel_server_half_close(void **state)
+{
+	static const char *const modes[] = {"ws-first", "first.test:1"};
+	static const char *const want[] = {"HTTP/1.1 101 Switching Protocols\nhello\n0\n",
+					   "HTTP/1.1 200 OK\nhello\n0\n"};
+	struct fx *f = *state;
+	char out[256];
+
+	for (int i = 0; i < 2; i++) {
+		atomic_store(&f->be[0].tunnel_rx, 0);
+		tunnel_client(f, modes[i], out, sizeof(out));
+		assert_string_equal(out, want[i]);
+		/* The backend records its count when the client's FIN reached it. */
+		for (int t = 0; t < 200 && atomic_load(&f->be[0].tunnel_rx) != 50000; t++)
+			usleep(10 * 1000);
+		assert_int_equal(atomic_load(&f->be[0].tunnel_rx), 50000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +444,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_proxy_no_healthy_upstream, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_request_id, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_proxy_websocket, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_tunnel_client_half_close, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_tunnel_server_half_close, fx_setup,
+					    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -608,7 +608,12 @@ static void test_route_l4_l7_split(void **state)
 	assert_int_equal(tls->proto, ROUTE_PROTO_TLS);
 	assert_int_equal(tls->nhttp, 0);
 	assert_int_equal(tls->ntcp, 2); /* tcp[] for any port, tls[] for 443 */
-	assert_int_equal(tls->tcp[1]->port, 443);
+	assert_null(tls->tcp[0]->tls);
+	assert_non_null(tls->tcp[1]->tls); /* tls[]: its port and names kept in its match */
+	assert_int_equal(tls->tcp[1]->ntls, 1);
+	assert_int_equal(tls->tcp[1]->tls[0].port, 443);
+	assert_int_equal(tls->tcp[1]->tls[0].nsni, 1);
+	assert_string_equal(tls->tcp[1]->tls[0].sni[0], "db.example");
 	assert_int_equal(http->nhttp, 1);
 	assert_int_equal(http->ntcp, 0);
 }

@@ -24,7 +24,10 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"graph", do_graph,
      "weirctl graph [--window DURATION] [--filter-empty]\n"
      "                                   service graph (-o json|dot|text); rates over the\n"
-     "                                   window (default 1s, at most 60s; 0: no rates)\n"},
+     "                                   window (default 1s, at most 60s; 0: no rates)\n"
+     "weirctl graph --prometheus URL [--time-horizon DURATION] [--filter-empty]\n"
+     "                                   the cluster's graph from the Prometheus scraping\n"
+     "                                   every agent, over the horizon (default 5m)\n"},
     {"routes", do_routes,
      "weirctl routes                     compiled routes per Service port (the agent's\n"
      "                                   /routes): path, routes, clusters, policies\n"},

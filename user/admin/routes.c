@@ -472,16 +472,57 @@ json_t *routes_json_http(const struct route_http *r)
 	return routes_done(o, err);
 }
 
-/* tcp[] and tls[] routes: a port condition and weighted destinations, nothing more. */
+/* One tls[] match: sni_hosts, port, destination_subnets, source_labels, source_namespace. */
+static json_t *routes_json_tls_match(const struct route_tls_match *m)
+{
+	json_t *o = json_object(), *sni = json_array(), *nets = json_array();
+	char ip[INET_ADDRSTRLEN], cidr[INET_ADDRSTRLEN + 4];
+	int err = !o || !sni || !nets;
+	size_t i;
+
+	for (i = 0; !err && i < m->nsni; i++)
+		err |= json_array_append_new(sni, routes_str(m->sni[i]));
+	for (i = 0; !err && i < m->nsubnets; i++) {
+		inet_ntop(AF_INET, &m->subnets[i].addr, ip, sizeof(ip));
+		snprintf(cidr, sizeof(cidr), "%s/%d", ip, __builtin_popcount(m->subnets[i].mask));
+		err |= json_array_append_new(nets, json_string(cidr));
+	}
+	if (!o) {
+		json_decref(sni);
+		json_decref(nets);
+		return NULL;
+	}
+	err |= routes_set(o, "sni_hosts", sni);
+	err |= routes_set(o, "port", m->port ? json_integer(m->port) : json_null());
+	err |= routes_set(o, "destination_subnets", nets);
+	err |= routes_set(o, "source_labels",
+			  m->nsource_labels ? routes_kv(m->source_labels, m->nsource_labels)
+					    : json_null());
+	err |= routes_set(o, "source_namespace", routes_str(m->source_namespace));
+	return routes_done(o, err);
+}
+
+/*
+ * tcp[] and tls[] routes: a port condition (tcp[]) or the tls[] matches ("tls": null for a
+ * tcp[] route), and weighted destinations.
+ */
 static json_t *routes_json_tcp(const struct route_tcp *r)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *tls = NULL;
 	int err = !o;
+	size_t i;
 
 	if (!o)
 		return NULL;
 	err |= routes_set(o, "virtual_service", routes_str(r->vs));
 	err |= routes_set(o, "port", r->port ? json_integer(r->port) : json_null());
+	if (r->tls) {
+		tls = json_array();
+		err |= !tls;
+		for (i = 0; tls && i < r->ntls; i++)
+			err |= json_array_append_new(tls, routes_json_tls_match(&r->tls[i]));
+	}
+	err |= routes_set(o, "tls", tls ? tls : json_null());
 	err |=
 	    routes_set(o, "destinations", routes_json_dests(r->dests, r->ndests, r->total_weight));
 	return routes_done(o, err);

@@ -10,6 +10,7 @@
  *     with a warning, so the same YAML still applies to a cluster that runs Istio;
  *   - durations and regexes are validated here, so a bad one names its field path.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -912,35 +913,119 @@ static int vs_http(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_de
 }
 
 /*
- * One match[] item of tcp[] or tls[] (vec->arg set for tls) into the port at <elem>. weir
- * routes L4 traffic by destination port only, so a match without a port is dropped (it
- * matches every port) and the other conditions are accepted with a warning.
+ * One match[] item of tcp[] into the port at <elem>. weir routes tcp[] by destination port
+ * only, so a match without a port is dropped (it matches every port) and the other
+ * conditions are accepted with a warning.
  */
-static int vs_l4_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
+static int vs_tcp_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
+{
+	static const char *const known[] = {"port",	"destinationSubnets", "sourceLabels",
+					    "gateways", "sourceNamespace",    NULL};
+	static const char *const unenforced[] = {"destinationSubnets", "sourceLabels", "gateways",
+						 "sourceNamespace", NULL};
+	uint16_t *port = elem;
+	int err;
+
+	(void)vec;
+	err = istio_keys(d, it, known, unenforced);
+	err = worst(err, k8s_dec_port(d, it, "port", false, port));
+	/* A match without a port applies to every port: nothing to keep. */
+	return err ?: *port ? 0 : K8S_DEC_DROP;
+}
+
+/*
+ * destinationSubnets of a tls[] match: IPv4 "a.b.c.d/n" or a bare address. The mesh is
+ * IPv4, so an IPv6 subnet is accepted with a warning and never matches.
+ */
+static int vs_subnets(struct k8s_dec *d, yaml_node_t *it, struct istio_tls_match *m)
+{
+	const char *const *v;
+	struct istio_subnet *out;
+	char field[48], ip[INET6_ADDRSTRLEN];
+	size_t n, i;
+	int err, ret = 0;
+
+	err = istio_dec_strs(d, it, "destinationSubnets", &v, &n);
+	if (err || !n)
+		return err;
+	out = arena_calloc(d->a, n, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const char *slash = strchr(v[i], '/');
+		size_t alen = slash ? (size_t)(slash - v[i]) : strlen(v[i]);
+		struct in6_addr a6;
+		struct in_addr a4;
+		char *end = NULL;
+		long bits = 32;
+
+		snprintf(field, sizeof(field), "destinationSubnets[%zu]", i);
+		if (alen >= sizeof(ip)) {
+			ret = k8s_dec_err(d, field, "\"%s\" is not an address or CIDR", v[i]);
+			continue;
+		}
+		memcpy(ip, v[i], alen);
+		ip[alen] = '\0';
+		if (slash) {
+			bits = strtol(slash + 1, &end, 10);
+			if (!slash[1] || *end || bits < 0 || bits > 128)
+				bits = -1;
+		}
+		if (inet_pton(AF_INET6, ip, &a6) == 1 && bits >= 0) {
+			k8s_dec_warn(d, field, "IPv6 subnet never matches: the mesh is IPv4");
+			out[m->nsubnets].mask = 0xffffffff; /* no IPv4 address can match */
+			out[m->nsubnets++].addr = 0xffffffff;
+			continue;
+		}
+		if (inet_pton(AF_INET, ip, &a4) != 1 || bits < 0 || bits > 32) {
+			ret = k8s_dec_err(d, field, "\"%s\" is not an address or CIDR", v[i]);
+			continue;
+		}
+		out[m->nsubnets].mask = bits ? htonl(0xffffffffu << (32 - bits)) : 0;
+		out[m->nsubnets].addr = a4.s_addr & out[m->nsubnets].mask;
+		m->nsubnets++;
+	}
+	m->subnets = out;
+	return ret;
+}
+
+/*
+ * One match[] item of tls[] (L4MatchAttributes with sniHosts) into the istio_tls_match at
+ * <elem>. gateways names gateways; weir serves mesh traffic, where it does not apply.
+ */
+static int vs_tls_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
 {
 	static const char *const known[] = {"port",	"destinationSubnets", "sourceLabels",
 					    "gateways", "sourceNamespace",    "sniHosts",
 					    NULL};
-	static const char *const unenforced[] = {"destinationSubnets", "sourceLabels", "gateways",
-						 "sourceNamespace", NULL};
-	uint16_t *port = elem;
-	bool tls = vec->arg != NULL;
-	const char *const *sni;
-	size_t nsni;
+	struct istio_tls_match *m = elem;
+	char field[40];
+	size_t i;
 	int err;
 
-	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, k8s_dec_port(d, it, "port", false, port));
-	err = worst(err, istio_dec_strs(d, it, "sniHosts", &sni, &nsni));
-	if (!err && tls && !nsni)
-		err = k8s_dec_err(d, "sniHosts", "required");
-	else if (!err && !tls && nsni)
-		err = k8s_dec_err(d, "sniHosts", "unknown field");
-	else if (!err && nsni)
-		k8s_dec_warn(d, "sniHosts",
-			     "accepted but not enforced by weir: TLS routes by port");
-	/* A match without a port applies to every port: nothing to keep. */
-	return err ?: *port ? 0 : K8S_DEC_DROP;
+	(void)vec;
+	err = istio_keys(d, it, known, NULL);
+	if (k8s_dec_get(d, it, "gateways"))
+		k8s_dec_warn(d, "gateways", "ignored: weir applies tls[] routes to mesh traffic");
+	err = worst(err, k8s_dec_port(d, it, "port", false, &m->port));
+	err = worst(err, istio_dec_strs(d, it, "sniHosts", &m->sni, &m->nsni));
+	err = worst(err, vs_subnets(d, it, m));
+	err = worst(err, k8s_dec_kv(d, it, "sourceLabels", &m->source_labels, &m->nsource_labels));
+	err = worst(err, k8s_dec_str(d, it, "sourceNamespace", &m->source_ns));
+	if (!err && !m->nsni)
+		return k8s_dec_err(d, "sniHosts", "required");
+	for (i = 0; !err && i < m->nsni; i++) {
+		const char *h = m->sni[i];
+
+		snprintf(field, sizeof(field), "sniHosts[%zu]", i);
+		if (!strcmp(h, "*"))
+			continue;
+		if (!strncmp(h, "*.", 2))
+			h += 2;
+		if (!k8s_dec_dns_subdomain(h))
+			err = k8s_dec_err(d, field, "\"%s\" is not a host name", m->sni[i]);
+	}
+	return err;
 }
 
 /* RouteDestination of tcp[] and tls[]: destination and weight. */
@@ -963,14 +1048,24 @@ static int vs_l4_dest(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s
 static int vs_l4(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_vec *vec)
 {
 	static const char *const known[] = {"match", "route", NULL};
-	struct k8s_dec_vec mv = {.size = sizeof(uint16_t), .arg = vec->arg};
+	struct k8s_dec_vec mv = {.size = sizeof(uint16_t)};
+	struct k8s_dec_vec sv = {.size = sizeof(struct istio_tls_match)};
 	struct istio_l4 *l = elem;
 	int err;
 
 	err = istio_keys(d, it, known, NULL);
-	err = worst(err, k8s_dec_each(d, it, "match", &mv, vs_l4_match));
-	l->ports = mv.v;
-	l->nports = mv.n;
+	if (vec->arg) {
+		/* tls[]: every match is kept, its port with the other conditions. */
+		err = worst(err, k8s_dec_each(d, it, "match", &sv, vs_tls_match));
+		l->tls = sv.v;
+		l->ntls = sv.n;
+		if (!err && !l->ntls)
+			err = k8s_dec_err(d, "match", "required (with sniHosts)");
+	} else {
+		err = worst(err, k8s_dec_each(d, it, "match", &mv, vs_tcp_match));
+		l->ports = mv.v;
+		l->nports = mv.n;
+	}
 	err = worst(err, dec_dests(d, it, vs_l4_dest, &l->dests, &l->ndests));
 	if (!err && !l->ndests)
 		err = k8s_dec_err(d, "route", "required");

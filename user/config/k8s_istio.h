@@ -128,10 +128,30 @@ struct istio_http {
 	struct istio_hdr_ops req, resp;
 };
 
-/* One tcp[] or tls[] entry: L4 routes by destination port. */
+/* An IPv4 subnet of destinationSubnets ("10.0.0.0/8", or an address: /32). */
+struct istio_subnet {
+	uint32_t addr; /* network order, host bits cleared */
+	uint32_t mask; /* network order */
+};
+
+/* One tls[].match[] item (L4MatchAttributes with sniHosts): every condition must hold. */
+struct istio_tls_match {
+	const char *const *sni; /* sniHosts (required): names, "*.suffix" or "*" */
+	size_t nsni;
+	uint16_t port;			    /* 0: any */
+	const struct istio_subnet *subnets; /* destinationSubnets; empty: any */
+	size_t nsubnets;
+	const struct k8s_kv *source_labels;
+	size_t nsource_labels;
+	const char *source_ns; /* sourceNamespace, or NULL */
+};
+
+/* One tcp[] or tls[] entry: L4 routes by destination port (tls[]: and by SNI). */
 struct istio_l4 {
 	const uint16_t *ports; /* match[].port values; empty: any */
 	size_t nports;
+	const struct istio_tls_match *tls; /* tls[] only: the match[] items, ORed */
+	size_t ntls;
 	const struct istio_dest *dests;
 	size_t ndests;
 };

@@ -206,7 +206,7 @@ enum route_proto {
 	ROUTE_PROTO_HTTP2 = 2, /* http2, grpc, grpc-web: h2 upstream */
 	ROUTE_PROTO_GRPC = 3,  /* grpc: h2 upstream, gRPC status semantics */
 	ROUTE_PROTO_SNIFF = 4, /* unnamed port: sniff the first bytes */
-	ROUTE_PROTO_TLS = 5,   /* tls, https: opaque (SNI routes later) */
+	ROUTE_PROTO_TLS = 5,   /* tls, https: opaque bytes, routed by SNI (tls[]) */
 };
 
 /* ---- routes (VirtualService) ---- */
@@ -296,13 +296,33 @@ struct route_http {
 	size_t nexport_ns;
 };
 
-/* One entry of VirtualService tcp[] (or tls[] by SNI, later): L4 destinations. */
+/* An IPv4 destination subnet (tls[].match[].destinationSubnets). */
+struct route_subnet {
+	uint32_t addr; /* network order, host bits clear */
+	uint32_t mask; /* network order */
+};
+
+/* One tls[].match[] item: every condition set must hold; a route's matches are ORed. */
+struct route_tls_match {
+	const char *const *sni; /* sniHosts, lower case: names, "*.suffix", "*" */
+	size_t nsni;
+	uint16_t port;			    /* 0: any port of the Service */
+	const struct route_subnet *subnets; /* the original destination in one; empty: any */
+	size_t nsubnets;
+	const struct k8s_kv *source_labels; /* the client Pod's labels must include these */
+	size_t nsource_labels;
+	const char *source_namespace; /* NULL: any */
+};
+
+/* One entry of VirtualService tcp[] or tls[]: L4 destinations. */
 struct route_tcp {
 	const char *vs;
-	uint16_t port; /* match.port, 0: any */
+	uint16_t port; /* match.port, 0: any (tcp[]; tls[] ports are in its matches) */
 	const struct route_dest *dests;
 	size_t ndests;
 	uint32_t total_weight;
+	const struct route_tls_match *tls; /* tls[]: its matches (at least one); NULL: tcp[] */
+	size_t ntls;
 };
 
 /*

@@ -16,6 +16,7 @@
  *   - a route naming a subset its DestinationRule does not define still compiles: its
  *     cluster has subset_unknown set and no members, and the router answers 503 (UH).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,6 +453,48 @@ int route_vs_http(struct route_ctx *c, const struct k8s_object *o, const struct 
 	return c->nomem ? -ENOMEM : 0;
 }
 
+/* The tls[] matches of <l> into <r>: names lower case, subnets as they were decoded. */
+static int tls_fill(struct route_ctx *c, const struct istio_l4 *l, struct route_tcp *r)
+{
+	struct route_tls_match *v = arena_calloc(c->a, l->ntls, sizeof(*v));
+	size_t i, j;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < l->ntls; i++) {
+		const struct istio_tls_match *in = &l->tls[i];
+		struct route_subnet *sn = arena_calloc(c->a, in->nsubnets + 1, sizeof(*sn));
+		const char **sni = arena_calloc(c->a, in->nsni + 1, sizeof(*sni));
+
+		if (!sn || !sni)
+			return -ENOMEM;
+		for (j = 0; j < in->nsni; j++) {
+			char *h = (char *)route_strdup(c, in->sni[j]);
+
+			if (!h)
+				return -ENOMEM;
+			for (char *p = h; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			sni[j] = h;
+		}
+		for (j = 0; j < in->nsubnets; j++) {
+			sn[j].addr = in->subnets[j].addr;
+			sn[j].mask = in->subnets[j].mask;
+		}
+		v[i].sni = sni;
+		v[i].nsni = in->nsni;
+		v[i].port = in->port;
+		v[i].subnets = sn;
+		v[i].nsubnets = in->nsubnets;
+		v[i].source_labels = route_kv(c, in->source_labels, in->nsource_labels, false);
+		v[i].nsource_labels = in->nsource_labels;
+		v[i].source_namespace = route_strdup(c, in->source_ns);
+	}
+	r->tls = v;
+	r->ntls = l->ntls;
+	return c->nomem ? -ENOMEM : 0;
+}
+
 /*
  * Compiles tcp/tls entry <l> of <o> for <svc> port <sp> into *<out> (NULL when its ports
  * are others). Returns 0 or -ENOMEM.
@@ -470,6 +513,12 @@ int route_vs_tcp(struct route_ctx *c, const struct k8s_object *o, const struct i
 			break;
 	if (l->nports && i == l->nports)
 		return 0;
+	/* tls[]: kept when some match may hold on this port. */
+	for (i = 0; i < l->ntls; i++)
+		if (!l->tls[i].port || l->tls[i].port == sp->port)
+			break;
+	if (l->tls && i == l->ntls)
+		return 0;
 	r = arena_alloc(c->a, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -477,6 +526,8 @@ int route_vs_tcp(struct route_ctx *c, const struct k8s_object *o, const struct i
 	r->port = l->nports ? sp->port : 0;
 	r->dests = dests_fill(c, o, l->dests, l->ndests, sp->port, &r->total_weight);
 	r->ndests = l->ndests;
+	if (l->tls && tls_fill(c, l, r))
+		return -ENOMEM;
 	*out = r;
 	return c->nomem || !r->vs ? -ENOMEM : 0;
 }

@@ -103,6 +103,15 @@ enum cio_status cio_flush(struct cio *io)
 		codec_output_done(io->codec, (size_t)n);
 	}
 	conn_want(&io->conn, EV_WRITE, false);
+	/* All written: a tunnel whose direction toward this peer ended passes the FIN on. */
+	if (!io->shut_wr && io->codec->ops == &codec_h1 && h1_tunnel_wr_ended(io->codec)) {
+		int err;
+
+		io->shut_wr = true;
+		err = conn_shutdown_wr(&io->conn);
+		if (err && err != -ENOTCONN)
+			return CIO_ABORT;
+	}
 	return CIO_OK;
 }
 

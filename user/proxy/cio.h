@@ -23,6 +23,7 @@ struct cio {
 	uint32_t head, tail; /* in->data[head, tail) */
 	bool eof;	     /* the peer sent FIN */
 	bool broken;	     /* the codec refused the input: write what it queued, then close */
+	bool shut_wr;	     /* our FIN went out (a tunnel's half-close) */
 };
 
 enum cio_status {

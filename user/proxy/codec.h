@@ -258,8 +258,9 @@ static inline bool codec_can_open(const struct codec *c)
 /*
  * The connection has been quiet for a while (no stream, nothing to write): the codec may
  * give back memory it can rebuild when the peer speaks again (HTTP/2 server: its nghttp2
- * session). Returns 1 when it did, 0 when not now (it may have queued output that must go
- * first: ask again later), as every codec_*() keeps working either way.
+ * session). Returns 1 when it did now, 2 when it was quiet already, 0 when not now (it may
+ * have queued output that must go first: ask again later); every codec_*() keeps working
+ * either way.
  */
 static inline int codec_quiet(struct codec *c)
 {

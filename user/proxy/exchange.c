@@ -28,6 +28,7 @@
 #include "model/lb.h"
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/access.h"
 #include "proxy/hsession.h"
 #include "proxy/limits.h"
 #include "proxy/router.h"
@@ -248,12 +249,23 @@ static void ex_account(struct exchange *ex)
 	px_account(ex->w, &f);
 }
 
-/* Hands the finished request to request telemetry (reporter="source"). */
+/* Hands the finished request to the access log and to request telemetry (reporter="source"). */
 static void ex_record(struct exchange *ex, bool clean)
 {
 	const struct hsession_dest *d = hsession_dest(ex->hs);
 	struct reqstats_req r;
+	const struct px_access_http al = {
+	    .t0_ns = ex->t0_ns,
+	    .req_bytes = ex->req_bytes,
+	    .resp_bytes = ex->resp_bytes,
+	    .flags = ex->flags,
+	    .status = ex->resp_started ? ex->status : 0,
+	    .via_upstream = ex->resp_started && ex->up_got_bytes,
+	    .cluster = ex->cluster,
+	    .ep = &ex->ep,
+	};
 
+	px_access_http(ex->w, ex->hs, &ex->req, &al);
 	if (!ex->w->rs)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -685,11 +697,17 @@ static void ex_push_body(struct exchange *ex)
 		ex->sent = 0;
 	}
 	if (ex->tunnel && ex->req_done && ex->sent == ex->body.len) {
-		/* The client ended its side of a tunnel. HTTP/1.1 cannot pass a half-close on,
-		 * so its end ends both directions, as Envoy ends upgraded streams. */
-		codec_submit_data(ex_down(ex), ex->sid, NULL, 0, true);
-		hsession_kick(ex->hs);
-		ex_finish(ex, true);
+		/*
+		 * The client half-closed its side of a tunnel: its FIN goes on upstream (the
+		 * upstream codec ends its write side once the bytes are out) and the other
+		 * direction keeps flowing, as tcp.c does for plain TCP. The tunnel ends when
+		 * both directions have, or on a reset or the idle timeout.
+		 */
+		event_del(&ex->ev_timeout); /* a route timeout does not bound a tunnel */
+		if (!ex->req_eos_sent && upstream_submit_data(&ex->up, NULL, 0, true) >= 0)
+			ex->req_eos_sent = true;
+		if (ex->resp_eos_sent)
+			ex_finish(ex, true);
 		return;
 	}
 	if (ex->sent == ex->body.len && ex->req_done && !ex->req_eos_sent) {
@@ -825,8 +843,11 @@ static void ex_push_resp(struct exchange *ex)
 				codec_submit_trailers(down, ex->sid, &ex->resp_trailers);
 			else if (!ex->resp_eos_sent)
 				codec_submit_data(down, ex->sid, NULL, 0, true);
+			ex->resp_eos_sent = true;
 			hsession_kick(ex->hs);
-			ex_finish(ex, true);
+			/* A tunnel whose backend half-closed: the client's bytes still go up. */
+			if (!ex->tunnel || ex->req_eos_sent)
+				ex_finish(ex, true);
 			return;
 		}
 	} else if (ex->resp_off > 64 * 1024) {

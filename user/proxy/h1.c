@@ -123,6 +123,7 @@ struct h1 {
 	bool broken;	   /* close as soon as the output is written */
 	bool peer_eof;	   /* the peer closed its side */
 	bool got_bytes;	   /* client: a response byte arrived for the stream in flight */
+	bool wr_shut;	   /* a tunnel's outgoing direction ended: shut the write side */
 	int last_err;	   /* the -errno input() returns once broken by bad framing */
 	struct h1_chunked chunk;
 };
@@ -954,6 +955,13 @@ static void h1_out_end(struct h1 *c, struct h1_stream *s)
 		s->out_close = true; /* the peer would wait for bytes that never come */
 	if (s->out_frame == H1_F_RAW)
 		s->out_close = true; /* close-delimited, or a tunnel's end */
+	if (s->tunnel)
+		c->wr_shut = true; /* a half-close: the other direction goes on */
+}
+
+bool h1_tunnel_wr_ended(const struct codec *cc)
+{
+	return h1_of(cc)->wr_shut;
 }
 
 static int h1_submit_response(struct h1 *c, uint32_t sid, const struct http_head *h, bool end)

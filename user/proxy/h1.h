@@ -7,6 +7,8 @@
 #ifndef WEIR_PROXY_H1_H
 #define WEIR_PROXY_H1_H
 
+#include <stdbool.h>
+
 #include "proxy/codec.h"
 
 /* Longest run of body bytes handed up and not yet codec_consume()d before parsing pauses. */
@@ -21,5 +23,12 @@
  * Raises events as codec_input() does.
  */
 void h1_input_eof(struct codec *c);
+
+/*
+ * Whether the outgoing direction of an upgraded (WebSocket) or CONNECT tunnel on h1 codec
+ * <c> has ended: once its output is written, the transport shuts its write side (a TCP
+ * half-close) while the peer's bytes go on being read.
+ */
+bool h1_tunnel_wr_ended(const struct codec *c);
 
 #endif /* WEIR_PROXY_H1_H */

@@ -103,6 +103,13 @@ struct h2_codec {
 	 */
 	uint32_t peer_set[H2_PEER_SETTINGS + 1]; /* the peer's SETTINGS, by identifier */
 	int32_t peer_window;			 /* the peer's connection window for our DATA */
+	/*
+	 * Woken with the peer's window for our DATA below the initial 65535, which a new
+	 * session cannot be told (a WINDOW_UPDATE only grows it): nghttp2's view is this much
+	 * larger than the truth for the rest of the connection, and h2_data_read() holds it back.
+	 */
+	int32_t send_deficit;
+	unsigned deficit_blocked : 1; /* a stream waits for the peer's next connection credit */
 };
 
 static struct h2_codec *h2_of(struct codec *c)
@@ -366,6 +373,17 @@ static ssize_t h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size
 
 	if (!s)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (h->send_deficit && s->qlen) {
+		int32_t room = nghttp2_session_get_remote_window_size(ng) - h->send_deficit;
+
+		if (room <= 0) { /* resumed by the peer's next WINDOW_UPDATE on stream 0 */
+			s->deferred = 1;
+			h->deficit_blocked = 1;
+			return NGHTTP2_ERR_DEFERRED;
+		}
+		if (len > (size_t)room)
+			len = (size_t)room;
+	}
 	n = s->qlen < len ? s->qlen : len;
 	if (n) {
 		memcpy(buf, s->q + s->qoff, n);
@@ -692,6 +710,17 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *u
 		if (++h->acks_owed + h->acks_in_out > h->lim.max_control_frames)
 			return h2_calm(h, f->hd.type == NGHTTP2_PING ? "PING flood"
 								     : "SETTINGS flood");
+		break;
+	case NGHTTP2_WINDOW_UPDATE:
+		/* Credit for the connection: streams held back by the deficit may go on. */
+		if (f->hd.stream_id == 0 && h->deficit_blocked) {
+			h->deficit_blocked = 0;
+			for (s = h->streams; s; s = s->next)
+				if (s->deferred && s->qlen) {
+					s->deferred = 0;
+					nghttp2_session_resume_data(ng, (int32_t)s->sid);
+				}
+		}
 		break;
 	case NGHTTP2_RST_STREAM:
 		if (h2_count_reset(h))
@@ -1070,6 +1099,9 @@ static int h2_wake(struct h2_codec *h)
 	h2_frame_hd(f, 0, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK);
 	if (h2_replay(h, f, 9))
 		goto fail;
+	h->send_deficit =
+	    h->peer_window < H2_INITIAL_WINDOW ? H2_INITIAL_WINDOW - h->peer_window : 0;
+	h->deficit_blocked = 0;
 	if (h->peer_window > H2_INITIAL_WINDOW) {
 		h2_frame_hd(f, 4, NGHTTP2_WINDOW_UPDATE, NGHTTP2_FLAG_NONE);
 		h2_put32(f + 9, (uint32_t)(h->peer_window - H2_INITIAL_WINDOW));
@@ -1092,7 +1124,7 @@ static int h2_quiet(struct codec *c)
 	int32_t owed;
 
 	if (c->role == CODEC_SERVER && !h->ng && !h->fatal)
-		return 1; /* quiet already */
+		return 2; /* quiet already */
 	if (c->role != CODEC_SERVER || !h->ng || h->fatal || h->shutdown || h->goaway_tx ||
 	    h->goaway_rx || h->streams || h->npend || !h->local_acked || h->in_input)
 		return 0;
@@ -1108,10 +1140,9 @@ static int h2_quiet(struct codec *c)
 			h2_pump(h);
 		return 0;
 	}
-	/* A window for our DATA below the initial one cannot be told to a new session (a
-	 * WINDOW_UPDATE only grows it): stay awake until the peer has given it back. */
-	h->peer_window = nghttp2_session_get_remote_window_size(h->ng);
-	if (h->peer_window < H2_INITIAL_WINDOW)
+	/* The true window, past any deficit of an earlier wake; h2_wake() replays it. */
+	h->peer_window = nghttp2_session_get_remote_window_size(h->ng) - h->send_deficit;
+	if (h->peer_window < 0)
 		return 0;
 	for (uint32_t id = 1; id <= H2_PEER_SETTINGS; id++)
 		h->peer_set[id] = id == 7 ? 0 : nghttp2_session_get_remote_settings(h->ng, id);

@@ -247,8 +247,8 @@ static void hs_drain_idle_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Idle for a while: an HTTP/2 codec with no stream gives its nghttp2 session back (see
- * h2_quiet()). If it first had credit to return, that output goes now and the next sweep
- * finds it ready.
+ * h2_quiet()). A socket that cannot take the credit it had to return at once leaves the
+ * rest for EV_WRITE, and the next sweep.
  */
 static void hs_quiet(struct px_session *s)
 {
@@ -256,8 +256,14 @@ static void hs_quiet(struct px_session *s)
 
 	if (hs->dead || hs->draining || !hs->io.codec || !px_list_empty(&hs->exchanges))
 		return;
-	if (codec_quiet(hs->io.codec) == 0)
-		hsession_kick(hs);
+	int r = codec_quiet(hs->io.codec);
+
+	/* It queued what must go first (returned credit): written here and now, so that the
+	 * write does not count as activity and push the quiet back by another period. */
+	if (r == 0 && cio_flush(&hs->io) == CIO_OK && cio_drained(&hs->io))
+		r = codec_quiet(hs->io.codec);
+	if (r == 1)
+		px_ctr_add(hs->s.w, RC_HTTP2_QUIET, 1);
 }
 
 static const struct px_session_ops hs_ops = {

@@ -36,13 +36,16 @@
 #include "model/lb.h"
 #include "model/model.h"
 #include "model/route.h"
+#include "proxy/access.h"
 #include "proxy/relay.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
+#include "proxy/sni.h"
 #include "proxy/sniff.h"
 #include "proxy/conn.h"
 #include "proxy/limits.h"
 #include "proxy/upstream.h"
+#include "telemetry/accesslog.h"
 #include "telemetry/reqstats.h"
 #include "telemetry/spans.h"
 #include "proxy/worker.h"
@@ -276,41 +279,72 @@ static uint8_t relay_proto_for(const struct model *m, const struct model_service
 	return ROUTE_PROTO_TCP;
 }
 
-/*
- * Hands accepted socket <fd> from <peer>, which connected to <orig>, to its session, in
- * the snapshot in force now. <sniffed> is what the first bytes said (enum sniff_result),
- * or -1 when nobody looked yet: a port without a declared protocol is sniffed first.
- */
+/* What the first bytes of a connection said, once a wait session looked at them. */
+struct relay_peek {
+	int sniffed;		    /* enum sniff_result, or -1: not sniffed */
+	bool tls_read;		    /* a ClientHello was waited for */
+	bool tls;		    /* ... and one came (with or without a name) */
+	char sni[SNI_HOST_MAX + 1]; /* its server name, lower case; "" for none */
+	size_t sni_len;
+};
+
 static int sniff_session_start(struct px_worker *w, int fd, const struct sockaddr_in *peer,
-			       const struct sockaddr_in *orig);
+			       const struct sockaddr_in *orig, const struct relay_peek *pk,
+			       bool tls);
 
 /*
- * The backend of a TCP connection to <sp> of <svc>: by the port's VirtualService tcp[]
- * route (the first whose port matches: a weighted destination cluster, balanced by its
- * DestinationRule policy, outlier ejections skipped), else by the kernel's own rule over
- * the port's endpoints. NULL when none is usable.
+ * Whether a connection to a port with table <t> (protocol <proto>) waits for its
+ * ClientHello: TLS ports (appProtocol or name tls, https) and ports with tls[] routes.
  */
-static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const struct model *m,
-						   const struct model_service *svc,
-						   const struct model_svc_port *sp,
-						   const struct sockaddr_in *peer)
+static bool relay_wants_sni(const struct route_table *t, uint8_t proto)
+{
+	if (proto == ROUTE_PROTO_TLS)
+		return true;
+	for (size_t i = 0; t && i < t->ntcp; i++)
+		if (t->tcp[i]->tls)
+			return true;
+	return false;
+}
+
+/*
+ * The backend of a TCP connection to <sp> of <svc> (original destination <orig>, first
+ * bytes <pk>): by the port's VirtualService tls[] route (a ClientHello whose SNI, port,
+ * destination and client match) or tcp[] route (port), a weighted destination cluster
+ * balanced by its DestinationRule policy, outlier ejections skipped; else by the kernel's
+ * own rule over the port's endpoints (Istio's passthrough to the Service when no route
+ * holds). NULL when none is usable.
+ */
+static const struct model_endpoint *
+relay_tcp_pick(struct px_worker *w, const struct model *m, const struct model_service *svc,
+	       const struct model_svc_port *sp, const struct sockaddr_in *peer,
+	       const struct sockaddr_in *orig, const struct relay_peek *pk)
 {
 	const struct route_table *t = m->routes ? route_table_find(m->routes, svc, sp) : NULL;
-	const struct route_tcp *rt = NULL;
+	const struct model_pod *pod = model_find_pod_by_ip(m, peer->sin_addr.s_addr);
+	struct router_source src = {.port = sp->port};
+	struct router_l4 c = {.src = &src, .dst_ip = orig->sin_addr.s_addr};
+	const struct route_tcp *rt;
 	const struct route_cluster *cl;
-	const struct model_pod *pod;
 	const struct route_dest *d;
 	struct balancer_req br = {.gen = m->generation ? m->generation : 1,
 				  .src_ip = peer->sin_addr.s_addr};
 	size_t idx;
 
-	for (size_t i = 0; t && i < t->ntcp && !rt; i++)
-		if (!t->tcp[i]->port || t->tcp[i]->port == sp->port)
-			rt = t->tcp[i];
+	if (pod) {
+		src.labels = pod->labels;
+		src.nlabels = pod->nlabels;
+		src.ns = pod->ns;
+	}
+	if (pk && pk->tls) {
+		c.tls = true;
+		c.sni = pk->sni_len ? pk->sni : NULL;
+		c.sni_len = pk->sni_len;
+	}
+	rt = router_l4_route(t, &c);
 	if (!rt || !rt->ndests)
 		return lb_pick(sp, lb_rand(&w->rnd));
 	d = router_pick_tcp_dest(rt, lb_rand(&w->rnd));
-	pod = model_find_pod_by_ip(m, peer->sin_addr.s_addr);
+	/* The cluster as the client sees it (DestinationRule exportTo, workloadSelector). */
 	cl = d ? route_cluster_for(d->cluster, pod ? pod->ns : NULL, pod ? pod->labels : NULL,
 				   pod ? pod->nlabels : 0)
 	       : NULL;
@@ -322,9 +356,16 @@ static const struct model_endpoint *relay_tcp_pick(struct px_worker *w, const st
 	return cl->eps[idx];
 }
 
+/*
+ * Hands accepted socket <fd> from <peer>, which connected to <orig>, to its session, in
+ * the snapshot in force now. <pk> is what the first bytes said, or NULL when nobody looked
+ * yet: a port without a declared protocol is sniffed first, a TLS port waits for the
+ * ClientHello's server name.
+ */
 static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in *peer,
-			   const struct sockaddr_in *orig, int sniffed)
+			   const struct sockaddr_in *orig, const struct relay_peek *pk)
 {
+	int sniffed = pk ? pk->sniffed : -1;
 	struct relay *r = w->r;
 	const struct model_service *svc = NULL;
 	const struct model_svc_port *sp = NULL;
@@ -346,7 +387,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		proto = relay_proto_for(m, svc, sp);
 	if (proto == ROUTE_PROTO_SNIFF && !r->opts.l4_only) {
 		if (sniffed < 0) {
-			if (sniff_session_start(w, fd, peer, orig))
+			if (sniff_session_start(w, fd, peer, orig, pk, false))
 				worker_reject(w, fd, RC_RESETS);
 			return;
 		}
@@ -360,6 +401,7 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		struct hsession_dest d = {
 		    .orig = *orig,
 		    .client_ip = peer->sin_addr.s_addr,
+		    .client_port = peer->sin_port,
 		    .svc_id = svc->id,
 		    .src_wl = px_wl_of(m, peer->sin_addr.s_addr),
 		    .upstream_proto = proto,
@@ -370,9 +412,17 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 			worker_reject(w, fd, RC_RESETS);
 		return;
 	}
+	if (sp && !r->opts.l4_only && !(pk && pk->tls_read) &&
+	    relay_wants_sni(m->routes ? route_table_find(m->routes, svc, sp) : NULL, proto)) {
+		/* tls[] routes need the ClientHello's server name: wait for it as for a sniff. */
+		if (sniff_session_start(w, fd, peer, orig, pk, true))
+			worker_reject(w, fd, RC_RESETS);
+		return;
+	}
 	if (sp) {
-		ep = relay_tcp_pick(w, m, svc, sp, peer);
+		ep = relay_tcp_pick(w, m, svc, sp, peer, orig, pk);
 		if (!ep) {
+			px_access_tcp_refused(w, peer, orig, REQSTATS_F_UH);
 			worker_reject(w, fd, RC_NO_BACKEND);
 			return;
 		}
@@ -395,22 +445,36 @@ static void relay_dispatch(struct px_worker *w, int fd, const struct sockaddr_in
 		worker_reject(w, fd, RC_RESETS);
 }
 
-/* ---- sniffing: ports with no declared protocol ---- */
+/* ---- sniffing: ports with no declared protocol, and TLS server names ---- */
 
 #define SNIFF_WAIT_MS 100 /* Istio's former protocol detection timeout: then it is TCP */
 
-/* A connection whose first bytes are awaited; it is a session only until they come. */
+/*
+ * A connection whose first bytes are awaited; it is a session only until they come. The
+ * bytes are peeked, never read: whatever session follows relays them unchanged. In TLS
+ * mode the ClientHello is fed to <sni> as more of it arrives.
+ */
 struct sniff_wait {
 	struct px_session s;
 	struct px_conn conn;
 	struct sockaddr_in peer, orig;
 	struct event timer;
+	struct relay_peek pk;
+	struct sni_parser *sni; /* TLS mode; NULL: HTTP sniffing */
 };
 
-static void sniff_decide(struct sniff_wait *sw, int result)
+static void sniff_wait_free(struct sniff_wait *sw)
+{
+	free(sw->sni);
+	free(sw);
+}
+
+/* Ends the wait with what the bytes said (<sw>->pk) and dispatches the socket again. */
+static void sniff_finish(struct sniff_wait *sw)
 {
 	struct px_worker *w = sw->s.w;
 	struct sockaddr_in peer = sw->peer, orig = sw->orig;
+	struct relay_peek pk = sw->pk;
 	int fd = sw->conn.fd;
 
 	/* The socket goes on to its real session: drop our events, keep the descriptor. */
@@ -418,8 +482,29 @@ static void sniff_decide(struct sniff_wait *sw, int result)
 	event_del(&sw->conn.wev);
 	event_del(&sw->timer);
 	px_list_del(&sw->s.lru); /* not px_session_del: the connection is not closed */
-	free(sw);
-	relay_dispatch(w, fd, &peer, &orig, result);
+	sniff_wait_free(sw);
+	relay_dispatch(w, fd, &peer, &orig, &pk);
+}
+
+static void sniff_decide(struct sniff_wait *sw, int result)
+{
+	sw->pk.sniffed = result;
+	sniff_finish(sw);
+}
+
+/* The TLS verdict <res> (enum sni_result) into <sw>->pk, then on to the session. */
+static void sniff_tls_decide(struct sniff_wait *sw, int res)
+{
+	sw->pk.tls_read = true;
+	/* A ClientHello cut short by the deadline still is TLS: tls[] routes without a
+	 * name ("*") may hold; anything else (not TLS at all) takes the tcp[] routes. */
+	sw->pk.tls =
+	    res == SNI_FOUND || res == SNI_NONE || (res == SNI_NEED_MORE && sw->sni->fed > 0);
+	if (res == SNI_FOUND) {
+		memcpy(sw->pk.sni, sw->sni->host, sw->sni->host_len + 1);
+		sw->pk.sni_len = sw->sni->host_len;
+	}
+	sniff_finish(sw);
 }
 
 static void sniff_close(struct px_session *s, bool rst)
@@ -429,7 +514,7 @@ static void sniff_close(struct px_session *s, bool rst)
 	event_del(&sw->timer);
 	conn_close(&sw->conn, rst);
 	px_session_del(s);
-	free(sw);
+	sniff_wait_free(sw);
 }
 
 static void sniff_account(struct px_session *s)
@@ -443,13 +528,58 @@ static const struct px_session_ops sniff_ops = {
     .drain = NULL,
 };
 
+/* A prefix only: level-triggered EV_READ would spin on the same bytes; poll shortly. */
+static void sniff_wait_more(struct sniff_wait *sw)
+{
+	conn_want(&sw->conn, EV_READ, false);
+	event_add(&sw->timer, &(struct timeval){0, 5000});
+}
+
+/* TLS mode: peek what arrived (into a pool buffer) and feed the parser what is new. */
+static void sniff_tls_io(struct sniff_wait *sw, struct px_conn *c)
+{
+	struct px_buf *b = px_buf_get(sw->s.w);
+	enum sni_result res;
+	ssize_t n;
+
+	if (!b) {
+		sniff_tls_decide(sw, SNI_NEED_MORE); /* no memory to look: as a timeout */
+		return;
+	}
+	n = recv(c->fd, b->data, sizeof(b->data), MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		px_buf_put(sw->s.w, b);
+		return;
+	}
+	if (n <= 0) {
+		px_buf_put(sw->s.w, b);
+		sniff_close(&sw->s, n < 0);
+		return;
+	}
+	res = SNI_NEED_MORE;
+	if ((size_t)n > sw->sni->fed)
+		res = sni_feed(sw->sni, b->data + sw->sni->fed, (size_t)n - sw->sni->fed);
+	px_buf_put(sw->s.w, b);
+	if (res == SNI_NEED_MORE && (size_t)n < sizeof(b->data)) {
+		sniff_wait_more(sw);
+		return;
+	}
+	/* A hello fragmented past a whole buffer is TLS we will not wait for: no name. */
+	sniff_tls_decide(sw, res == SNI_NEED_MORE ? SNI_NONE : (int)res);
+}
+
 static void sniff_io(void *owner, struct px_conn *c, short what)
 {
 	struct sniff_wait *sw = owner;
 	uint8_t buf[SNIFF_METHOD_MAX];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+	ssize_t n;
 	enum sniff_result res;
 
+	if (sw->sni) {
+		sniff_tls_io(sw, c);
+		return;
+	}
+	n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -458,9 +588,7 @@ static void sniff_io(void *owner, struct px_conn *c, short what)
 	}
 	res = sniff_proto(buf, (size_t)n);
 	if (res == SNIFF_NEED_MORE && (size_t)n < sizeof(buf)) {
-		/* A prefix: level-triggered EV_READ would spin on the same bytes. */
-		conn_want(c, EV_READ, false);
-		event_add(&sw->timer, &(struct timeval){0, 5000});
+		sniff_wait_more(sw);
 		return;
 	}
 	sniff_decide(sw, res == SNIFF_NEED_MORE ? SNIFF_OTHER : (int)res);
@@ -471,8 +599,12 @@ static void sniff_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct sniff_wait *sw = arg;
 
 	if (px_now_ms() - sw->s.last_ms >= SNIFF_WAIT_MS) {
-		/* Server-first protocols never speak first: TCP. */
-		sniff_decide(sw, SNIFF_OTHER);
+		/* Server-first protocols never speak first: TCP. A ClientHello that did not
+		 * come whole in time: TLS without a name. */
+		if (sw->sni)
+			sniff_tls_decide(sw, SNI_NEED_MORE);
+		else
+			sniff_decide(sw, SNIFF_OTHER);
 		return;
 	}
 	conn_want(&sw->conn, EV_READ, true);
@@ -488,13 +620,30 @@ static const struct px_conn_ops sniff_conn_ops = {
     .connected = sniff_connected,
 };
 
+/*
+ * Starts waiting for the first bytes of <fd>: HTTP sniffing, or with <tls> the ClientHello.
+ * <pk> (may be NULL) is what an earlier wait found, kept for the next dispatch.
+ */
 static int sniff_session_start(struct px_worker *w, int fd, const struct sockaddr_in *peer,
-			       const struct sockaddr_in *orig)
+			       const struct sockaddr_in *orig, const struct relay_peek *pk,
+			       bool tls)
 {
 	struct sniff_wait *sw = calloc(1, sizeof(*sw));
 
 	if (!sw)
 		return -ENOMEM;
+	if (pk)
+		sw->pk = *pk;
+	else
+		sw->pk.sniffed = -1;
+	if (tls) {
+		sw->sni = malloc(sizeof(*sw->sni));
+		if (!sw->sni) {
+			free(sw);
+			return -ENOMEM;
+		}
+		sni_init(sw->sni);
+	}
 	sw->peer = *peer;
 	sw->orig = *orig;
 	conn_init(&sw->conn, w, fd, &sniff_conn_ops, sw);
@@ -523,7 +672,7 @@ static void worker_conn_new(struct px_worker *w, int fd, const struct sockaddr_i
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	relay_dispatch(w, fd, peer, &orig, -1);
+	relay_dispatch(w, fd, peer, &orig, NULL);
 }
 
 static void worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
@@ -775,6 +924,7 @@ static struct px_worker *worker_new(struct relay *r, int idx)
 		w->rs = reqstats_shard(r->opts.reqstats, (unsigned)idx);
 	if (r->opts.spans)
 		w->spans = spans_shard(r->opts.spans, (unsigned)idx);
+	w->al = accesslog_ring(r->opts.accesslog, (unsigned)idx);
 
 	if (idx < r->opts.ninherit) {
 		struct sockaddr_in a;
@@ -1049,6 +1199,7 @@ void relay_stats(struct relay *r, struct relay_stats *out)
 	out->http_retries = v[RC_HTTP_RETRIES];
 	out->http_timeouts = v[RC_HTTP_TIMEOUTS];
 	out->http_proto_err = v[RC_HTTP_PROTO_ERR];
+	out->http2_quiet = v[RC_HTTP2_QUIET];
 	out->up_conns = v[RC_UP_CONNS];
 	out->up_reused = v[RC_UP_REUSED];
 }

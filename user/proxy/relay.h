@@ -18,6 +18,7 @@
 struct relay;
 struct reqstats;
 struct spans;
+struct accesslog;
 
 /*
  * Looks up the destination the client of accepted socket <fd> connected to, before connect4
@@ -36,21 +37,23 @@ struct relay_opts {
 	const int *inherit_fds;	     /* listening sockets handed over by the agent this one
 				      * replaces (one per worker; more workers if more fds) */
 	int ninherit;
-	struct reqstats *reqstats;	   /* request telemetry (worker i records into shard i);
-					    * NULL: none. Must outlive the relay. */
+	struct reqstats *reqstats; /* request telemetry (worker i records into shard i);
+				    * NULL: none. Must outlive the relay. */
+	bool l4_only;		   /* every connection as TCP pass-through: no HTTP sessions
+				    * (the agent's --l4-only, and the L4 relay's own tests) */
+	uint32_t source_ip;	   /* upstream connections leave from this address (network
+				    * order; 0: the kernel's choice). The agent sets its node
+				    * address, which every node knows as an agent's, so a
+				    * server's socket does not count a relayed flow again. */
+	/* Access log (worker i writes into ring i); NULL: none. Must outlive the relay. */
+	struct accesslog *accesslog;
 	struct spans *spans;		   /* span export (worker i pushes into ring i); NULL: no
 					    * tracing at all, trace headers pass untouched */
 	const _Atomic uint32_t *trace_ppm; /* sampling override (--trace-sampling), parts
 					    * per million; NULL or UINT32_MAX: each source
 					    * workload's telemetry policy decides */
-	bool trace_all;	    /* --zipkin-addr: report spans of workloads whose policy names
-			     * no tracing provider (disableSpanReporting still wins) */
-	bool l4_only;	    /* every connection as TCP pass-through: no HTTP sessions
-			     * (the agent's --l4-only, and the L4 relay's own tests) */
-	uint32_t source_ip; /* upstream connections leave from this address (network
-			     * order; 0: the kernel's choice). The agent sets its node
-			     * address, which every node knows as an agent's, so a
-			     * server's socket does not count a relayed flow again. */
+	bool trace_all; /* --zipkin-addr: report spans of workloads whose policy names
+			 * no tracing provider (disableSpanReporting still wins) */
 };
 
 /*
@@ -172,6 +175,7 @@ struct relay_stats {
 	uint64_t http_proto_err;  /* downstream protocol errors (400, 431, GOAWAY) */
 	uint64_t up_conns;	  /* upstream HTTP connections opened */
 	uint64_t up_reused;	  /* requests sent on a kept-alive or multiplexed connection */
+	uint64_t http2_quiet;	  /* idle HTTP/2 sessions that gave their nghttp2 state back */
 };
 
 /* Sums the counters of <r> into <out>. */

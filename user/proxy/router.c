@@ -15,6 +15,7 @@
 #include "lib/regex.h"
 #include "model/lb.h"
 #include "proxy/router.h"
+#include "proxy/sni.h"
 
 /* Repeated headers are matched joined with ","; joins past this many bytes do not match. */
 #define ROUTER_JOIN_MAX 4096
@@ -322,6 +323,48 @@ const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t r
 const struct route_dest *router_pick_tcp_dest(const struct route_tcp *r, uint32_t rnd)
 {
 	return router_pick_weighted(r->dests, r->ndests, r->total_weight, rnd);
+}
+
+const char *router_tls_match_fail(const struct route_tls_match *m, const struct router_l4 *c)
+{
+	const struct router_source *src = c->src;
+	size_t i;
+
+	if (m->port && (!src || src->port != m->port))
+		return "port";
+	for (i = 0; i < m->nsubnets; i++)
+		if ((c->dst_ip & m->subnets[i].mask) == m->subnets[i].addr)
+			break;
+	if (m->nsubnets && i == m->nsubnets)
+		return "destinationSubnets";
+	if (m->source_namespace && (!src || !src->ns || strcmp(src->ns, m->source_namespace)))
+		return "sourceNamespace";
+	if (m->nsource_labels &&
+	    (!src || !router_labels_include(src->labels, src->nlabels, m->source_labels,
+					    m->nsource_labels)))
+		return "sourceLabels";
+	for (i = 0; i < m->nsni; i++)
+		if (sni_host_match(m->sni[i], c->sni, c->sni_len))
+			return NULL;
+	return "sniHosts";
+}
+
+const struct route_tcp *router_l4_route(const struct route_table *t, const struct router_l4 *c)
+{
+	uint16_t port = c->src ? c->src->port : 0;
+	size_t i, j;
+
+	if (!t)
+		return NULL;
+	/* tls[] first: a TLS port's SNI chains come before its catch-all tcp[] chain. */
+	for (i = 0; c->tls && i < t->ntcp; i++)
+		for (j = 0; j < t->tcp[i]->ntls; j++)
+			if (!router_tls_match_fail(&t->tcp[i]->tls[j], c))
+				return t->tcp[i];
+	for (i = 0; i < t->ntcp; i++)
+		if (!t->tcp[i]->tls && (!t->tcp[i]->port || t->tcp[i]->port == port))
+			return t->tcp[i];
+	return NULL;
 }
 
 const struct route_cluster *router_cluster_for(const struct route_cluster *cl,

@@ -109,6 +109,26 @@ const struct route_dest *router_pick_dest(const struct route_http *r, uint32_t r
 /* The same weighted pick over a tcp[] route's destinations. */
 const struct route_dest *router_pick_tcp_dest(const struct route_tcp *r, uint32_t rnd);
 
+/* What an L4 connection offers the tcp[] and tls[] routes. */
+struct router_l4 {
+	const struct router_source *src; /* the client and the Service port; may be NULL */
+	uint32_t dst_ip;		 /* original destination, network order */
+	bool tls;			 /* a ClientHello was read: tls[] routes apply */
+	const char *sni;		 /* its server name, lower case; NULL: it named none */
+	size_t sni_len;
+};
+
+/*
+ * The L4 route of connection <c> through table <t>, as Istio orders a TLS port's filter
+ * chains: with a ClientHello, the first tls[] route with a match that holds (sniHosts,
+ * port, destinationSubnets, sourceLabels, sourceNamespace); then the first tcp[] route
+ * whose port matches. NULL: none holds, the table's default cluster applies.
+ */
+const struct route_tcp *router_l4_route(const struct route_table *t, const struct router_l4 *c);
+
+/* Why tls[] match <m> does not hold for <c> (the field name), or NULL when it holds. */
+const char *router_tls_match_fail(const struct route_tls_match *m, const struct router_l4 *c);
+
 /*
  * Applies header operations <ops> to <h> in Envoy's order: remove, then set, then add.
  * Returns 0, or -E2BIG/-ENOMEM from the head (the caller answers 431/500).

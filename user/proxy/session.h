@@ -30,6 +30,7 @@ int tcp_session_start(struct px_worker *w, int fd, const struct sockaddr_in *tar
 struct hsession_dest {
 	struct sockaddr_in orig; /* what the client connected to */
 	uint32_t client_ip;	 /* network order */
+	uint16_t client_port;	 /* network order (access logs) */
 	uint32_t svc_id;	 /* weir id of the Service; 0 when none */
 	uint32_t src_wl;	 /* the client's workload id; 0 when unknown */
 	uint8_t upstream_proto;	 /* enum route_proto: HTTP (h1) or HTTP2/GRPC (h2) */

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/access.h"
 #include "proxy/conn.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
+#include "telemetry/reqstats.h"
 
 enum { SIDE_CLIENT = 0, SIDE_BACKEND = 1 };
 
@@ -33,6 +35,11 @@ struct tcp_session {
 	bool open_pending; /* ... and the flow table has not counted it yet */
 	struct relay_flow key;
 	struct tcp_dir dir[2];
+	/* For the access log only: read when the session ends. */
+	uint64_t t0_ns;		 /* accepted (CLOCK_MONOTONIC) */
+	uint64_t delivered[2];	 /* bytes delivered each direction, never reset */
+	uint32_t flags;		 /* REQSTATS_F_* seen so far */
+	struct sockaddr_in peer; /* the client (zero: not looked up, no log) */
 };
 
 static void tcp_account_delta(struct tcp_session *t, bool closing)
@@ -63,6 +70,9 @@ static void tcp_close(struct px_session *s, bool rst)
 	struct px_worker *w = s->w;
 
 	tcp_account_delta(t, true);
+	if (w->al)
+		px_access_tcp(w, &t->peer, &t->key, t->t0_ns, t->delivered[0], t->delivered[1],
+			      t->flags);
 	for (int i = 0; i < 2; i++) {
 		conn_close(&t->side[i], rst);
 		px_buf_put(w, t->dir[i].buf);
@@ -97,6 +107,7 @@ static void tcp_write(struct tcp_session *t, int d)
 		if (n > 0) {
 			dr->head += n;
 			dr->pending += n;
+			t->delivered[d] += n;
 			px_ctr_add(t->s.w, d == 0 ? RC_BYTES_UP : RC_BYTES_DOWN, n);
 			px_session_touch(&t->s);
 		} else if (n != -EAGAIN && n != -EINTR) {
@@ -174,6 +185,7 @@ static void tcp_connected(void *owner, struct px_conn *c, int err)
 
 	if (err) {
 		px_ctr_add(w, err == -ETIMEDOUT ? RC_CONNECT_TIMEOUT : RC_CONNECT_FAILED, 1);
+		t->flags |= REQSTATS_F_UF;
 		tcp_close(&t->s, true);
 		return;
 	}
@@ -209,9 +221,18 @@ int tcp_session_start(struct px_worker *w, int fd, const struct sockaddr_in *tar
 	conn_init(&t->side[SIDE_CLIENT], w, fd, &tcp_conn_ops, t);
 	conn_init(&t->side[SIDE_BACKEND], w, -1, &tcp_conn_ops, t);
 	t->key = *key;
+	if (w->al) {
+		socklen_t len = sizeof(t->peer);
+
+		/* One system call per connection, and only while access logs are on. */
+		t->t0_ns = px_access_now_ns();
+		if (getpeername(fd, (struct sockaddr *)&t->peer, &len) < 0)
+			memset(&t->peer, 0, sizeof(t->peer));
+	}
 	px_session_add(w, &t->s, &tcp_session_ops);
 	err = conn_connect(&t->side[SIDE_BACKEND], target, o->source_ip, o->connect_timeout_ms);
 	if (err) {
+		t->flags |= REQSTATS_F_UF;
 		px_ctr_add(w, RC_CONNECT_FAILED, 1);
 		tcp_close(&t->s, true);
 		/* The client fd is closed: the caller must not touch it. */

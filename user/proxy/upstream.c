@@ -143,6 +143,10 @@ static void uc_kick_cb(evutil_socket_t fd, short what, void *arg)
 	uc->depth++;
 	uc_dispatch(uc);
 	uc_flush(uc);
+	/* A tunnel that ended both ways (or a closing HTTP/1.1 connection) wrote its last
+	 * byte: nothing more can use it. */
+	if (!uc->dead && uc_idle(uc) && codec_done(uc->io.codec))
+		uc->dead = true;
 	uc_leave(uc);
 }
 
@@ -241,7 +245,7 @@ static void uc_io(void *owner, struct px_conn *c, short what)
 	}
 	if (!uc->dead) {
 		/* A response ended on a clean HTTP/1.1 connection: ready for the next. */
-		if (uc->closing && uc_idle(uc))
+		if ((uc->closing || codec_done(uc->io.codec)) && uc_idle(uc))
 			uc->dead = true;
 		else
 			uc_dispatch(uc);

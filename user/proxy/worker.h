@@ -54,6 +54,7 @@ enum px_ctr {
 	RC_HTTP_PROTO_ERR, /* downstream protocol errors (400, 431, GOAWAY) */
 	RC_UP_CONNS,	   /* upstream connections opened for HTTP */
 	RC_UP_REUSED,	   /* requests sent on a kept-alive or multiplexed connection */
+	RC_HTTP2_QUIET,	   /* idle HTTP/2 sessions that gave their nghttp2 state back */
 	RC_MAX
 };
 
@@ -132,6 +133,7 @@ struct px_session {
 struct upstream_pool;
 struct reqstats_shard;
 struct spans_shard;
+struct accesslog_ring;
 
 #define PX_CMD_STOP  1u /* reset what is live, hand the last deltas over, return */
 #define PX_CMD_DRAIN 2u /* stop accepting; sessions finish what is in flight */
@@ -163,6 +165,7 @@ struct px_worker {
 	struct balancer bal;	    /* load-balancing state of this worker (balancer.c) */
 	struct reqstats_shard *rs;  /* request telemetry of this worker; NULL: none */
 	struct spans_shard *spans;  /* span ring of this worker; NULL: no tracing */
+	struct accesslog_ring *al;  /* access log ring of this worker; NULL: no log */
 	struct px_list waiting;	    /* exchanges queued by a circuit breaker */
 	struct px_flows local;	    /* deltas since the last flush (worker only) */
 	pthread_mutex_t mbox_lock;  /* taken once per flush by the worker, by relay_collect */

@@ -17,6 +17,7 @@ struct graph_rec {
 	char source[WEIR_NAME_LEN];
 	char target[WEIR_NAME_LEN];
 	char version[WEIR_LABEL_LEN];
+	char source_version[WEIR_LABEL_LEN]; /* "" when the builder had none */
 	double qps, bps;
 	double eps; /* request edges: errors per second */
 	uint64_t conns;
@@ -97,6 +98,8 @@ static int graph_rec_cmp(const void *pa, const void *pb)
 		c = strcmp(a->target, b->target);
 	if (!c)
 		c = strcmp(a->version, b->version);
+	if (!c)
+		c = strcmp(a->source_version, b->source_version);
 	/* Flow edges before request edges of the same pair; never folded together. */
 	if (!c)
 		c = !!(a->protos & GRAPH_P_L7) - !!(b->protos & GRAPH_P_L7);
@@ -122,30 +125,18 @@ static int graph_add_nodes(struct graph *g, const struct graph_rec *r)
 	return 0;
 }
 
-int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
-		const struct telemetry_names *names, const struct graph_opts *opts)
+/*
+ * Sorts <recs>[0..<n>), folds runs of equal keys and fills <g> (zeroed by the caller) with
+ * the result. Shared by both builders, so both print in the same order.
+ */
+static int graph_from_recs(struct graph *g, struct graph_rec *recs, size_t n, bool filter_empty)
 {
-	struct graph_opts none = {0};
-	struct graph_rec *recs = NULL;
 	size_t i, j, m = 0;
-	int err = -ENOMEM;
+	int err;
 
-	memset(g, 0, sizeof(*g));
-	if (!opts)
-		opts = &none;
-	if (!n && !opts->nreq)
-		return 0;
-	recs = calloc(n + opts->nreq, sizeof(*recs));
-	if (!recs)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		graph_name_row(&rows[i], names, opts, &recs[i]);
-	for (i = 0; i < opts->nreq; i++)
-		graph_name_req(&opts->req[i], names, &recs[n + i]);
-	n += opts->nreq;
 	qsort(recs, n, sizeof(*recs), graph_rec_cmp);
 
-	/* Fold runs of equal (source, target, version) into recs[0..m). */
+	/* Fold runs of equal (source, target, version, source version) into recs[0..m). */
 	for (i = 0; i < n; i = j) {
 		struct graph_rec acc = recs[i];
 
@@ -159,21 +150,20 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 		recs[m++] = acc;
 	}
 
-	g->edges = calloc(m, sizeof(*g->edges));
-	g->nodes = calloc(2 * m, sizeof(*g->nodes));
+	g->edges = calloc(m ? m : 1, sizeof(*g->edges));
+	g->nodes = calloc(m ? 2 * m : 1, sizeof(*g->nodes));
 	if (!g->edges || !g->nodes)
-		goto out_free;
+		return -ENOMEM;
 	for (i = 0; i < m; i++) {
 		struct graph_edge *e;
 
 		/* Without filter_empty every named endpoint is a node, edge or not. */
-		if (!opts->filter_empty || recs[i].qps >= GRAPH_QPS_EPSILON) {
+		if (!filter_empty || recs[i].qps >= GRAPH_QPS_EPSILON) {
 			err = graph_add_nodes(g, &recs[i]);
 			if (err)
-				goto out_free;
-			err = -ENOMEM;
+				return err;
 		}
-		if (opts->filter_empty && recs[i].qps < GRAPH_QPS_EPSILON)
+		if (filter_empty && recs[i].qps < GRAPH_QPS_EPSILON)
 			continue;
 		e = &g->edges[g->nedges];
 		e->source = strdup(recs[i].source);
@@ -181,7 +171,12 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 		e->version = strdup(recs[i].version);
 		g->nedges++;
 		if (!e->source || !e->target || !e->version)
-			goto out_free;
+			return -ENOMEM;
+		if (recs[i].source_version[0]) {
+			e->source_version = strdup(recs[i].source_version);
+			if (!e->source_version)
+				return -ENOMEM;
+		}
 		e->qps = recs[i].qps;
 		e->bytes_per_sec = recs[i].bps;
 		e->conns = recs[i].conns;
@@ -201,10 +196,98 @@ int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 			g->nodes[j++] = g->nodes[i];
 	}
 	g->nnodes = j;
-	err = 0;
-out_free:
+	return 0;
+}
+
+int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
+		const struct telemetry_names *names, const struct graph_opts *opts)
+{
+	struct graph_opts none = {0};
+	struct graph_rec *recs = NULL;
+	size_t i;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	if (!opts)
+		opts = &none;
+	if (!n && !opts->nreq)
+		return 0;
+	recs = calloc(n + opts->nreq, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		graph_name_row(&rows[i], names, opts, &recs[i]);
+	for (i = 0; i < opts->nreq; i++)
+		graph_name_req(&opts->req[i], names, &recs[n + i]);
+	err = graph_from_recs(g, recs, n + opts->nreq, opts->filter_empty);
 	free(recs);
 	return err;
+}
+
+/* A plain name, "unknown" when absent. */
+static const char *graph_or_unknown(const char *s)
+{
+	return s && s[0] ? s : GRAPH_UNKNOWN;
+}
+
+int graph_build_edges(struct graph *g, const struct graph_in *in, size_t n, bool filter_empty)
+{
+	struct graph_rec *recs;
+	size_t i;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	if (!n)
+		return 0;
+	recs = calloc(n, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct graph_rec *r = &recs[i];
+
+		graph_copy(r->source, sizeof(r->source), graph_or_unknown(in[i].source));
+		graph_copy(r->target, sizeof(r->target), graph_or_unknown(in[i].target));
+		graph_copy(r->version, sizeof(r->version), graph_or_unknown(in[i].version));
+		if (in[i].source_version && in[i].source_version[0])
+			graph_copy(r->source_version, sizeof(r->source_version),
+				   in[i].source_version);
+		r->qps = in[i].qps;
+		r->bps = in[i].bytes_per_sec;
+		r->eps = in[i].errors_per_sec;
+		r->conns = in[i].conns;
+		r->protos = in[i].protos;
+	}
+	err = graph_from_recs(g, recs, n, filter_empty);
+	free(recs);
+	return err;
+}
+
+int graph_set_horizon(struct graph *g, const char *horizon)
+{
+	char *s = strdup(horizon);
+
+	if (!s)
+		return -ENOMEM;
+	free(g->time_horizon);
+	g->time_horizon = s;
+	return 0;
+}
+
+int graph_add_warning(struct graph *g, const char *warning)
+{
+	char **w;
+
+	if (!warning)
+		return 0;
+	w = realloc(g->warnings, (g->nwarnings + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	g->warnings = w;
+	w[g->nwarnings] = strdup(warning);
+	if (!w[g->nwarnings])
+		return -ENOMEM;
+	g->nwarnings++;
+	return 0;
 }
 
 void graph_fini(struct graph *g)
@@ -217,7 +300,12 @@ void graph_fini(struct graph *g)
 		free(g->edges[i].source);
 		free(g->edges[i].target);
 		free(g->edges[i].version);
+		free(g->edges[i].source_version);
 	}
+	for (i = 0; i < g->nwarnings; i++)
+		free(g->warnings[i]);
+	free(g->warnings);
+	free(g->time_horizon);
 	free(g->nodes);
 	free(g->edges);
 	memset(g, 0, sizeof(*g));
@@ -271,6 +359,10 @@ int graph_write_json(const struct graph *g, struct strbuf *out)
 		graph_json_str(out, e->target);
 		strbuf_printf(out, ", \"labels\": {\"qps\": \"%.6f\", \"version\": ", e->qps);
 		graph_json_str(out, e->version);
+		if (e->source_version) {
+			strbuf_puts(out, ", \"source_version\": ");
+			graph_json_str(out, e->source_version);
+		}
 		if (e->protos & GRAPH_P_L7)
 			strbuf_printf(out, ", \"protocol\": \"%s\", \"error_rate\": \"%.6f\"}}",
 				      graph_protocol(e->protos), e->error_rate);
@@ -278,7 +370,22 @@ int graph_write_json(const struct graph *g, struct strbuf *out)
 			strbuf_printf(out, ", \"protocol\": \"%s\", \"bytes_per_sec\": \"%.6f\"}}",
 				      graph_protocol(e->protos), e->bytes_per_sec);
 	}
-	strbuf_puts(out, g->nedges ? "\n ]}\n" : "]}\n");
+	strbuf_puts(out, g->nedges ? "\n ]" : "]");
+	/* Only graphs that carry them: the agent's /graph keeps Istio's two keys. */
+	if (g->time_horizon) {
+		strbuf_puts(out, ",\n \"time_horizon\": ");
+		graph_json_str(out, g->time_horizon);
+	}
+	if (g->nwarnings) {
+		strbuf_puts(out, ",\n \"warnings\": [");
+		for (i = 0; i < g->nwarnings; i++) {
+			if (i)
+				strbuf_puts(out, ", ");
+			graph_json_str(out, g->warnings[i]);
+		}
+		strbuf_puts(out, "]");
+	}
+	strbuf_puts(out, "}\n");
 	return out->err;
 }
 
@@ -313,6 +420,10 @@ int graph_write_dot(const struct graph *g, struct strbuf *out)
 		/* "\n" stays two characters: DOT's line break inside a label. */
 		strbuf_printf(out, " [label=\"qps: %.6f\\nversion: ", e->qps);
 		strbuf_append_esc(out, e->version, STRBUF_ESC_DOT);
+		if (e->source_version) { /* parallel edges from each source version tell apart */
+			strbuf_puts(out, "\\nsource_version: ");
+			strbuf_append_esc(out, e->source_version, STRBUF_ESC_DOT);
+		}
 		if (e->protos & GRAPH_P_L7)
 			strbuf_printf(out, "\\nprotocol: %s\\nerror_rate: %.6f",
 				      graph_protocol(e->protos), e->error_rate);

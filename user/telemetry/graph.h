@@ -39,6 +39,8 @@ struct graph_edge {
 	char *target;	      /* destination canonical service; the Service name when only the
 			       * Service is known; "unknown" */
 	char *version;	      /* destination canonical revision, "unknown" when not known */
+	char *source_version; /* source canonical revision; NULL when the builder had none
+			       * (the agent's graph: its edges are keyed by service only) */
 	double qps;	      /* per second over the horizon: connections/flows, or requests */
 	double bytes_per_sec; /* flow edges: bytes in both directions per second */
 	uint64_t conns;	      /* flow edges: connections opened since the counters began;
@@ -59,6 +61,25 @@ struct graph {
 	size_t nnodes;
 	struct graph_edge *edges; /* sorted by source, target, version */
 	size_t nedges;
+	/* Set by graph_build_edges() callers only, written when set: the range the rates
+	 * were taken over ("300s") and why the graph may be partial (Prometheus warnings). */
+	char *time_horizon;
+	char **warnings;
+	size_t nwarnings;
+};
+
+/*
+ * One edge as plain data, for builders that already have names and rates (the cluster graph
+ * from Prometheus). Strings are borrowed; NULL or "" reads as "unknown", except
+ * <source_version>, which may stay NULL (no source revision in the graph).
+ */
+struct graph_in {
+	const char *source, *source_version, *target, *version;
+	double qps;	       /* connections or requests per second */
+	double bytes_per_sec;  /* flow edges */
+	double errors_per_sec; /* request edges: errors among <qps> */
+	uint64_t conns;
+	unsigned protos; /* GRAPH_P_*; request edges have a GRAPH_P_L7 bit */
 };
 
 struct graph_opts {
@@ -78,6 +99,19 @@ struct graph_opts {
  */
 int graph_build(struct graph *g, const struct telemetry_row *rows, size_t n,
 		const struct telemetry_names *names, const struct graph_opts *opts);
+/*
+ * Builds <g> (caller's storage, graph_fini() afterwards, also after a failure) from plain
+ * edges <in>[0..<n>), folding equal (source, source version, target, version, L7 or not)
+ * as graph_build() does and dropping edges whose qps prints as 0 when <filter_empty>.
+ * Nothing is kept of <in>. Returns 0 or -ENOMEM.
+ */
+int graph_build_edges(struct graph *g, const struct graph_in *in, size_t n, bool filter_empty);
+/*
+ * Records on <g> the range its rates cover (<horizon>, copied) and appends <warning>
+ * (copied; NULL: none). Returns 0 or -ENOMEM.
+ */
+int graph_set_horizon(struct graph *g, const char *horizon);
+int graph_add_warning(struct graph *g, const char *warning);
 /* Frees what <g> holds. Accepts a zeroed or failed graph. */
 void graph_fini(struct graph *g);
 
@@ -85,11 +119,14 @@ void graph_fini(struct graph *g);
  * Appends <g> to <out> as servicegraph JSON: {"nodes": {"<name>": {}, ...}, "edges":
  * [{"source", "target", "labels": {"qps", "version", "protocol", "bytes_per_sec"}}]} for
  * flow edges, labels {"qps", "version", "protocol", "error_rate"} for request edges;
- * numbers in labels as strings with 6 decimals, as Istio printed them. Returns 0 or -ENOMEM.
+ * numbers in labels as strings with 6 decimals, as Istio printed them. An edge with a
+ * source version adds "source_version"; a graph with a time horizon or warnings adds
+ * "time_horizon": "<range>" and "warnings": [...] after "edges". Returns 0 or -ENOMEM.
  */
 int graph_write_json(const struct graph *g, struct strbuf *out);
 /* Appends <g> to <out> as a Graphviz digraph with qps and version on each edge (and the
- * protocol and error rate on request edges). Returns 0 or -ENOMEM. */
+ * source version when known, the protocol and error rate on request edges). Returns 0 or
+ * -ENOMEM. */
 int graph_write_dot(const struct graph *g, struct strbuf *out);
 
 /* The protocol label of an edge: "tcp", "udp", "other", "http", "grpc" or "mixed". */
