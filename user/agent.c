@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,9 @@
 #include "telemetry/accesslog.h"
 #include "telemetry/mapfill.h"
 #include "telemetry/reqstats.h"
+#include "model/tpolicy.h"
+#include "telemetry/spans.h"
+#include "telemetry/trace.h"
 #include "telemetry/telemetry.h"
 
 #define AGENT_TICK_MS	  1000	/* relay flow flush, enrolment retries, snapshot reclaim */
@@ -68,9 +72,12 @@ struct agent {
 	struct snap *snap;
 	struct relay *relay;
 	struct admin *admin;
-	struct reqstats *reqstats; /* request telemetry: one shard per relay worker */
-	struct health *health;	   /* active health checks (HealthCheck kind) */
-	struct mapfill *mapfill;   /* fill levels of the pinned maps, for /metrics */
+	struct reqstats *reqstats;  /* request telemetry: one shard per relay worker */
+	struct spans *spans;	    /* span export: one ring per relay worker */
+	_Atomic uint32_t trace_ppm; /* --trace-sampling for the workers (ppm); UINT32_MAX: none */
+	char collector[280];	    /* the collector in force ("" none), to log changes */
+	struct health *health;	    /* active health checks (HealthCheck kind) */
+	struct mapfill *mapfill;    /* fill levels of the pinned maps, for /metrics */
 	struct cni_server *cni;
 	struct ids ids;
 	struct sync_state sync;
@@ -120,6 +127,7 @@ void agent_opts_default(struct agent_opts *opts)
 	opts->flow_counters = true;
 	opts->handoff_socket = ""; /* off: several agents share test machines */
 	opts->drain_seconds = 10;
+	opts->trace_sampling = -1;
 }
 
 /* --- applying snapshots ------------------------------------------------------------ */
@@ -187,6 +195,32 @@ static void agent_sync(struct agent *a, const struct model *m, struct sync_stats
 	a->sync_errors += st->errors;
 }
 
+/*
+ * The span collector of the mesh's telemetry policy (the default tracing provider's Zipkin
+ * Service, resolved to an endpoint in the model), unless --zipkin-addr fixed one.
+ */
+static void agent_tracing_apply(struct agent *a)
+{
+	const struct tpolicy *mesh;
+	const char *c;
+
+	if (!a->spans || !a->model || (a->opts->zipkin_addr && a->opts->zipkin_addr[0]))
+		return;
+	mesh = tpolicy_of(a->model, NULL);
+	c = mesh->collector ? mesh->collector : "";
+	if (!strcmp(c, a->collector))
+		return;
+	if (spans_set_collector(a->spans, c) < 0) {
+		log_err("agent", "tracing: out of memory setting the collector");
+		return;
+	}
+	snprintf(a->collector, sizeof(a->collector), "%s", c);
+	if (*c)
+		log_info("agent", "tracing: spans go to %s (provider %s)", c, mesh->provider);
+	else
+		log_info("agent", "tracing: no collector: spans are not exported");
+}
+
 /* Programs <m> into the datapath and hands it to the relay. <a> takes ownership. */
 static void agent_apply(struct agent *a, struct model *m)
 {
@@ -210,6 +244,7 @@ static void agent_apply(struct agent *a, struct model *m)
 	a->applies++;
 	if (a->health)
 		health_update(a->health, m);
+	agent_tracing_apply(a);
 	log_info("agent",
 		 "snapshot %" PRIu64 ": %zu pods, %zu services; services %u written "
 		 "%u deleted %u unchanged; addresses %u written %u deleted; %u pods pending%s",
@@ -730,6 +765,8 @@ static int agent_extra_metrics(void *ctx, struct strbuf *out)
 		if (err < 0)
 			return err;
 	}
+	if (a->spans && (err = spans_write_metrics(a->spans, out)) < 0)
+		return err;
 	if (a->accesslog && (err = accesslog_metrics(a->accesslog, out)) < 0)
 		return err;
 	return a->mapfill ? mapfill_write(a->mapfill, out, telemetry_now_ms()) : 0;
@@ -1063,6 +1100,42 @@ static int agent_takeover_finish(struct agent *a)
 	return err;
 }
 
+/*
+ * Span export: one ring per worker, the collector from --zipkin-addr (the mesh config's
+ * zipkin provider otherwise, see agent_apply_telemetry), sampling from --trace-sampling.
+ */
+static int agent_tracing_start(struct agent *a, unsigned shards)
+{
+	const struct agent_opts *o = a->opts;
+	struct spans_opts so = {.shards = shards};
+	char node_id[320], ip[INET_ADDRSTRLEN];
+	int err;
+
+	/* Istio's node id is "sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local"; an agent
+	 * serves a node, so it says so in the same shape. */
+	inet_ntop(AF_INET, &a->node_ip, ip, sizeof(ip));
+	snprintf(node_id, sizeof(node_id), "weir~%s~%s", ip, a->node_name);
+	so.node_id = node_id;
+	a->spans = spans_new(&so);
+	if (!a->spans)
+		return -errno;
+	atomic_store(&a->trace_ppm,
+		     o->trace_sampling >= 0 ? trace_pct_ppm(o->trace_sampling) : UINT32_MAX);
+	if (o->zipkin_addr && o->zipkin_addr[0]) {
+		err = spans_set_collector(a->spans, o->zipkin_addr);
+		if (err < 0)
+			return err;
+		log_info("agent", "tracing: spans go to %s (--zipkin-addr)", o->zipkin_addr);
+	}
+	err = spans_start(a->spans);
+	if (err < 0) {
+		log_err("agent", "tracing: cannot start the span exporter: %s", strerror(-err));
+		return err;
+	}
+	agent_tracing_apply(a);
+	return 0;
+}
+
 static int agent_start(struct agent *a)
 {
 	const struct agent_opts *o = a->opts;
@@ -1161,6 +1234,12 @@ static int agent_start(struct agent *a)
 	if (!a->reqstats)
 		return -errno;
 	ro.reqstats = a->reqstats;
+	err = agent_tracing_start(a, rso.shards);
+	if (err < 0)
+		return err;
+	ro.spans = a->spans;
+	ro.trace_ppm = &a->trace_ppm;
+	ro.trace_all = o->zipkin_addr && o->zipkin_addr[0];
 	if (o->access_log && o->access_log[0]) {
 		struct accesslog_opts alo = {
 		    .path = o->access_log,
@@ -1251,6 +1330,7 @@ static void agent_stop(struct agent *a)
 	admin_free(a->admin);
 	mapfill_free(a->mapfill);
 	reqstats_free(a->reqstats); /* after the workers stopped (relay_stop above) */
+	spans_free(a->spans);	    /* ... so did their span rings: a last drain */
 	/* Also after the workers: the writer writes what they left in their rings. */
 	accesslog_free(a->accesslog);
 	if (a->ev_sighup)

@@ -31,6 +31,10 @@ struct agent_opts {
 				     * /run/weir/handoff.sock) */
 	int drain_seconds;	    /* --drain-seconds: how long a replaced agent finishes
 				     * requests in flight (default 10) */
+	const char *zipkin_addr;    /* --zipkin-addr: span collector host:port, overriding the
+				     * mesh config's zipkin provider (default: none) */
+	double trace_sampling;	    /* --trace-sampling: percent of new traces sampled,
+				     * overriding the mesh config (default -1: config, 1 %) */
 	const char *access_log;	    /* --access-log: file for access logs (NULL: off) */
 	int access_log_encoding;    /* --access-log-encoding: enum accesslog_encoding */
 	int verbosity;		    /* -v: 0 info, 1 debug */

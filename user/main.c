@@ -36,6 +36,10 @@ static void usage(FILE *f)
 	    "                        running one here (default: off; one path per node)\n"
 	    "  --drain-seconds N     how long a replaced agent finishes requests (default 10)\n"
 	    "  --no-flow-counters    no per-edge counting in the kernel\n"
+	    "  --zipkin-addr H:P     send spans to this Zipkin collector (overrides the mesh\n"
+	    "                        config's zipkin provider)\n"
+	    "  --trace-sampling PCT  percent of new traces sampled, 0..100 (overrides the\n"
+	    "                        mesh config; default 1)\n"
 	    "  --access-log PATH     one line per HTTP request and TCP connection the proxy\n"
 	    "                        relays (default: off; /dev/stdout allowed; SIGHUP reopens)\n"
 	    "  --access-log-encoding text|json  Istio's default text format or JSON (text)\n"
@@ -65,7 +69,9 @@ int main(int argc, char **argv)
 		O_ACCESSLOG,
 		O_ACCESSLOG_ENC,
 		O_NOFLOW,
-		O_UNINSTALL
+		O_UNINSTALL,
+		O_ZIPKIN,
+		O_SAMPLING
 	};
 	static const struct option longopts[] = {
 	    {"config-dir", required_argument, NULL, O_CONFIG},
@@ -88,6 +94,8 @@ int main(int argc, char **argv)
 	    {"access-log-encoding", required_argument, NULL, O_ACCESSLOG_ENC},
 	    {"no-flow-counters", no_argument, NULL, O_NOFLOW},
 	    {"uninstall", no_argument, NULL, O_UNINSTALL},
+	    {"zipkin-addr", required_argument, NULL, O_ZIPKIN},
+	    {"trace-sampling", required_argument, NULL, O_SAMPLING},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -193,6 +201,25 @@ int main(int argc, char **argv)
 			break;
 		case O_UNINSTALL:
 			uninstall = 1;
+			break;
+		case O_ZIPKIN:
+			if (!strchr(optarg, ':')) {
+				fprintf(stderr,
+					"weir-agent: --zipkin-addr: '%s' is not host:port\n",
+					optarg);
+				return 2;
+			}
+			opts.zipkin_addr = optarg;
+			break;
+		case O_SAMPLING:
+			opts.trace_sampling = strtod(optarg, &end);
+			if (!*optarg || *end || !(opts.trace_sampling >= 0) ||
+			    opts.trace_sampling > 100) {
+				fprintf(stderr,
+					"weir-agent: --trace-sampling: '%s' is not 0..100\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			opts.verbosity++;

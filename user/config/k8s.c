@@ -17,6 +17,7 @@
 #include "config/k8s_core.h"
 #include "config/k8s_dec.h"
 #include "config/k8s_istio.h"
+#include "config/k8s_telemetry.h"
 
 /* --- metadata ------------------------------------------------------------------------- */
 
@@ -110,6 +111,9 @@ static const struct k8s_kind k8s_kinds[K8S_KIND_MAX] = {
     [K8S_HEALTHCHECK] = {K8S_HEALTHCHECK, "weir.dev", "v1alpha1", "HealthCheck",
 			 k8s_istio_healthcheck},
     [K8S_RATELIMIT] = {K8S_RATELIMIT, "weir.dev", "v1alpha1", "RateLimit", k8s_istio_ratelimit},
+    [K8S_TELEMETRY] = {K8S_TELEMETRY, "telemetry.istio.io", "v1 v1alpha1", "Telemetry",
+		       k8s_telemetry_decode},
+    [K8S_CONFIGMAP] = {K8S_CONFIGMAP, "", "v1", "ConfigMap", k8s_telemetry_configmap},
 };
 
 /* The row for <id> (see k8s.h). */

@@ -23,6 +23,8 @@ enum k8s_kind_id {
 	K8S_DESTINATIONRULE, /* networking.istio.io */
 	K8S_HEALTHCHECK,     /* weir.dev */
 	K8S_RATELIMIT,	     /* weir.dev */
+	K8S_TELEMETRY,	     /* telemetry.istio.io (config/k8s_telemetry.h) */
+	K8S_CONFIGMAP,	     /* v1: only istio/istio-system, the mesh config, is read */
 	K8S_KIND_MAX,
 };
 
@@ -132,6 +134,8 @@ struct istio_vs;
 struct istio_dr;
 struct weir_healthcheck;
 struct weir_ratelimit;
+struct istio_telemetry;
+struct k8s_configmap;
 
 /* One decoded object. All memory belongs to the arena it was decoded into. */
 struct k8s_object {
@@ -146,6 +150,8 @@ struct k8s_object {
 		struct istio_dr *dr;
 		struct weir_healthcheck *hc;
 		struct weir_ratelimit *rl;
+		struct istio_telemetry *tel; /* config/k8s_telemetry.h */
+		struct k8s_configmap *cm;
 		void *body;
 	};
 };

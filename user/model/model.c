@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "config/store.h"
 #include "model/model.h"
+#include "model/tpolicy.h"
 #include "model/route.h"
 
 #define MODEL_MOD "model"
@@ -659,6 +660,9 @@ struct model *model_build(const struct k8s_object *const *objs, size_t n, uint64
 	mp->m.services = svcs;
 	mp->m.nservices = nin[K8S_SERVICE];
 	if ((err = index_ports(mp)))
+		goto out_free;
+	/* Before the routes: it fails only for memory, and then nothing but the arena is held. */
+	if ((err = tpolicy_build(a, &mp->m, objs, n, &mp->m.telemetry)))
 		goto out_free;
 	if ((err = route_build(a, &mp->m, objs, n, &mp->m.routes)))
 		goto out_free;

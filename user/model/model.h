@@ -76,6 +76,7 @@ struct model_service {
 };
 
 struct model_routes;
+struct model_telemetry;
 
 struct model {
 	uint64_t generation; /* increases with every snapshot the store publishes */
@@ -83,9 +84,11 @@ struct model {
 	size_t npods;
 	const struct model_service *services;
 	size_t nservices;
-	const struct model_routes *routes; /* compiled traffic management (model/route.h);
-					    * NULL when none was compiled */
-	void *arena;			   /* owner of everything above (private to model.c) */
+	const struct model_routes *routes;	 /* compiled traffic management (model/route.h);
+						  * NULL when none was compiled */
+	const struct model_telemetry *telemetry; /* tracing and access-log policy per Pod
+						  * (model/tpolicy.h); NULL: Istio's defaults */
+	void *arena; /* owner of everything above (private to model.c) */
 };
 
 /*

@@ -33,6 +33,7 @@
 #include "proxy/limits.h"
 #include "proxy/router.h"
 #include "proxy/shadow.h"
+#include "proxy/tracing.h"
 #include "proxy/upstream.h"
 #include "telemetry/reqstats.h"
 
@@ -161,6 +162,7 @@ struct exchange {
 	uint64_t req_bytes, resp_bytes;
 	struct grpc_ctr req_msgs, resp_msgs; /* gRPC messages each way */
 	struct event ev_timeout, ev_try, ev_later;
+	struct tracing_req trace; /* trace context and the current client span (tracing.c) */
 };
 
 static uint64_t ex_now_ns(void)
@@ -283,6 +285,22 @@ static void ex_record(struct exchange *ex, bool clean)
 	r.req_msgs = ex->grpc ? ex->req_msgs.msgs : 0;
 	r.resp_msgs = ex->grpc ? ex->resp_msgs.msgs : 0;
 	reqstats_record(ex->w->rs, &r);
+	if (ex->trace.on) {
+		struct tracing_end e = {
+		    .dest = d,
+		    .ep = &ex->ep,
+		    .cluster = ex->cluster,
+		    .h2_down = hsession_is_h2(ex->hs),
+		    .status = r.response_code,
+		    .grpc_status = r.grpc_status,
+		    .flags = r.flags,
+		    .dur_us = r.duration_us,
+		    .req_bytes = r.req_bytes,
+		    .resp_bytes = r.resp_bytes,
+		};
+
+		tracing_finish(&ex->trace, ex->w, &ex->req, &e);
+	}
 }
 
 /* Ends <ex>: counts it, lets go of its upstream stream, unlinks and frees it. */
@@ -545,6 +563,7 @@ static void ex_prepare(struct exchange *ex)
 			 r[1] & 0xfff, 0x8000 | (r[2] & 0x3fff), r[2] >> 16, r[3]);
 		http_head_add(h, "x-request-id", 12, id, strlen(id));
 	}
+	tracing_begin(&ex->trace, ex->w, hsession_dest(ex->hs), h);
 	if (!http_head_get(h, "x-forwarded-proto", 17, NULL))
 		http_head_add(h, "x-forwarded-proto", 17, "http", 4);
 	if (!h->scheme.len)
@@ -708,6 +727,7 @@ static void ex_up_ready(void *arg)
 	bool eos =
 	    ex->tunnel ? !ex->connect : ex->req_done && !ex->body.len && !ex->has_req_trailers;
 
+	tracing_inject(&ex->trace, ex->w, &ex->req); /* a new client span per attempt */
 	if (upstream_submit_head(&ex->up, &ex->req, eos)) {
 		/* The connection could not take it (closing under us): try afresh. */
 		if (ex_can_retry(ex, 0, -1, ROUTER_RESET_REMOTE)) {

@@ -47,6 +47,7 @@
 #include "proxy/upstream.h"
 #include "telemetry/accesslog.h"
 #include "telemetry/reqstats.h"
+#include "telemetry/spans.h"
 #include "proxy/worker.h"
 
 #define RELAY_TICK_MS	   100 /* quiescent state, idle scan, accept retry */
@@ -921,6 +922,8 @@ static struct px_worker *worker_new(struct relay *r, int idx)
 	balancer_init(&w->bal, w->rnd ^ 0x5851f42d4c957f2dULL);
 	if (r->opts.reqstats)
 		w->rs = reqstats_shard(r->opts.reqstats, (unsigned)idx);
+	if (r->opts.spans)
+		w->spans = spans_shard(r->opts.spans, (unsigned)idx);
 	w->al = accesslog_ring(r->opts.accesslog, (unsigned)idx);
 
 	if (idx < r->opts.ninherit) {

@@ -17,6 +17,7 @@
 
 struct relay;
 struct reqstats;
+struct spans;
 struct accesslog;
 
 /*
@@ -46,6 +47,13 @@ struct relay_opts {
 				    * server's socket does not count a relayed flow again. */
 	/* Access log (worker i writes into ring i); NULL: none. Must outlive the relay. */
 	struct accesslog *accesslog;
+	struct spans *spans;		   /* span export (worker i pushes into ring i); NULL: no
+					    * tracing at all, trace headers pass untouched */
+	const _Atomic uint32_t *trace_ppm; /* sampling override (--trace-sampling), parts
+					    * per million; NULL or UINT32_MAX: each source
+					    * workload's telemetry policy decides */
+	bool trace_all; /* --zipkin-addr: report spans of workloads whose policy names
+			 * no tracing provider (disableSpanReporting still wins) */
 };
 
 /*

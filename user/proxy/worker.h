@@ -132,6 +132,7 @@ struct px_session {
 
 struct upstream_pool;
 struct reqstats_shard;
+struct spans_shard;
 struct accesslog_ring;
 
 #define PX_CMD_STOP  1u /* reset what is live, hand the last deltas over, return */
@@ -163,6 +164,7 @@ struct px_worker {
 	struct upstream_pool *pool; /* upstream connections for HTTP (upstream.c) */
 	struct balancer bal;	    /* load-balancing state of this worker (balancer.c) */
 	struct reqstats_shard *rs;  /* request telemetry of this worker; NULL: none */
+	struct spans_shard *spans;  /* span ring of this worker; NULL: no tracing */
 	struct accesslog_ring *al;  /* access log ring of this worker; NULL: no log */
 	struct px_list waiting;	    /* exchanges queued by a circuit breaker */
 	struct px_flows local;	    /* deltas since the last flush (worker only) */
