@@ -1240,20 +1240,29 @@ static int agent_start(struct agent *a)
 	ro.spans = a->spans;
 	ro.trace_ppm = &a->trace_ppm;
 	ro.trace_all = o->zipkin_addr && o->zipkin_addr[0];
-	if (o->access_log && o->access_log[0]) {
+	{
+		/*
+		 * Without --access-log the log still exists, off by default, on standard output
+		 * (as Envoy's default provider): Istio's Telemetry accessLogging turns it on per
+		 * workload. With the flag every request is logged unless Telemetry says off.
+		 */
+		bool flag = o->access_log && o->access_log[0];
 		struct accesslog_opts alo = {
-		    .path = o->access_log,
+		    .path = flag ? o->access_log : "/dev/stdout",
 		    .encoding = (enum accesslog_encoding)o->access_log_encoding,
 		    .nrings = rso.shards,
+		    .default_off = !flag,
 		};
 
 		a->accesslog = accesslog_new(&alo); /* logs the reason, naming the path */
 		if (!a->accesslog)
 			return -errno;
 		ro.accesslog = a->accesslog;
-		a->ev_sighup = evsignal_new(a->base, SIGHUP, agent_on_sighup, a);
-		if (!a->ev_sighup || evsignal_add(a->ev_sighup, NULL) < 0)
-			return -ENOMEM;
+		if (flag) {
+			a->ev_sighup = evsignal_new(a->base, SIGHUP, agent_on_sighup, a);
+			if (!a->ev_sighup || evsignal_add(a->ev_sighup, NULL) < 0)
+				return -ENOMEM;
+		}
 	}
 	ro.listen = o->outbound_addr;
 	ro.workers = o->workers;

@@ -6,7 +6,10 @@
 # path, and the --access-log file must hold exactly one line per request or connection with
 # the right code, flags, bytes and addresses: first in Istio's default text format (each line
 # parsed by the format's own field layout), then with --access-log-encoding json (each line
-# parsed as JSON), where SIGHUP after a rename must start a new file.
+# parsed as JSON), where SIGHUP after a rename must start a new file. Then Istio's Telemetry
+# accessLogging: without the flag nothing is logged until a Telemetry turns it on for the
+# namespace (exactly one line per request, counted in /metrics), and with the flag a
+# Telemetry with disabled: true turns it off.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || e2e_skip "jq not installed"
 e2e_init alog
@@ -231,6 +234,54 @@ wait_lines "$JLOG" 1
 jq -e '.request_id == "after-hup"' "$JLOG" >/dev/null || e2e_fail "new file: $(cat "$JLOG")"
 [ "$(wc -l <"$JLOG.1")" -eq 8 ] || e2e_fail "the rotated file changed: $(cat "$JLOG.1")"
 kill -0 "$E2E_AGENT_PID" || e2e_fail "SIGHUP ended the agent"
+
+e2e_log "Istio Telemetry accessLogging turns the log on and off per workload"
+e2e_agent_stop
+e2e_agent # no --access-log: the log is off unless Telemetry turns it on (on stdout)
+# written: weir_access_log_lines_total{outcome="written"} now.
+written() { e2e_node_curl /metrics | l7_metric weir_access_log_lines_total outcome=written; }
+get() {
+	e2e_exec client curl -s -o /dev/null -w '%{http_code}' -m 10 http://198.19.0.30/hello.txt
+}
+w0=$(written)
+for _ in 1 2 3; do [ "$(get)" = 200 ] || e2e_fail "GET without access logging failed"; done
+sleep 0.5
+[ "$(written)" -eq "$w0" ] || e2e_fail "lines written with no flag and no Telemetry: $w0 -> $(written)"
+# telemetry VALUE: the default namespace's Telemetry, accessLogging disabled: VALUE.
+telemetry() {
+	cat >"$E2E_TMP/config/telemetry.yaml.tmp" <<-YAML
+		apiVersion: telemetry.istio.io/v1
+		kind: Telemetry
+		metadata: {name: logs, namespace: default}
+		spec:
+		  accessLogging:
+		  - providers: [{name: envoy}]
+		    disabled: $1
+	YAML
+	mv "$E2E_TMP/config/telemetry.yaml.tmp" "$E2E_TMP/config/telemetry.yaml"
+}
+telemetry false
+# The snapshot takes a moment: one request at a time until one is logged (bounded).
+for i in $(seq 50); do
+	[ "$(get)" = 200 ] || e2e_fail "GET with access logging on failed"
+	[ "$(written)" -gt "$w0" ] && break
+	sleep 0.2
+done
+[ "$(written)" -gt "$w0" ] || e2e_fail "Telemetry accessLogging on: nothing logged after $i requests"
+w1=$(written)
+for _ in 1 2 3 4 5; do get >/dev/null; done
+for _ in $(seq 50); do [ "$(written)" -ge $((w1 + 5)) ] && break; sleep 0.1; done
+[ "$(written)" -eq $((w1 + 5)) ] || e2e_fail "5 requests logged as $(($(written) - w1)) lines"
+e2e_agent_stop
+# With --access-log every workload logs, unless its Telemetry says disabled.
+telemetry true
+e2e_agent --access-log "$E2E_TMP/flag.log"
+w0=$(written)
+for _ in 1 2 3; do get >/dev/null; done
+sleep 0.5
+[ "$(written)" -eq "$w0" ] || e2e_fail "Telemetry disabled: still logged $(($(written) - w0)) lines"
+rm -f "$E2E_TMP/config/telemetry.yaml"
+e2e_log "ok: off by default, on and off by Telemetry, exact line counts"
 
 e2e_log "bad flags are refused at start"
 out=$("$BUILD/weir-agent" --config-dir "$E2E_TMP/config" --access-log-encoding yaml 2>&1) &&

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/model.h"
+#include "model/tpolicy.h"
 #include "proxy/access.h"
 #include "proxy/hsession.h"
 #include "proxy/http.h"
@@ -35,6 +37,23 @@ static void px_access_times(struct accesslog_entry *e, uint64_t t0_ns)
 	e->start_us -= e->duration_us < e->start_us ? e->duration_us : 0;
 }
 
+/*
+ * What Istio's Telemetry accessLogging says for the client Pod at <ip> (network order):
+ * on, off, or nothing (the log's default: on with --access-log, off without).
+ */
+static enum accesslog_choice px_access_choice(struct px_worker *w, uint32_t ip)
+{
+	const struct model *m = px_model(w);
+	const struct tpolicy *tp;
+
+	if (!m || !m->telemetry)
+		return ACCESSLOG_DEFAULT;
+	tp = tpolicy_of(m, model_find_pod_by_ip(m, ip));
+	if (tp->access_log < 0)
+		return ACCESSLOG_DEFAULT;
+	return tp->access_log ? ACCESSLOG_ON : ACCESSLOG_OFF;
+}
+
 static const char *px_access_hdr(const struct http_head *h, const char *name)
 {
 	return http_head_get(h, name, strlen(name), NULL);
@@ -55,9 +74,7 @@ void px_access_http(struct px_worker *w, struct hsession *hs, const struct http_
 	e.bytes_sent = a->resp_bytes;
 	e.flags = a->flags;
 	e.response_code = a->status;
-	/* Telemetry.accessLogging per workload is not in the model yet: the log's default
-	 * decides. The integrator sets e.choice from the model for d->src_wl here. */
-	e.choice = ACCESSLOG_DEFAULT;
+	e.choice = px_access_choice(w, d->client_ip);
 	e.protocol = hsession_is_h2(hs)		? "HTTP/2"
 		     : req->version == HTTP_V10 ? "HTTP/1.0"
 						: "HTTP/1.1";
@@ -92,7 +109,7 @@ void px_access_tcp(struct px_worker *w, const struct sockaddr_in *peer,
 	e.bytes_received = up;
 	e.bytes_sent = down;
 	e.flags = flags;
-	e.choice = ACCESSLOG_DEFAULT; /* as for HTTP: the integrator wires Telemetry here */
+	e.choice = px_access_choice(w, peer ? peer->sin_addr.s_addr : 0);
 	e.upstream_host.sin_addr.s_addr = key->backend_ip;
 	e.upstream_host.sin_port = htons(key->backend_port);
 	e.downstream_local.sin_addr.s_addr = key->orig_ip;
