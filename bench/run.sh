@@ -375,6 +375,18 @@ topo_up() { # topo_up 1n|2n
 	done
 	agent_capture
 	agent_restart ""
+	# A Zipkin collector per node for the tracing rows (the test fixture, on the node's
+	# loopback where its agent sends spans), outside the mesh's cgroups: its CPU is not the
+	# agent's.
+	if has_config weir-l7-trace1 || has_config weir-l7-trace100; then
+		for n in $NODES; do
+			mkcg "$(node "$n" cgroup)/weirbench-zipkin"
+			spawn "$(node "$n" cgroup)/weirbench-zipkin" "$(node "$n" netns)" \
+				"$LOGDIR/zipkin-$n.log" "$PY" "$ROOT/tests/fixtures/zipkin/zipkin.py" \
+				--listen 127.0.0.1:9411
+			wait_tcp "$(node "$n" netns)" 127.0.0.1 9411
+		done
+	fi
 	# The per-node proxies, one per node, in the node's netns and in a cgroup below the node's.
 	HAP_PIDS=()
 	HAP_NODE_CGS=()
@@ -450,8 +462,8 @@ topo_down() {
 # Each sets CLIENT (Pod), TARGET / BULK_TARGET (ip:port, empty = not applicable), MESH_CGS (the
 # mesh component's cgroups), MESH_PIDS (for memory), TESTS; and may need agent flags.
 ALL_CONFIGS="direct weir-kernel weir-kernel-nosplice weir-kernel-noflow weir-agent \
-weir-l7 weir-l7-10k haproxy-node-tcp haproxy-node-http haproxy-node-l7 haproxy-sidecar \
-haproxy-sidecar-l7"
+weir-l7 weir-l7-10k weir-l7-trace1 weir-l7-trace100 weir-l7-alog haproxy-node-tcp \
+haproxy-node-http haproxy-node-l7 haproxy-sidecar haproxy-sidecar-l7"
 # BENCH_CONFIGS: a subset, for a focused run (direct is always measured: latency is added over it).
 if [ -n "${BENCH_CONFIGS:-}" ]; then
 	for c in $BENCH_CONFIGS; do
@@ -475,6 +487,11 @@ config_set() {
 	weir-kernel) agent_restart "" ;;
 	weir-kernel-nosplice) agent_restart --no-splice ;;
 	weir-kernel-noflow) agent_restart --no-flow-counters; TESTS="r16 max" ;;
+	# Tracing: every request starts a trace (the client sends no context), 1 % or 100 % of
+	# them sampled and exported; access logs: one line per request to a file.
+	weir-l7-trace1) agent_restart "--zipkin-addr 127.0.0.1:9411 --trace-sampling 1" ;;
+	weir-l7-trace100) agent_restart "--zipkin-addr 127.0.0.1:9411 --trace-sampling 100" ;;
+	weir-l7-alog) agent_restart "--access-log $TMP/access.log" ;;
 	weir-agent | weir-l7*) agent_restart "" ;;
 	haproxy-node-tcp)
 		CLIENT=clip TARGET=$CN_IP:16001 BULK_TARGET=$CN_IP:16002 MESH_CGS=("${HAP_NODE_CGS[@]}") ;;
@@ -495,7 +512,7 @@ config_set() {
 	case $c in
 	weir-kernel*) CLIENT=cli TARGET=$VIP_K:8080 BULK_TARGET=$VIP_K:5201 MESH_CGS=("${agcgs[@]}") ;;
 	weir-agent) CLIENT=cli TARGET=$VIP_A:8080 BULK_TARGET=$VIP_A:5201 MESH_CGS=("${agcgs[@]}") ;;
-	weir-l7)
+	weir-l7 | weir-l7-trace* | weir-l7-alog)
 		CLIENT=cli TARGET=$VIP_L:8080 BULK_TARGET= MESH_CGS=("${agcgs[@]}")
 		TESTS=$L7TESTS ;;
 	weir-l7-10k)
