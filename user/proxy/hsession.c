@@ -250,12 +250,12 @@ static void hs_drain_idle_cb(evutil_socket_t fd, short what, void *arg)
  * h2_quiet()). A socket that cannot take the credit it had to return at once leaves the
  * rest for EV_WRITE, and the next sweep.
  */
-static void hs_quiet(struct px_session *s)
+static bool hs_quiet(struct px_session *s)
 {
 	struct hsession *hs = (struct hsession *)s;
 
 	if (hs->dead || hs->draining || !hs->io.codec || !px_list_empty(&hs->exchanges))
-		return;
+		return false;
 	int r = codec_quiet(hs->io.codec);
 
 	/* It queued what must go first (returned credit): written here and now, so that the
@@ -264,6 +264,7 @@ static void hs_quiet(struct px_session *s)
 		r = codec_quiet(hs->io.codec);
 	if (r == 1)
 		px_ctr_add(hs->s.w, RC_HTTP2_QUIET, 1);
+	return r == 1;
 }
 
 static const struct px_session_ops hs_ops = {

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -214,6 +215,7 @@ void px_session_touch(struct px_session *s)
 
 void px_session_del(struct px_session *s)
 {
+	s->w->freed_since_trim++;
 	px_list_del(&s->lru);
 	px_ctr_add(s->w, RC_CLOSED, 1);
 }
@@ -747,8 +749,17 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 			l = l->next; /* quiet may touch c (its output moves it to the tail) */
 			if (now - c->last_ms < PX_QUIET_MS)
 				break;
-			if (c->ops->quiet)
-				c->ops->quiet(c);
+			if (c->ops->quiet && c->ops->quiet(c))
+				w->freed_since_trim++;
+		}
+		/*
+		 * What closed and quiet sessions freed stays in the allocator's free lists (and in
+		 * the process's resident memory) until trimmed: after a batch of them, once a
+		 * second at most, whole free pages go back to the kernel.
+		 */
+		if (w->freed_since_trim >= PX_QUIET_TRIM) {
+			w->freed_since_trim = 0;
+			malloc_trim(0);
 		}
 	}
 	w->now_ms = now;

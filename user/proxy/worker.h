@@ -116,12 +116,15 @@ struct px_session_ops {
 	void (*account)(struct px_session *s);
 	/* The worker drains: finish what is in flight, take nothing new (may be NULL). */
 	void (*drain)(struct px_session *s);
-	/* <s> has been idle PX_QUIET_MS: give back what it can rebuild (may be NULL). */
-	void (*quiet)(struct px_session *s);
+	/* <s> has been idle PX_QUIET_MS: give back what it can rebuild (may be NULL); true
+	 * when it just did. */
+	bool (*quiet)(struct px_session *s);
 };
 
 /* How long a session is idle before its quiet op runs (HTTP/2: its nghttp2 session goes). */
 #define PX_QUIET_MS 1000
+/* Sessions closed or gone quiet (tens of KiB freed each) before a worker trims the heap. */
+#define PX_QUIET_TRIM 16
 
 struct px_session {
 	struct px_list lru; /* the worker's live sessions, least recently active first */
@@ -157,8 +160,9 @@ struct px_worker {
 	uint64_t rnd; /* lb_rand() state */
 	uint64_t now_ms;
 	uint64_t last_flush_ms;
-	uint64_t last_quiet_ms; /* the last quiet sweep (worker_tick_cb) */
-	struct px_list lru;	/* live sessions (sentinel) */
+	uint64_t last_quiet_ms;	   /* the last quiet sweep (worker_tick_cb) */
+	uint32_t freed_since_trim; /* sessions closed or gone quiet since the last trim */
+	struct px_list lru;	   /* live sessions (sentinel) */
 	struct px_buf *free_bufs;
 	unsigned nfree_bufs;
 	struct upstream_pool *pool; /* upstream connections for HTTP (upstream.c) */
