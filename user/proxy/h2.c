@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdint.h>
+#include <sys/mman.h>
+
 #include <nghttp2/nghttp2.h>
 
 #include "lib/clock.h"
@@ -857,6 +860,83 @@ static void h2_limits(struct codec_limits *l, const struct codec_limits *in)
 }
 
 /*
+ * nghttp2's large blocks (its 16 KiB frame buffer, the 4 KiB stream map) come from their own
+ * mappings, so a session that goes quiet gives them back to the kernel whole, instead of
+ * leaving page-sized holes among the small live objects of the heap. A header in front of
+ * each block keeps its size (nghttp2's free does not pass it).
+ */
+#define H2_MMAP_MIN 4096
+#define H2_MEM_HDR  16
+
+static void *h2_mem_map(size_t size, bool zero)
+{
+	size_t len = size + H2_MEM_HDR;
+	uint8_t *p;
+
+	if (size < H2_MMAP_MIN) {
+		p = zero ? calloc(1, len) : malloc(len);
+		if (!p)
+			return NULL;
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+	}
+	memcpy(p, &size, sizeof(size));
+	return p + H2_MEM_HDR;
+}
+
+static void h2_mem_free(void *ptr, void *user)
+{
+	uint8_t *p = ptr;
+	size_t size;
+
+	if (!p)
+		return;
+	p -= H2_MEM_HDR;
+	memcpy(&size, p, sizeof(size));
+	if (size < H2_MMAP_MIN)
+		free(p);
+	else
+		munmap(p, size + H2_MEM_HDR);
+}
+
+static void *h2_mem_malloc(size_t size, void *user)
+{
+	return h2_mem_map(size, false);
+}
+
+static void *h2_mem_calloc(size_t n, size_t size, void *user)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return h2_mem_map(n * size, true);
+}
+
+static void *h2_mem_realloc(void *ptr, size_t size, void *user)
+{
+	uint8_t *q;
+	size_t old;
+
+	if (!ptr)
+		return h2_mem_map(size, false);
+	memcpy(&old, (uint8_t *)ptr - H2_MEM_HDR, sizeof(old));
+	q = h2_mem_map(size, false);
+	if (!q)
+		return NULL;
+	memcpy(q, ptr, old < size ? old : size);
+	h2_mem_free(ptr, user);
+	return q;
+}
+
+static nghttp2_mem h2_mem = {
+    .malloc = h2_mem_malloc,
+    .free = h2_mem_free,
+    .calloc = h2_mem_calloc,
+    .realloc = h2_mem_realloc,
+};
+
+/*
  * The nghttp2 session of <h> in its role, with our callbacks and options; <resume>: for a
  * connection that is already past its preface (h2_wake()).
  */
@@ -904,7 +984,7 @@ static int h2_session_new(struct h2_codec *h, bool resume)
 	}
 
 	if (h->base.role == CODEC_SERVER)
-		rv = nghttp2_session_server_new2(&h->ng, cb, h, opt);
+		rv = nghttp2_session_server_new3(&h->ng, cb, h, opt, &h2_mem);
 	else
 		rv = nghttp2_session_client_new2(&h->ng, cb, h, opt);
 	nghttp2_option_del(opt);
