@@ -480,3 +480,26 @@ int k8s_dec_each(struct k8s_dec *d, yaml_node_t *map, const char *key, struct k8
 	k8s_dec_pop(d, old);
 	return ret;
 }
+
+int k8s_dec_worst(int a, int b)
+{
+	if (a == -ENOMEM || b == -ENOMEM)
+		return -ENOMEM;
+	return a ? a : b;
+}
+
+int k8s_dec_sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
+		int (*fn)(struct k8s_dec *d, yaml_node_t *m, void *arg))
+{
+	yaml_node_t *m;
+	size_t old;
+	int err;
+
+	err = k8s_dec_map(d, map, key, &m);
+	if (err || !m)
+		return err;
+	old = k8s_dec_push(d, key);
+	err = fn(d, m, arg);
+	k8s_dec_pop(d, old);
+	return err;
+}

@@ -179,4 +179,18 @@ typedef int k8s_dec_item_fn(struct k8s_dec *d, yaml_node_t *node, void *elem,
 int k8s_dec_each(struct k8s_dec *d, yaml_node_t *map, const char *key, struct k8s_dec_vec *vec,
 		 k8s_dec_item_fn *fn);
 
+/*
+ * The error to return after decoding one more field: -ENOMEM wins (nothing more can be
+ * done), else the first -EINVAL. Decoders carry on after an -EINVAL so that one run reports
+ * every mistake of an object.
+ */
+int k8s_dec_worst(int a, int b);
+
+/*
+ * Decodes the mapping at <key> of <map> with <fn>(<d>, mapping, <arg>) under the path
+ * extended by <key>; an absent key is nothing to decode. Returns 0 or <fn>'s error.
+ */
+int k8s_dec_sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
+		int (*fn)(struct k8s_dec *d, yaml_node_t *m, void *arg));
+
 #endif /* WEIR_USER_K8S_DEC_H */

@@ -192,31 +192,6 @@ int istio_dec_strs(struct k8s_dec *d, yaml_node_t *map, const char *key, const c
 	return err;
 }
 
-/* Runs <fn> on the mapping at <key> of <map> with the path pushed; absent: nothing. */
-static int sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
-	       int (*fn)(struct k8s_dec *d, yaml_node_t *m, void *arg))
-{
-	yaml_node_t *m;
-	size_t old;
-	int err;
-
-	err = k8s_dec_map(d, map, key, &m);
-	if (err || !m)
-		return err;
-	old = k8s_dec_push(d, key);
-	err = fn(d, m, arg);
-	k8s_dec_pop(d, old);
-	return err;
-}
-
-/* Keeps the first -ENOMEM, else any -EINVAL: every field is looked at before returning. */
-static int worst(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
 /* percentage: {value: 0-100 (a double)} into parts per million. */
 static int dec_percentage(struct k8s_dec *d, yaml_node_t *map, const char *key, uint32_t *ppm)
 {
@@ -375,7 +350,7 @@ static int dec_kvmatch(struct k8s_dec *d, yaml_node_t *map, const char *key, boo
 		if (k8s_dec_null(val))
 			e->m.kind = 4;
 		else if ((err = dec_strmatch(d, val, seg, true, &e->m)))
-			ret = worst(ret, err);
+			ret = k8s_dec_worst(ret, err);
 		(*n)++;
 	}
 	k8s_dec_pop(d, old);
@@ -410,19 +385,22 @@ static int vs_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_d
 
 	(void)vec;
 	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, k8s_dec_str(d, it, "name", &m->name));
-	err = worst(err, dec_strmatch_at(d, it, "uri", &m->uri));
-	err = worst(err, dec_strmatch_at(d, it, "scheme", &m->scheme));
-	err = worst(err, dec_strmatch_at(d, it, "method", &m->method));
-	err = worst(err, dec_strmatch_at(d, it, "authority", &m->authority));
-	err = worst(err, dec_kvmatch(d, it, "headers", true, false, &hv, &m->nheaders, &hcap));
-	err =
-	    worst(err, dec_kvmatch(d, it, "withoutHeaders", true, true, &hv, &m->nheaders, &hcap));
-	err = worst(err, dec_kvmatch(d, it, "queryParams", false, false, &qv, &m->nquery, &qcap));
-	err = worst(err, k8s_dec_port(d, it, "port", false, &m->port));
-	err = worst(err, k8s_dec_kv(d, it, "sourceLabels", &m->source_labels, &m->nsource_labels));
-	err = worst(err, k8s_dec_str(d, it, "sourceNamespace", &m->source_ns));
-	err = worst(err, k8s_dec_bool(d, it, "ignoreUriCase", false, &m->ignore_uri_case));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "name", &m->name));
+	err = k8s_dec_worst(err, dec_strmatch_at(d, it, "uri", &m->uri));
+	err = k8s_dec_worst(err, dec_strmatch_at(d, it, "scheme", &m->scheme));
+	err = k8s_dec_worst(err, dec_strmatch_at(d, it, "method", &m->method));
+	err = k8s_dec_worst(err, dec_strmatch_at(d, it, "authority", &m->authority));
+	err = k8s_dec_worst(err,
+			    dec_kvmatch(d, it, "headers", true, false, &hv, &m->nheaders, &hcap));
+	err = k8s_dec_worst(
+	    err, dec_kvmatch(d, it, "withoutHeaders", true, true, &hv, &m->nheaders, &hcap));
+	err = k8s_dec_worst(
+	    err, dec_kvmatch(d, it, "queryParams", false, false, &qv, &m->nquery, &qcap));
+	err = k8s_dec_worst(err, k8s_dec_port(d, it, "port", false, &m->port));
+	err = k8s_dec_worst(
+	    err, k8s_dec_kv(d, it, "sourceLabels", &m->source_labels, &m->nsource_labels));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "sourceNamespace", &m->source_ns));
+	err = k8s_dec_worst(err, k8s_dec_bool(d, it, "ignoreUriCase", false, &m->ignore_uri_case));
 	m->headers = hv;
 	m->query = qv;
 	return err;
@@ -439,17 +417,17 @@ static int dec_destination(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_str(d, m, "host", &dst->host));
-	err = worst(err, k8s_dec_str(d, m, "subset", &dst->subset));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "host", &dst->host));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "subset", &dst->subset));
 	if (!err && (!dst->host || !*dst->host))
 		err = k8s_dec_err(d, "host", "required");
 	if (!err && dst->subset && !k8s_dec_dns_label(dst->subset, strlen(dst->subset)))
 		err = k8s_dec_err(d, "subset", "\"%s\" is not a valid subset name", dst->subset);
-	err = worst(err, k8s_dec_map(d, m, "port", &port));
+	err = k8s_dec_worst(err, k8s_dec_map(d, m, "port", &port));
 	if (port) {
 		old = k8s_dec_push(d, "port");
-		err = worst(err, istio_keys(d, port, pknown, NULL));
-		err = worst(err, k8s_dec_port(d, port, "number", true, &dst->port));
+		err = k8s_dec_worst(err, istio_keys(d, port, pknown, NULL));
+		err = k8s_dec_worst(err, k8s_dec_port(d, port, "number", true, &dst->port));
 		k8s_dec_pop(d, old);
 	}
 	return err;
@@ -463,9 +441,9 @@ static int dec_hdr_ops(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_kv(d, m, "set", &ops->set, &ops->nset));
-	err = worst(err, k8s_dec_kv(d, m, "add", &ops->add, &ops->nadd));
-	err = worst(err, istio_dec_strs(d, m, "remove", &ops->remove, &ops->nremove));
+	err = k8s_dec_worst(err, k8s_dec_kv(d, m, "set", &ops->set, &ops->nset));
+	err = k8s_dec_worst(err, k8s_dec_kv(d, m, "add", &ops->add, &ops->nadd));
+	err = k8s_dec_worst(err, istio_dec_strs(d, m, "remove", &ops->remove, &ops->nremove));
 	return err;
 }
 
@@ -477,8 +455,8 @@ static int dec_headers(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, sub(d, m, "request", &ops[0], dec_hdr_ops));
-	err = worst(err, sub(d, m, "response", &ops[1], dec_hdr_ops));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "request", &ops[0], dec_hdr_ops));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "response", &ops[1], dec_hdr_ops));
 	return err;
 }
 
@@ -507,9 +485,9 @@ static int vs_http_dest(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 	err = istio_keys(d, it, known, NULL);
 	if (!k8s_dec_get(d, it, "destination"))
 		err = k8s_dec_err(d, "destination", "required");
-	err = worst(err, sub(d, it, "destination", dst, dec_destination));
-	err = worst(err, dec_weight(d, it, dst));
-	err = worst(err, sub(d, it, "headers", ops, dec_headers));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "destination", dst, dec_destination));
+	err = k8s_dec_worst(err, dec_weight(d, it, dst));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "headers", ops, dec_headers));
 	dst->req = ops[0];
 	dst->resp = ops[1];
 	return err;
@@ -558,11 +536,11 @@ static int dec_redirect(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, k8s_dec_str(d, m, "uri", &r->uri));
-	err = worst(err, k8s_dec_str(d, m, "authority", &r->authority));
-	err = worst(err, k8s_dec_str(d, m, "scheme", &r->scheme));
-	err = worst(err, k8s_dec_port(d, m, "port", false, &r->port));
-	err = worst(err, istio_dec_u32(d, m, "redirectCode", 300, 399, &code));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "uri", &r->uri));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "authority", &r->authority));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "scheme", &r->scheme));
+	err = k8s_dec_worst(err, k8s_dec_port(d, m, "port", false, &r->port));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "redirectCode", 300, 399, &code));
 	r->code = (uint16_t)code;
 	return err;
 }
@@ -586,17 +564,17 @@ static int dec_direct(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	err = istio_keys(d, m, known, NULL);
 	if (!k8s_dec_get(d, m, "status"))
 		err = k8s_dec_err(d, "status", "required");
-	err = worst(err, istio_dec_u32(d, m, "status", 200, 599, &status));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "status", 200, 599, &status));
 	dr->status = (uint16_t)status;
-	err = worst(err, k8s_dec_map(d, m, "body", &body));
+	err = k8s_dec_worst(err, k8s_dec_map(d, m, "body", &body));
 	if (body) {
 		old = k8s_dec_push(d, "body");
-		err = worst(err, istio_keys(d, body, bknown, NULL));
-		err = worst(err, k8s_dec_str(d, body, "string", &dr->body));
+		err = k8s_dec_worst(err, istio_keys(d, body, bknown, NULL));
+		err = k8s_dec_worst(err, k8s_dec_str(d, body, "string", &dr->body));
 		if (k8s_dec_get(d, body, "bytes"))
 			k8s_dec_warn(d, "bytes", "served as written, not base64-decoded");
 		if (!dr->body)
-			err = worst(err, k8s_dec_str(d, body, "bytes", &dr->body));
+			err = k8s_dec_worst(err, k8s_dec_str(d, body, "bytes", &dr->body));
 		k8s_dec_pop(d, old);
 	}
 	return err;
@@ -613,15 +591,15 @@ static int dec_rewrite(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_str(d, m, "uri", &rw->uri));
-	err = worst(err, k8s_dec_str(d, m, "authority", &rw->authority));
-	err = worst(err, k8s_dec_map(d, m, "uriRegexRewrite", &re));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "uri", &rw->uri));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "authority", &rw->authority));
+	err = k8s_dec_worst(err, k8s_dec_map(d, m, "uriRegexRewrite", &re));
 	if (!re)
 		return err;
 	old = k8s_dec_push(d, "uriRegexRewrite");
-	err = worst(err, istio_keys(d, re, rknown, NULL));
-	err = worst(err, k8s_dec_str(d, re, "match", &rw->re_match));
-	err = worst(err, k8s_dec_str(d, re, "rewrite", &rw->re_rewrite));
+	err = k8s_dec_worst(err, istio_keys(d, re, rknown, NULL));
+	err = k8s_dec_worst(err, k8s_dec_str(d, re, "match", &rw->re_match));
+	err = k8s_dec_worst(err, k8s_dec_str(d, re, "rewrite", &rw->re_rewrite));
 	if (!err && (!rw->re_match || !rw->re_rewrite))
 		err = k8s_dec_err(d, rw->re_match ? "rewrite" : "match", "required");
 	else if (!err)
@@ -692,10 +670,11 @@ static int dec_retries(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, istio_dec_u32(d, m, "attempts", 0, 1000, &r->attempts));
-	err = worst(err, istio_dec_duration(d, m, "perTryTimeout", &r->per_try_timeout_ms));
-	err = worst(err, k8s_dec_bool(d, m, "retryRemoteLocalities", false, &r->remote_localities));
-	err = worst(err, k8s_dec_str(d, m, "retryOn", &on));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "attempts", 0, 1000, &r->attempts));
+	err = k8s_dec_worst(err, istio_dec_duration(d, m, "perTryTimeout", &r->per_try_timeout_ms));
+	err = k8s_dec_worst(
+	    err, k8s_dec_bool(d, m, "retryRemoteLocalities", false, &r->remote_localities));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "retryOn", &on));
 	if (err || !on) {
 		/* Istio's retryOn when only attempts are given. */
 		r->on = ISTIO_RETRY_CONNECT_FAILURE | ISTIO_RETRY_REFUSED_STREAM |
@@ -744,9 +723,9 @@ static int dec_delay(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	err = istio_keys(d, m, known, unenforced);
 	if (!k8s_dec_get(d, m, "fixedDelay") && !k8s_dec_get(d, m, "exponentialDelay"))
 		err = k8s_dec_err(d, "fixedDelay", "required");
-	err = worst(err, istio_dec_duration(d, m, "fixedDelay", &f->delay_ms));
-	err = worst(err, dec_percent_int(d, m, &f->delay_ppm));
-	err = worst(err, dec_percentage(d, m, "percentage", &f->delay_ppm));
+	err = k8s_dec_worst(err, istio_dec_duration(d, m, "fixedDelay", &f->delay_ms));
+	err = k8s_dec_worst(err, dec_percent_int(d, m, &f->delay_ppm));
+	err = k8s_dec_worst(err, dec_percentage(d, m, "percentage", &f->delay_ppm));
 	return err;
 }
 
@@ -792,9 +771,9 @@ static int dec_abort(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	f->has_abort = true;
 	f->abort_ppm = 1000000;
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, istio_dec_u32(d, m, "httpStatus", 200, 599, &st));
-	err = worst(err, k8s_dec_str(d, m, "grpcStatus", &g));
-	err = worst(err, dec_percentage(d, m, "percentage", &f->abort_ppm));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "httpStatus", 200, 599, &st));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "grpcStatus", &g));
+	err = k8s_dec_worst(err, dec_percentage(d, m, "percentage", &f->abort_ppm));
 	f->abort_http = (uint16_t)st;
 	if (!err && g) {
 		code = grpc_code(g);
@@ -816,8 +795,8 @@ static int dec_fault(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, sub(d, m, "delay", arg, dec_delay));
-	err = worst(err, sub(d, m, "abort", arg, dec_abort));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "delay", arg, dec_delay));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "abort", arg, dec_abort));
 	return err;
 }
 
@@ -834,7 +813,7 @@ static int sub_alloc(struct k8s_dec *d, yaml_node_t *map, const char *key, size_
 	if (!p)
 		return -ENOMEM;
 	*out = p;
-	return sub(d, map, key, p, fn);
+	return k8s_dec_sub(d, map, key, p, fn);
 }
 
 /* One VirtualService http[] entry. */
@@ -871,33 +850,34 @@ static int vs_http(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_de
 	err = istio_keys(d, it, known, unenforced);
 	if (k8s_dec_get(d, it, "delegate"))
 		err = k8s_dec_err(d, "delegate", "delegate VirtualServices are not supported");
-	err = worst(err, k8s_dec_str(d, it, "name", &h->name));
-	err = worst(err, k8s_dec_each(d, it, "match", &mv, vs_match));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "name", &h->name));
+	err = k8s_dec_worst(err, k8s_dec_each(d, it, "match", &mv, vs_match));
 	h->matches = mv.v;
 	h->nmatches = mv.n;
-	err = worst(err, dec_dests(d, it, vs_http_dest, &h->dests, &h->ndests));
-	err = worst(err,
-		    sub_alloc(d, it, "redirect", sizeof(struct istio_redirect), &p, dec_redirect));
+	err = k8s_dec_worst(err, dec_dests(d, it, vs_http_dest, &h->dests, &h->ndests));
+	err = k8s_dec_worst(
+	    err, sub_alloc(d, it, "redirect", sizeof(struct istio_redirect), &p, dec_redirect));
 	h->redirect = p;
-	err = worst(err, sub(d, it, "directResponse", &dr, dec_direct));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "directResponse", &dr, dec_direct));
 	h->direct_status = dr.status;
 	h->direct_body = dr.body;
-	err =
-	    worst(err, sub_alloc(d, it, "rewrite", sizeof(struct istio_rewrite), &p, dec_rewrite));
+	err = k8s_dec_worst(
+	    err, sub_alloc(d, it, "rewrite", sizeof(struct istio_rewrite), &p, dec_rewrite));
 	h->rewrite = p;
-	err = worst(err, istio_dec_duration(d, it, "timeout", &h->timeout_ms));
+	err = k8s_dec_worst(err, istio_dec_duration(d, it, "timeout", &h->timeout_ms));
 	h->has_retries = k8s_dec_get(d, it, "retries") != NULL;
-	err = worst(err, sub(d, it, "retries", &h->retry, dec_retries));
-	err = worst(err, sub_alloc(d, it, "fault", sizeof(struct istio_fault), &p, dec_fault));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "retries", &h->retry, dec_retries));
+	err = k8s_dec_worst(err,
+			    sub_alloc(d, it, "fault", sizeof(struct istio_fault), &p, dec_fault));
 	h->fault = p;
-	err =
-	    worst(err, sub_alloc(d, it, "mirror", sizeof(struct istio_dest), &p, dec_destination));
+	err = k8s_dec_worst(
+	    err, sub_alloc(d, it, "mirror", sizeof(struct istio_dest), &p, dec_destination));
 	h->mirror = p;
-	err = worst(err, istio_dec_u32(d, it, "mirrorPercent", 0, 100, &mp));
+	err = k8s_dec_worst(err, istio_dec_u32(d, it, "mirrorPercent", 0, 100, &mp));
 	if (mp != UINT32_MAX)
 		h->mirror_ppm = mp * 10000;
-	err = worst(err, dec_percentage(d, it, "mirrorPercentage", &h->mirror_ppm));
-	err = worst(err, sub(d, it, "headers", ops, dec_headers));
+	err = k8s_dec_worst(err, dec_percentage(d, it, "mirrorPercentage", &h->mirror_ppm));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "headers", ops, dec_headers));
 	h->req = ops[0];
 	h->resp = ops[1];
 	if (err)
@@ -928,7 +908,7 @@ static int vs_tcp_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 
 	(void)vec;
 	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, k8s_dec_port(d, it, "port", false, port));
+	err = k8s_dec_worst(err, k8s_dec_port(d, it, "port", false, port));
 	/* A match without a port applies to every port: nothing to keep. */
 	return err ?: *port ? 0 : K8S_DEC_DROP;
 }
@@ -1007,11 +987,12 @@ static int vs_tls_match(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 	err = istio_keys(d, it, known, NULL);
 	if (k8s_dec_get(d, it, "gateways"))
 		k8s_dec_warn(d, "gateways", "ignored: weir applies tls[] routes to mesh traffic");
-	err = worst(err, k8s_dec_port(d, it, "port", false, &m->port));
-	err = worst(err, istio_dec_strs(d, it, "sniHosts", &m->sni, &m->nsni));
-	err = worst(err, vs_subnets(d, it, m));
-	err = worst(err, k8s_dec_kv(d, it, "sourceLabels", &m->source_labels, &m->nsource_labels));
-	err = worst(err, k8s_dec_str(d, it, "sourceNamespace", &m->source_ns));
+	err = k8s_dec_worst(err, k8s_dec_port(d, it, "port", false, &m->port));
+	err = k8s_dec_worst(err, istio_dec_strs(d, it, "sniHosts", &m->sni, &m->nsni));
+	err = k8s_dec_worst(err, vs_subnets(d, it, m));
+	err = k8s_dec_worst(
+	    err, k8s_dec_kv(d, it, "sourceLabels", &m->source_labels, &m->nsource_labels));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "sourceNamespace", &m->source_ns));
 	if (!err && !m->nsni)
 		return k8s_dec_err(d, "sniHosts", "required");
 	for (i = 0; !err && i < m->nsni; i++) {
@@ -1039,8 +1020,8 @@ static int vs_l4_dest(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s
 	err = istio_keys(d, it, known, NULL);
 	if (!k8s_dec_get(d, it, "destination"))
 		err = k8s_dec_err(d, "destination", "required");
-	err = worst(err, sub(d, it, "destination", dst, dec_destination));
-	err = worst(err, dec_weight(d, it, dst));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "destination", dst, dec_destination));
+	err = k8s_dec_worst(err, dec_weight(d, it, dst));
 	return err;
 }
 
@@ -1056,17 +1037,17 @@ static int vs_l4(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_dec_
 	err = istio_keys(d, it, known, NULL);
 	if (vec->arg) {
 		/* tls[]: every match is kept, its port with the other conditions. */
-		err = worst(err, k8s_dec_each(d, it, "match", &sv, vs_tls_match));
+		err = k8s_dec_worst(err, k8s_dec_each(d, it, "match", &sv, vs_tls_match));
 		l->tls = sv.v;
 		l->ntls = sv.n;
 		if (!err && !l->ntls)
 			err = k8s_dec_err(d, "match", "required (with sniHosts)");
 	} else {
-		err = worst(err, k8s_dec_each(d, it, "match", &mv, vs_tcp_match));
+		err = k8s_dec_worst(err, k8s_dec_each(d, it, "match", &mv, vs_tcp_match));
 		l->ports = mv.v;
 		l->nports = mv.n;
 	}
-	err = worst(err, dec_dests(d, it, vs_l4_dest, &l->dests, &l->ndests));
+	err = k8s_dec_worst(err, dec_dests(d, it, vs_l4_dest, &l->dests, &l->ndests));
 	if (!err && !l->ndests)
 		err = k8s_dec_err(d, "route", "required");
 	return err;
@@ -1136,27 +1117,29 @@ int k8s_istio_virtualservice(struct k8s_dec *d, yaml_node_t *root, struct k8s_ob
 		return -ENOMEM;
 	o->vs = vs;
 	err = istio_keys(d, root, top, NULL);
-	err = worst(err, k8s_dec_map(d, root, "spec", &spec));
+	err = k8s_dec_worst(err, k8s_dec_map(d, root, "spec", &spec));
 	if (err == -ENOMEM)
 		return err;
 	if (!spec)
 		return k8s_dec_err(d, "spec", "required");
 	old = k8s_dec_push(d, "spec");
-	err = worst(err, istio_keys(d, spec, known, NULL));
-	err = worst(err, istio_dec_strs(d, spec, "hosts", &vs->hosts, &vs->nhosts));
-	err = worst(err, istio_dec_strs(d, spec, "gateways", &vs->gateways, &vs->ngateways));
-	err = worst(err, istio_dec_strs(d, spec, "exportTo", &vs->export_to, &vs->nexport_to));
-	err = worst(err, istio_check_export(d, vs->export_to, vs->nexport_to));
+	err = k8s_dec_worst(err, istio_keys(d, spec, known, NULL));
+	err = k8s_dec_worst(err, istio_dec_strs(d, spec, "hosts", &vs->hosts, &vs->nhosts));
+	err =
+	    k8s_dec_worst(err, istio_dec_strs(d, spec, "gateways", &vs->gateways, &vs->ngateways));
+	err = k8s_dec_worst(err,
+			    istio_dec_strs(d, spec, "exportTo", &vs->export_to, &vs->nexport_to));
+	err = k8s_dec_worst(err, istio_check_export(d, vs->export_to, vs->nexport_to));
 	if (!vs->nhosts && !err)
 		err = k8s_dec_err(d, "hosts", "at least one host is required");
-	err = worst(err, check_hosts(d, vs->hosts, vs->nhosts));
-	err = worst(err, k8s_dec_each(d, spec, "http", &hv, vs_http));
+	err = k8s_dec_worst(err, check_hosts(d, vs->hosts, vs->nhosts));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "http", &hv, vs_http));
 	vs->http = hv.v;
 	vs->nhttp = hv.n;
-	err = worst(err, k8s_dec_each(d, spec, "tcp", &tv, vs_l4));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "tcp", &tv, vs_l4));
 	vs->tcp = tv.v;
 	vs->ntcp = tv.n;
-	err = worst(err, k8s_dec_each(d, spec, "tls", &sv, vs_l4));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "tls", &sv, vs_l4));
 	vs->tls = sv.v;
 	vs->ntls = sv.n;
 	k8s_dec_pop(d, old);

@@ -15,35 +15,6 @@
 #include "config/k8s_dec.h"
 #include "config/k8s_istio.h"
 
-/*
- * The error to return after decoding one more field: -ENOMEM wins (nothing more can be
- * done), else the first -EINVAL. Decoders carry on after an -EINVAL so that one run reports
- * every mistake of an object, as the core kinds do.
- */
-static int worst(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
-/* Decodes the mapping at <key> of <map> with <fn> under the pushed path; absent: nothing. */
-static int sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
-	       int (*fn)(struct k8s_dec *d, yaml_node_t *m, void *arg))
-{
-	yaml_node_t *m;
-	size_t old;
-	int err;
-
-	err = k8s_dec_map(d, map, key, &m);
-	if (err || !m)
-		return err;
-	old = k8s_dec_push(d, key);
-	err = fn(d, m, arg);
-	k8s_dec_pop(d, old);
-	return err;
-}
-
 /* --- DestinationRule ------------------------------------------------------------------ */
 
 /*
@@ -59,7 +30,7 @@ static int dec_cookie(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, k8s_dec_str(d, m, "name", &lb->hash_name));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "name", &lb->hash_name));
 	if (!err && !lb->hash_name)
 		err = k8s_dec_err(d, "name", "required");
 	return err;
@@ -73,7 +44,7 @@ static int dec_maglev(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	return worst(err, istio_dec_u32(d, m, "tableSize", 1, 5000011, &lb->maglev_size));
+	return k8s_dec_worst(err, istio_dec_u32(d, m, "tableSize", 1, 5000011, &lb->maglev_size));
 }
 
 /*
@@ -95,9 +66,9 @@ static int dec_hash(struct k8s_dec *d, yaml_node_t *m, void *arg)
 
 	lb->policy = 5;
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, k8s_dec_str(d, m, "httpHeaderName", &hdr));
-	err = worst(err, k8s_dec_bool(d, m, "useSourceIp", false, &src));
-	err = worst(err, k8s_dec_str(d, m, "httpQueryParameterName", &q));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "httpHeaderName", &hdr));
+	err = k8s_dec_worst(err, k8s_dec_bool(d, m, "useSourceIp", false, &src));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "httpQueryParameterName", &q));
 	if (hdr) {
 		n++;
 		lb->hash_key = 1;
@@ -109,7 +80,7 @@ static int dec_hash(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	if (k8s_dec_get(d, m, "httpCookie")) {
 		n++;
 		lb->hash_key = 2;
-		err = worst(err, sub(d, m, "httpCookie", lb, dec_cookie));
+		err = k8s_dec_worst(err, k8s_dec_sub(d, m, "httpCookie", lb, dec_cookie));
 	}
 	if (src) {
 		n++;
@@ -120,7 +91,7 @@ static int dec_hash(struct k8s_dec *d, yaml_node_t *m, void *arg)
 		lb->hash_key = 4;
 		lb->hash_name = q;
 	}
-	err = worst(err, sub(d, m, "maglev", lb, dec_maglev));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "maglev", lb, dec_maglev));
 	if (!err && n != 1)
 		err = k8s_dec_err(d, NULL,
 				  "exactly one of httpHeaderName, httpCookie, useSourceIp, "
@@ -150,7 +121,7 @@ static int dec_lb(struct k8s_dec *d, yaml_node_t *m, void *arg)
 
 	lb->set = true;
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, k8s_dec_str(d, m, "simple", &s));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "simple", &s));
 	if (!err && s) {
 		for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 			if (!strcmp(s, simple[i].name))
@@ -165,10 +136,10 @@ static int dec_lb(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	}
 	if (k8s_dec_get(d, m, "consistentHash")) {
 		if (s)
-			err = worst(err, k8s_dec_err(d, NULL,
-						     "simple and consistentHash exclude "
-						     "each other"));
-		err = worst(err, sub(d, m, "consistentHash", lb, dec_hash));
+			err = k8s_dec_worst(err, k8s_dec_err(d, NULL,
+							     "simple and consistentHash exclude "
+							     "each other"));
+		err = k8s_dec_worst(err, k8s_dec_sub(d, m, "consistentHash", lb, dec_hash));
 	}
 	return err;
 }
@@ -184,9 +155,11 @@ static int dec_pool_tcp(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, istio_dec_u32(d, m, "maxConnections", 1, UINT32_MAX, &p->max_connections));
-	err = worst(err, istio_dec_duration(d, m, "connectTimeout", &p->connect_timeout_ms));
-	err = worst(err, istio_dec_duration(d, m, "idleTimeout", &p->tcp_idle_timeout_ms));
+	err = k8s_dec_worst(
+	    err, istio_dec_u32(d, m, "maxConnections", 1, UINT32_MAX, &p->max_connections));
+	err =
+	    k8s_dec_worst(err, istio_dec_duration(d, m, "connectTimeout", &p->connect_timeout_ms));
+	err = k8s_dec_worst(err, istio_dec_duration(d, m, "idleTimeout", &p->tcp_idle_timeout_ms));
 	return err;
 }
 
@@ -208,15 +181,15 @@ static int dec_pool_http(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, istio_dec_u32(d, m, "http1MaxPendingRequests", 1, UINT32_MAX,
-				       &p->http1_max_pending));
-	err = worst(err,
-		    istio_dec_u32(d, m, "http2MaxRequests", 1, UINT32_MAX, &p->http2_max_requests));
-	err = worst(err, istio_dec_u32(d, m, "maxRequestsPerConnection", 0, UINT32_MAX,
-				       &p->max_requests_per_conn));
-	err = worst(err, istio_dec_u32(d, m, "maxRetries", 0, UINT32_MAX, &p->max_retries));
-	err = worst(err, istio_dec_duration(d, m, "idleTimeout", &p->http_idle_timeout_ms));
-	err = worst(err, k8s_dec_str(d, m, "h2UpgradePolicy", &up));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "http1MaxPendingRequests", 1, UINT32_MAX,
+					       &p->http1_max_pending));
+	err = k8s_dec_worst(
+	    err, istio_dec_u32(d, m, "http2MaxRequests", 1, UINT32_MAX, &p->http2_max_requests));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "maxRequestsPerConnection", 0, UINT32_MAX,
+					       &p->max_requests_per_conn));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "maxRetries", 0, UINT32_MAX, &p->max_retries));
+	err = k8s_dec_worst(err, istio_dec_duration(d, m, "idleTimeout", &p->http_idle_timeout_ms));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "h2UpgradePolicy", &up));
 	if (!err && up) {
 		if (!strcmp(up, "UPGRADE"))
 			p->h2_upgrade = 1;
@@ -237,8 +210,8 @@ static int dec_pool(struct k8s_dec *d, yaml_node_t *m, void *arg)
 
 	p->set = true;
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, sub(d, m, "tcp", p, dec_pool_tcp));
-	err = worst(err, sub(d, m, "http", p, dec_pool_http));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "tcp", p, dec_pool_tcp));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "http", p, dec_pool_http));
 	return err;
 }
 
@@ -273,17 +246,19 @@ static int dec_outlier(struct k8s_dec *d, yaml_node_t *m, void *arg)
 		k8s_dec_warn(d, "consecutiveErrors",
 			     "deprecated: read as "
 			     "consecutiveGatewayErrors");
-	err = worst(
+	err = k8s_dec_worst(
 	    err, istio_dec_u32(d, m, "consecutiveErrors", 0, UINT32_MAX, &o->consecutive_gateway));
-	err = worst(
+	err = k8s_dec_worst(
 	    err, istio_dec_u32(d, m, "consecutive5xxErrors", 0, UINT32_MAX, &o->consecutive_5xx));
-	err = worst(err, istio_dec_u32(d, m, "consecutiveGatewayErrors", 0, UINT32_MAX,
-				       &o->consecutive_gateway));
-	err = worst(err, istio_dec_duration(d, m, "interval", &o->interval_ms));
-	err = worst(err, istio_dec_duration(d, m, "baseEjectionTime", &o->base_ejection_ms));
+	err = k8s_dec_worst(err, istio_dec_u32(d, m, "consecutiveGatewayErrors", 0, UINT32_MAX,
+					       &o->consecutive_gateway));
+	err = k8s_dec_worst(err, istio_dec_duration(d, m, "interval", &o->interval_ms));
 	err =
-	    worst(err, istio_dec_u32(d, m, "maxEjectionPercent", 0, 100, &o->max_ejection_percent));
-	err = worst(err, istio_dec_u32(d, m, "minHealthPercent", 0, 100, &o->min_health_percent));
+	    k8s_dec_worst(err, istio_dec_duration(d, m, "baseEjectionTime", &o->base_ejection_ms));
+	err = k8s_dec_worst(
+	    err, istio_dec_u32(d, m, "maxEjectionPercent", 0, 100, &o->max_ejection_percent));
+	err = k8s_dec_worst(
+	    err, istio_dec_u32(d, m, "minHealthPercent", 0, 100, &o->min_health_percent));
 	return err;
 }
 
@@ -292,9 +267,9 @@ static int dec_policy_body(struct k8s_dec *d, yaml_node_t *m, struct istio_polic
 {
 	int err;
 
-	err = sub(d, m, "loadBalancer", &p->lb, dec_lb);
-	err = worst(err, sub(d, m, "connectionPool", &p->pool, dec_pool));
-	err = worst(err, sub(d, m, "outlierDetection", &p->outlier, dec_outlier));
+	err = k8s_dec_sub(d, m, "loadBalancer", &p->lb, dec_lb);
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "connectionPool", &p->pool, dec_pool));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, m, "outlierDetection", &p->outlier, dec_outlier));
 	return err;
 }
 
@@ -315,19 +290,19 @@ static int dec_port_policy(struct k8s_dec *d, yaml_node_t *it, void *elem, struc
 	int err;
 
 	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, k8s_dec_map(d, it, "port", &port));
+	err = k8s_dec_worst(err, k8s_dec_map(d, it, "port", &port));
 	if (!port) {
-		err = worst(err, k8s_dec_err(d, "port", "required"));
+		err = k8s_dec_worst(err, k8s_dec_err(d, "port", "required"));
 	} else {
 		old = k8s_dec_push(d, "port");
-		err = worst(err, istio_keys(d, port, pknown, NULL));
-		err = worst(err, k8s_dec_port(d, port, "number", true, &p->port));
+		err = k8s_dec_worst(err, istio_keys(d, port, pknown, NULL));
+		err = k8s_dec_worst(err, k8s_dec_port(d, port, "number", true, &p->port));
 		k8s_dec_pop(d, old);
 	}
 	for (i = 0; !err && i < vec->n; i++)
 		if (prev[i].port == p->port)
 			err = k8s_dec_err(d, "port.number", "port %u is set twice", p->port);
-	return worst(err, dec_policy_body(d, it, p));
+	return k8s_dec_worst(err, dec_policy_body(d, it, p));
 }
 
 /*
@@ -345,8 +320,8 @@ static int dec_policy(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, dec_policy_body(d, m, p));
-	err = worst(err, k8s_dec_each(d, m, "portLevelSettings", &pv, dec_port_policy));
+	err = k8s_dec_worst(err, dec_policy_body(d, m, p));
+	err = k8s_dec_worst(err, k8s_dec_each(d, m, "portLevelSettings", &pv, dec_port_policy));
 	p->ports = pv.v;
 	p->nports = pv.n;
 	return err;
@@ -364,7 +339,7 @@ static int policy_at(struct k8s_dec *d, yaml_node_t *map, const struct istio_pol
 	if (!p)
 		return -ENOMEM;
 	*out = p;
-	return sub(d, map, "trafficPolicy", p, dec_policy);
+	return k8s_dec_sub(d, map, "trafficPolicy", p, dec_policy);
 }
 
 /*
@@ -380,7 +355,7 @@ static int dr_subset(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_
 	int err;
 
 	err = istio_keys(d, it, known, NULL);
-	err = worst(err, k8s_dec_str(d, it, "name", &s->name));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "name", &s->name));
 	if (!err && !s->name)
 		err = k8s_dec_err(d, "name", "required");
 	else if (!err && !k8s_dec_dns_label(s->name, strlen(s->name)))
@@ -388,8 +363,8 @@ static int dr_subset(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_
 	for (i = 0; !err && i < vec->n; i++)
 		if (!strcmp(prev[i].name, s->name))
 			err = k8s_dec_err(d, "name", "subset \"%s\" is defined twice", s->name);
-	err = worst(err, k8s_dec_kv(d, it, "labels", &s->labels, &s->nlabels));
-	err = worst(err, policy_at(d, it, &s->policy));
+	err = k8s_dec_worst(err, k8s_dec_kv(d, it, "labels", &s->labels, &s->nlabels));
+	err = k8s_dec_worst(err, policy_at(d, it, &s->policy));
 	return err;
 }
 
@@ -401,7 +376,7 @@ static int dec_wlsel(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	return worst(err, k8s_dec_kv(d, m, "matchLabels", &dr->selector, &dr->nselector));
+	return k8s_dec_worst(err, k8s_dec_kv(d, m, "matchLabels", &dr->selector, &dr->nselector));
 }
 
 /*
@@ -424,27 +399,29 @@ int k8s_istio_destinationrule(struct k8s_dec *d, yaml_node_t *root, struct k8s_o
 		return -ENOMEM;
 	o->dr = dr;
 	err = istio_keys(d, root, top, NULL);
-	err = worst(err, k8s_dec_map(d, root, "spec", &spec));
+	err = k8s_dec_worst(err, k8s_dec_map(d, root, "spec", &spec));
 	if (err == -ENOMEM)
 		return err;
 	if (!spec)
 		return k8s_dec_err(d, "spec", "required");
 	old = k8s_dec_push(d, "spec");
-	err = worst(err, istio_keys(d, spec, known, NULL));
-	err = worst(err, k8s_dec_str(d, spec, "host", &dr->host));
+	err = k8s_dec_worst(err, istio_keys(d, spec, known, NULL));
+	err = k8s_dec_worst(err, k8s_dec_str(d, spec, "host", &dr->host));
 	if (!dr->host && !err)
 		err = k8s_dec_err(d, "host", "required");
 	else if (dr->host &&
 		 !k8s_dec_dns_subdomain(dr->host[0] == '*' && dr->host[1] == '.' ? dr->host + 2
 										 : dr->host))
-		err = worst(err, k8s_dec_err(d, "host", "\"%s\" is not a host name", dr->host));
-	err = worst(err, policy_at(d, spec, &dr->policy));
-	err = worst(err, k8s_dec_each(d, spec, "subsets", &sv, dr_subset));
+		err = k8s_dec_worst(err,
+				    k8s_dec_err(d, "host", "\"%s\" is not a host name", dr->host));
+	err = k8s_dec_worst(err, policy_at(d, spec, &dr->policy));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "subsets", &sv, dr_subset));
 	dr->subsets = sv.v;
 	dr->nsubsets = sv.n;
-	err = worst(err, istio_dec_strs(d, spec, "exportTo", &dr->export_to, &dr->nexport_to));
-	err = worst(err, istio_check_export(d, dr->export_to, dr->nexport_to));
-	err = worst(err, sub(d, spec, "workloadSelector", dr, dec_wlsel));
+	err = k8s_dec_worst(err,
+			    istio_dec_strs(d, spec, "exportTo", &dr->export_to, &dr->nexport_to));
+	err = k8s_dec_worst(err, istio_check_export(d, dr->export_to, dr->nexport_to));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "workloadSelector", dr, dec_wlsel));
 	k8s_dec_pop(d, old);
 	return err;
 }
@@ -469,10 +446,10 @@ static int dec_target(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_str(d, m, "group", &group));
-	err = worst(err, k8s_dec_str(d, m, "kind", &t->kind));
-	err = worst(err, k8s_dec_str(d, m, "name", &t->name));
-	err = worst(err, k8s_dec_str(d, m, "sectionName", &t->section));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "group", &group));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "kind", &t->kind));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "name", &t->name));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "sectionName", &t->section));
 	if (err)
 		return err;
 	if (!t->name)
@@ -497,17 +474,17 @@ static int dec_http_check(struct k8s_dec *d, yaml_node_t *m, void *arg)
 
 	hc->http = true;
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_str(d, m, "path", &hc->path));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "path", &hc->path));
 	if (!err && !hc->path)
 		hc->path = "/";
 	else if (!err && hc->path[0] != '/')
 		err = k8s_dec_err(d, "path", "\"%s\" does not start with /", hc->path);
-	err = worst(err, k8s_dec_map(d, m, "expectedStatuses", &e));
+	err = k8s_dec_worst(err, k8s_dec_map(d, m, "expectedStatuses", &e));
 	if (e) {
 		old = k8s_dec_push(d, "expectedStatuses");
-		err = worst(err, istio_keys(d, e, eknown, NULL));
-		err = worst(err, istio_dec_u32(d, e, "min", 100, 599, &lo));
-		err = worst(err, istio_dec_u32(d, e, "max", 100, 599, &hi));
+		err = k8s_dec_worst(err, istio_keys(d, e, eknown, NULL));
+		err = k8s_dec_worst(err, istio_dec_u32(d, e, "min", 100, 599, &lo));
+		err = k8s_dec_worst(err, istio_dec_u32(d, e, "max", 100, 599, &hi));
 		if (!err && lo > hi)
 			err = k8s_dec_err(d, "max", "%u is below min %u", hi, lo);
 		k8s_dec_pop(d, old);
@@ -534,7 +511,7 @@ static int weir_spec(struct k8s_dec *d, yaml_node_t *root, yaml_node_t **spec)
 	int err;
 
 	err = istio_keys(d, root, top, NULL);
-	err = worst(err, k8s_dec_map(d, root, "spec", spec));
+	err = k8s_dec_worst(err, k8s_dec_map(d, root, "spec", spec));
 	if (!err && !*spec)
 		err = k8s_dec_err(d, "spec", "required");
 	return err;
@@ -569,22 +546,23 @@ int k8s_istio_healthcheck(struct k8s_dec *d, yaml_node_t *root, struct k8s_objec
 	if (!spec)
 		return err;
 	old = k8s_dec_push(d, "spec");
-	err = worst(err, istio_keys(d, spec, known, NULL));
+	err = k8s_dec_worst(err, istio_keys(d, spec, known, NULL));
 	if (!k8s_dec_get(d, spec, "targetRef"))
-		err = worst(err, k8s_dec_err(d, "targetRef", "required"));
-	err = worst(err, sub(d, spec, "targetRef", &t, dec_target));
+		err = k8s_dec_worst(err, k8s_dec_err(d, "targetRef", "required"));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "targetRef", &t, dec_target));
 	if (!err && strcmp(t.kind, "Service"))
 		err = k8s_dec_err(d, "targetRef.kind", "\"%s\" is not Service", t.kind);
 	hc->service = t.name;
-	err = worst(err, k8s_dec_port(d, spec, "port", false, &hc->port));
-	err = worst(err, sub(d, spec, "http", hc, dec_http_check));
-	err = worst(err, sub(d, spec, "tcp", hc, dec_tcp_check));
+	err = k8s_dec_worst(err, k8s_dec_port(d, spec, "port", false, &hc->port));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "http", hc, dec_http_check));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "tcp", hc, dec_tcp_check));
 	if (!err && !!k8s_dec_get(d, spec, "http") == !!k8s_dec_get(d, spec, "tcp"))
 		err = k8s_dec_err(d, NULL, "exactly one of http, tcp is required");
-	err = worst(err, istio_dec_duration(d, spec, "interval", &hc->interval_ms));
-	err = worst(err, istio_dec_duration(d, spec, "timeout", &hc->timeout_ms));
-	err = worst(err, istio_dec_u32(d, spec, "healthyThreshold", 1, 100, &hc->healthy));
-	err = worst(err, istio_dec_u32(d, spec, "unhealthyThreshold", 1, 100, &hc->unhealthy));
+	err = k8s_dec_worst(err, istio_dec_duration(d, spec, "interval", &hc->interval_ms));
+	err = k8s_dec_worst(err, istio_dec_duration(d, spec, "timeout", &hc->timeout_ms));
+	err = k8s_dec_worst(err, istio_dec_u32(d, spec, "healthyThreshold", 1, 100, &hc->healthy));
+	err = k8s_dec_worst(err,
+			    istio_dec_u32(d, spec, "unhealthyThreshold", 1, 100, &hc->unhealthy));
 	if (!err && (!hc->interval_ms || !hc->timeout_ms))
 		err = k8s_dec_err(d, hc->interval_ms ? "timeout" : "interval", "must not be 0");
 	else if (!err && hc->timeout_ms > hc->interval_ms)
@@ -615,10 +593,10 @@ int k8s_istio_ratelimit(struct k8s_dec *d, yaml_node_t *root, struct k8s_object 
 	if (!spec)
 		return err;
 	old = k8s_dec_push(d, "spec");
-	err = worst(err, istio_keys(d, spec, known, NULL));
+	err = k8s_dec_worst(err, istio_keys(d, spec, known, NULL));
 	if (!k8s_dec_get(d, spec, "targetRef"))
-		err = worst(err, k8s_dec_err(d, "targetRef", "required"));
-	err = worst(err, sub(d, spec, "targetRef", &t, dec_target));
+		err = k8s_dec_worst(err, k8s_dec_err(d, "targetRef", "required"));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "targetRef", &t, dec_target));
 	if (!err && !strcmp(t.kind, "Service")) {
 		rl->service = t.name;
 		if (t.section)
@@ -636,16 +614,18 @@ int k8s_istio_ratelimit(struct k8s_dec *d, yaml_node_t *root, struct k8s_object 
 				  t.kind);
 	}
 	if (!k8s_dec_get(d, spec, "maxTokens"))
-		err = worst(err, k8s_dec_err(d, "maxTokens", "required"));
+		err = k8s_dec_worst(err, k8s_dec_err(d, "maxTokens", "required"));
 	if (!k8s_dec_get(d, spec, "fillInterval"))
-		err = worst(err, k8s_dec_err(d, "fillInterval", "required"));
-	err = worst(err, istio_dec_u32(d, spec, "maxTokens", 1, UINT32_MAX, &rl->max_tokens));
+		err = k8s_dec_worst(err, k8s_dec_err(d, "fillInterval", "required"));
+	err =
+	    k8s_dec_worst(err, istio_dec_u32(d, spec, "maxTokens", 1, UINT32_MAX, &rl->max_tokens));
 	rl->tokens_per_fill = UINT32_MAX;
-	err = worst(err,
-		    istio_dec_u32(d, spec, "tokensPerFill", 1, UINT32_MAX, &rl->tokens_per_fill));
+	err = k8s_dec_worst(
+	    err, istio_dec_u32(d, spec, "tokensPerFill", 1, UINT32_MAX, &rl->tokens_per_fill));
 	if (rl->tokens_per_fill == UINT32_MAX)
 		rl->tokens_per_fill = rl->max_tokens; /* default: refill the whole bucket */
-	err = worst(err, istio_dec_duration(d, spec, "fillInterval", &rl->fill_interval_ms));
+	err =
+	    k8s_dec_worst(err, istio_dec_duration(d, spec, "fillInterval", &rl->fill_interval_ms));
 	if (!err && !rl->fill_interval_ms)
 		err = k8s_dec_err(d, "fillInterval", "must not be 0");
 	k8s_dec_pop(d, old);

@@ -21,31 +21,6 @@
 
 #define MESH_MAX_DEPTH 32 /* nesting the mesh config's YAML string may have */
 
-/* Keeps the first -ENOMEM, else any -EINVAL: every field is looked at before returning. */
-static int worst(int a, int b)
-{
-	if (a == -ENOMEM || b == -ENOMEM)
-		return -ENOMEM;
-	return a ? a : b;
-}
-
-/* Runs <fn> on the mapping at <key> of <map> (absent: nothing), with the path extended. */
-static int sub(struct k8s_dec *d, yaml_node_t *map, const char *key, void *arg,
-	       int (*fn)(struct k8s_dec *d, yaml_node_t *m, void *arg))
-{
-	yaml_node_t *m;
-	size_t old;
-	int err;
-
-	err = k8s_dec_map(d, map, key, &m);
-	if (err || !m)
-		return err;
-	old = k8s_dec_push(d, key);
-	err = fn(d, m, arg);
-	k8s_dec_pop(d, old);
-	return err;
-}
-
 /* A percentage 0..100 (a number, as protobuf's DoubleValue) at <key> into ppm. */
 static int dec_pct(struct k8s_dec *d, yaml_node_t *map, const char *key, uint32_t *ppm)
 {
@@ -75,7 +50,7 @@ static int prov_item(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_
 
 	(void)elem;
 	err = istio_keys(d, it, known, NULL);
-	err = worst(err, k8s_dec_str(d, it, "name", &name));
+	err = k8s_dec_worst(err, k8s_dec_str(d, it, "name", &name));
 	if (!err && !name)
 		err = k8s_dec_err(d, "name", "required");
 	if (!err && vec->n == 0)
@@ -107,9 +82,9 @@ static int tracing_item(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k
 
 	(void)elem;
 	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, dec_providers(d, it, &prov));
-	err = worst(err, dec_pct(d, it, "randomSamplingPercentage", &ppm));
-	err = worst(err, k8s_dec_bool(d, it, "disableSpanReporting", false, &off));
+	err = k8s_dec_worst(err, dec_providers(d, it, &prov));
+	err = k8s_dec_worst(err, dec_pct(d, it, "randomSamplingPercentage", &ppm));
+	err = k8s_dec_worst(err, k8s_dec_bool(d, it, "disableSpanReporting", false, &off));
 	if (err || vec->n)
 		return err ? err : (k8s_dec_warn(d, NULL, "only tracing[0] is used"), 0);
 	t->tracing_provider = prov;
@@ -131,8 +106,8 @@ static int alog_item(struct k8s_dec *d, yaml_node_t *it, void *elem, struct k8s_
 
 	(void)elem;
 	err = istio_keys(d, it, known, unenforced);
-	err = worst(err, dec_providers(d, it, &prov));
-	err = worst(err, k8s_dec_bool(d, it, "disabled", false, &disabled));
+	err = k8s_dec_worst(err, dec_providers(d, it, &prov));
+	err = k8s_dec_worst(err, k8s_dec_bool(d, it, "disabled", false, &disabled));
 	if (err || vec->n)
 		return err ? err : (k8s_dec_warn(d, NULL, "only accessLogging[0] is used"), 0);
 	t->access_log = disabled ? 0 : 1;
@@ -147,7 +122,7 @@ static int dec_selector(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	return worst(err, k8s_dec_kv(d, m, "matchLabels", &t->match, &t->nmatch));
+	return k8s_dec_worst(err, k8s_dec_kv(d, m, "matchLabels", &t->match, &t->nmatch));
 }
 
 /* targetRef, or targetRefs[0]: a Service in the policy's namespace. */
@@ -159,9 +134,9 @@ static int dec_target(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, NULL);
-	err = worst(err, k8s_dec_str(d, m, "group", &group));
-	err = worst(err, k8s_dec_str(d, m, "kind", &t->target_kind));
-	err = worst(err, k8s_dec_str(d, m, "name", &t->target_name));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "group", &group));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "kind", &t->target_kind));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "name", &t->target_name));
 	if (err)
 		return err;
 	if (!t->target_name)
@@ -208,21 +183,21 @@ int k8s_telemetry_decode(struct k8s_dec *d, yaml_node_t *root, struct k8s_object
 	    .sample_ppm = ISTIO_PPM_UNSET, .disable_spans = ISTIO_UNSET, .access_log = ISTIO_UNSET};
 	o->body = t;
 	err = istio_keys(d, root, top, NULL);
-	err = worst(err, k8s_dec_map(d, root, "spec", &spec));
+	err = k8s_dec_worst(err, k8s_dec_map(d, root, "spec", &spec));
 	if (!spec)
 		return err; /* an empty Telemetry is valid and changes nothing */
 	old = k8s_dec_push(d, "spec");
-	err = worst(err, istio_keys(d, spec, known, unenforced));
-	err = worst(err, sub(d, spec, "selector", t, dec_selector));
-	err = worst(err, sub(d, spec, "targetRef", t, dec_target));
+	err = k8s_dec_worst(err, istio_keys(d, spec, known, unenforced));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "selector", t, dec_selector));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, spec, "targetRef", t, dec_target));
 	rv = (struct k8s_dec_vec){.arg = t};
-	err = worst(err, k8s_dec_each(d, spec, "targetRefs", &rv, target_item));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "targetRefs", &rv, target_item));
 	if (!err && t->nmatch && t->target_name)
 		err = k8s_dec_err(d, "selector", "only one of selector and targetRef(s)");
 	tv = (struct k8s_dec_vec){.arg = t};
-	err = worst(err, k8s_dec_each(d, spec, "tracing", &tv, tracing_item));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "tracing", &tv, tracing_item));
 	av = (struct k8s_dec_vec){.arg = t};
-	err = worst(err, k8s_dec_each(d, spec, "accessLogging", &av, alog_item));
+	err = k8s_dec_worst(err, k8s_dec_each(d, spec, "accessLogging", &av, alog_item));
 	k8s_dec_pop(d, old);
 	return err;
 }
@@ -238,8 +213,8 @@ static int zipkin_prov(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, k8s_dec_str(d, m, "service", &p->zipkin_service));
-	err = worst(err, k8s_dec_port(d, m, "port", true, &p->zipkin_port));
+	err = k8s_dec_worst(err, k8s_dec_str(d, m, "service", &p->zipkin_service));
+	err = k8s_dec_worst(err, k8s_dec_port(d, m, "port", true, &p->zipkin_port));
 	if (!err && !p->zipkin_service)
 		err = k8s_dec_err(d, "service", "required");
 	return err;
@@ -255,7 +230,7 @@ static int provider_item(struct k8s_dec *d, yaml_node_t *it, void *elem, struct 
 	err = k8s_dec_str(d, it, "name", &p->name);
 	if (!err && !p->name)
 		err = k8s_dec_err(d, "name", "required");
-	err = worst(err, sub(d, it, "zipkin", p, zipkin_prov));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, it, "zipkin", p, zipkin_prov));
 	/* The other provider kinds (envoyFileAccessLog, opentelemetry, prometheus, ...) are
 	 * Istio's and valid; weir's span exporter speaks Zipkin only. */
 	for (pair = it->data.mapping.pairs.start; !err && pair < it->data.mapping.pairs.top;
@@ -291,8 +266,8 @@ static int default_providers(struct k8s_dec *d, yaml_node_t *m, void *arg)
 	int err;
 
 	err = istio_keys(d, m, known, unenforced);
-	err = worst(err, first_str(d, m, "tracing", &mc->default_tracing));
-	return worst(err, first_str(d, m, "accessLogging", &mc->default_access_log));
+	err = k8s_dec_worst(err, first_str(d, m, "tracing", &mc->default_tracing));
+	return k8s_dec_worst(err, first_str(d, m, "accessLogging", &mc->default_access_log));
 }
 
 static int default_tracing(struct k8s_dec *d, yaml_node_t *m, void *arg)
@@ -315,7 +290,7 @@ static int default_tracing(struct k8s_dec *d, yaml_node_t *m, void *arg)
 static int default_config(struct k8s_dec *d, yaml_node_t *m, void *arg)
 {
 	/* defaultConfig is ProxyConfig: many sidecar fields; only tracing matters here. */
-	return sub(d, m, "tracing", arg, default_tracing);
+	return k8s_dec_sub(d, m, "tracing", arg, default_tracing);
 }
 
 /* The mesh config document <root> (data.mesh parsed) into <mc>. */
@@ -337,11 +312,11 @@ static int mesh_decode(struct k8s_dec *d, yaml_node_t *root, struct istio_meshcf
 		    strcmp(key, "defaultConfig"))
 			k8s_dec_warn(d, key, "mesh config field not used by weir");
 	}
-	err = worst(err, k8s_dec_each(d, root, "extensionProviders", &pv, provider_item));
+	err = k8s_dec_worst(err, k8s_dec_each(d, root, "extensionProviders", &pv, provider_item));
 	mc->providers = pv.v;
 	mc->nproviders = pv.n;
-	err = worst(err, sub(d, root, "defaultProviders", mc, default_providers));
-	err = worst(err, sub(d, root, "defaultConfig", mc, default_config));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, root, "defaultProviders", mc, default_providers));
+	err = k8s_dec_worst(err, k8s_dec_sub(d, root, "defaultConfig", mc, default_config));
 	return err;
 }
 
