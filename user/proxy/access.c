@@ -46,8 +46,8 @@ static enum accesslog_choice px_access_choice(struct px_worker *w, uint32_t ip)
 	const struct model *m = px_model(w);
 	const struct tpolicy *tp;
 
-	if (!m || !m->telemetry)
-		return ACCESSLOG_DEFAULT;
+	if (!w->al || !m || !m->telemetry)
+		return ACCESSLOG_DEFAULT; /* no log: nothing to decide */
 	tp = tpolicy_of(m, model_find_pod_by_ip(m, ip));
 	if (tp->access_log < 0)
 		return ACCESSLOG_DEFAULT;
@@ -63,10 +63,12 @@ void px_access_http(struct px_worker *w, struct hsession *hs, const struct http_
 		    const struct px_access_http *a)
 {
 	const struct hsession_dest *d = hsession_dest(hs);
+	enum accesslog_choice choice = px_access_choice(w, d->client_ip);
 	struct accesslog_entry e;
 	const char *opath;
 
-	if (!w->al)
+	/* The log always exists (off by default without --access-log): decide before building. */
+	if (!accesslog_wants(w->al, choice))
 		return;
 	memset(&e, 0, sizeof(e));
 	px_access_times(&e, a->t0_ns);
@@ -74,7 +76,7 @@ void px_access_http(struct px_worker *w, struct hsession *hs, const struct http_
 	e.bytes_sent = a->resp_bytes;
 	e.flags = a->flags;
 	e.response_code = a->status;
-	e.choice = px_access_choice(w, d->client_ip);
+	e.choice = choice;
 	e.protocol = hsession_is_h2(hs)		? "HTTP/2"
 		     : req->version == HTTP_V10 ? "HTTP/1.0"
 						: "HTTP/1.1";
@@ -100,16 +102,17 @@ void px_access_tcp(struct px_worker *w, const struct sockaddr_in *peer,
 		   const struct relay_flow *key, uint64_t t0_ns, uint64_t up, uint64_t down,
 		   uint32_t flags)
 {
+	enum accesslog_choice choice = px_access_choice(w, peer ? peer->sin_addr.s_addr : 0);
 	struct accesslog_entry e;
 
-	if (!w->al)
+	if (!accesslog_wants(w->al, choice))
 		return;
 	memset(&e, 0, sizeof(e));
 	px_access_times(&e, t0_ns);
 	e.bytes_received = up;
 	e.bytes_sent = down;
 	e.flags = flags;
-	e.choice = px_access_choice(w, peer ? peer->sin_addr.s_addr : 0);
+	e.choice = choice;
 	e.upstream_host.sin_addr.s_addr = key->backend_ip;
 	e.upstream_host.sin_port = htons(key->backend_port);
 	e.downstream_local.sin_addr.s_addr = key->orig_ip;

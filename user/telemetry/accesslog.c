@@ -395,14 +395,20 @@ static void counter_inc(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
+bool accesslog_wants(const struct accesslog_ring *r, enum accesslog_choice choice)
+{
+	if (!r || choice == ACCESSLOG_OFF)
+		return false;
+	return choice == ACCESSLOG_ON || !r->log->opts.default_off;
+}
+
 int accesslog_write(struct accesslog_ring *r, const struct accesslog_entry *e)
 {
 	uint64_t head, tail, used;
 	uint32_t len;
 	int n;
 
-	if (!r || e->choice == ACCESSLOG_OFF ||
-	    (e->choice == ACCESSLOG_DEFAULT && r->log->opts.default_off))
+	if (!accesslog_wants(r, e->choice))
 		return 0;
 	n = accesslog_format(r->log->opts.encoding, e, r->line, sizeof(r->line));
 	if (n <= 0)

@@ -111,6 +111,12 @@ void accesslog_free(struct accesslog *log);
 struct accesslog_ring *accesslog_ring(struct accesslog *log, unsigned idx);
 
 /*
+ * Whether a line with <choice> is logged at all (its own choice, or the log's default), so a
+ * caller can skip building an entry nobody writes. False for a NULL <ring>.
+ */
+bool accesslog_wants(const struct accesslog_ring *ring, enum accesslog_choice choice);
+
+/*
  * Logs <e> into <ring> unless its choice (or the log's default) says no. Never blocks.
  * Returns 1 when queued, 0 when not to be logged, -ENOBUFS when the ring was full (the
  * line is dropped and counted). Accepts a NULL <ring> (returns 0).
