@@ -99,7 +99,6 @@ struct h2_codec {
 	unsigned goaway_tx : 1;	  /* our final GOAWAY went out: no stream past it starts */
 	unsigned goaway_rx : 1;	  /* the peer sent GOAWAY */
 	unsigned local_acked : 1; /* the peer acked our SETTINGS */
-	unsigned waking : 1;	  /* h2_wake() replays what the peer already knows */
 	/*
 	 * Quiet (server, ng NULL): what a new nghttp2 session must be told to continue the
 	 * connection where the old one stopped; see h2_quiet().
@@ -1147,7 +1146,6 @@ static int h2_wake(struct h2_codec *h)
 
 	if (h->ng)
 		return 0;
-	h->waking = 1;
 	err = h2_session_new(h, true);
 	if (err)
 		goto fail;
@@ -1189,11 +1187,9 @@ static int h2_wake(struct h2_codec *h)
 			goto fail;
 	}
 	h->acks_owed = h->acks_in_out = 0;
-	h->waking = 0;
 	return 0;
 fail:
 	log_warn(H2_MOD, "cannot resume a quiet connection: %s", strerror(-err));
-	h->waking = 0;
 	h->fatal = 1;
 	return err;
 }

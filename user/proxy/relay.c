@@ -347,9 +347,7 @@ relay_tcp_pick(struct px_worker *w, const struct model *m, const struct model_se
 		return lb_pick(sp, lb_rand(&w->rnd));
 	d = router_pick_tcp_dest(rt, lb_rand(&w->rnd));
 	/* The cluster as the client sees it (DestinationRule exportTo, workloadSelector). */
-	cl = d ? route_cluster_for(d->cluster, pod ? pod->ns : NULL, pod ? pod->labels : NULL,
-				   pod ? pod->nlabels : 0)
-	       : NULL;
+	cl = d ? router_cluster_for(d->cluster, &src) : NULL;
 	if (!cl || cl->subset_unknown)
 		return NULL;
 	limits_balancer_req(w->r->limits, cl, &br);
