@@ -509,6 +509,34 @@ static int alt_add(struct route_ctx *c, const struct route_cluster *base,
 }
 
 /*
+ * The distinct namespaces of the model's Pods, found once per build (every scoped cluster
+ * asks). Returns 0 or -ENOMEM.
+ */
+static int client_namespaces(struct route_ctx *c)
+{
+	struct strmap seen;
+	int err = 0;
+
+	if (c->nss_made)
+		return 0;
+	c->nss = calloc(c->m->npods ? c->m->npods : 1, sizeof(*c->nss));
+	if (!c->nss)
+		return -ENOMEM;
+	strmap_init(&seen);
+	for (size_t i = 0; i < c->m->npods && !err; i++) {
+		const char *ns = c->m->pods[i].ns;
+
+		if (strmap_get(&seen, ns))
+			continue;
+		err = strmap_put(&seen, ns, (void *)ns, NULL);
+		c->nss[c->nnss++] = ns;
+	}
+	strmap_fini(&seen, NULL);
+	c->nss_made = !err;
+	return err;
+}
+
+/*
  * The alternatives of <base> (made with <dflt>, the rule of a client no namespace names):
  * first one per workloadSelector rule for the Service (for its own namespace's selected
  * Pods), then one per client namespace whose rule differs from <dflt>. Client namespaces
@@ -517,10 +545,9 @@ static int alt_add(struct route_ctx *c, const struct route_cluster *base,
 static int cluster_alts(struct route_ctx *c, struct route_cluster *base,
 			const struct route_obj *dflt)
 {
-	const struct model *m = c->m;
 	struct route_cluster_alt *v;
 	struct route_obj r;
-	size_t n = 0, cap = 0, i, j;
+	size_t n = 0, cap = 0, i;
 	bool exact, scoped = false;
 	int err = 0;
 
@@ -534,7 +561,9 @@ static int cluster_alts(struct route_ctx *c, struct route_cluster *base,
 	}
 	if (!scoped)
 		return 0; /* one rule for every client, or none at all */
-	cap += m->npods;
+	if (client_namespaces(c))
+		return -ENOMEM;
+	cap += c->nnss;
 	v = arena_calloc(c->a, cap, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -547,17 +576,10 @@ static int cluster_alts(struct route_ctx *c, struct route_cluster *base,
 		if (dr_exported(o, o->meta.ns))
 			err = alt_add(c, base, v, &n, o->meta.ns, o, &c->drs[i]);
 	}
-	for (i = 0; i < m->npods && !err; i++) {
-		const char *ns = m->pods[i].ns;
-
-		for (j = 0; j < i; j++)
-			if (!strcmp(m->pods[j].ns, ns))
-				break;
-		if (j < i)
-			continue; /* namespace already seen */
-		r = dr_for(c, base->svc, ns);
+	for (i = 0; i < c->nnss && !err; i++) {
+		r = dr_for(c, base->svc, c->nss[i]);
 		if (r.o != dflt->o)
-			err = alt_add(c, base, v, &n, ns, NULL, &r);
+			err = alt_add(c, base, v, &n, c->nss[i], NULL, &r);
 	}
 	base->alts = v;
 	base->nalts = n;
@@ -951,6 +973,7 @@ out:
 		free(c.res);
 	}
 	strmap_fini(&c.cl_by_name, NULL);
+	free(c.nss);
 	free(c.cl);
 	free(vss);
 	free(drs);

@@ -37,6 +37,9 @@ struct route_ctx {
 	size_t nres, capres;
 	const struct route_obj *drs; /* DestinationRules in force */
 	size_t ndrs;
+	const char **nss; /* the Pods' distinct namespaces (malloc'd), made on first need */
+	size_t nnss;
+	bool nss_made;
 	const struct route_obj *dr_of; /* per model service: the DestinationRule a client of no
 					* particular namespace sees, or o NULL */
 	const struct route_obj *rls;   /* RateLimits in force */
