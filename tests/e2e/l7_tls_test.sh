@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# VirtualService tls[] routes by SNI, TLS passed through unterminated. Three `openssl s_server
-# -WWW` Pods, each with its own self-signed certificate (CN tls-a, tls-b, tls-web) and an
-# id.txt naming it, behind the Services tls-a, tls-b and tls-web (port 443 named https). A
+# VirtualService tls[] routes by SNI, TLS passed through unterminated. Three TLS file-server
+# Pods (Python's threaded http.server over ssl; `openssl s_server -WWW` serves one connection
+# at a time, so one slow handshake made the next of 200 curls time out), each with its own
+# self-signed certificate (CN tls-a, tls-b, tls-web) and an id.txt naming it, behind the Services tls-a, tls-b and tls-web (port 443 named https). A
 # VirtualService on tls-web routes:
 #   sniHosts [a.example.com]  -> tls-a
 #   sniHosts [*.example.org]  -> tls-a 25 %, tls-b 75 %
@@ -48,7 +49,7 @@ spec:
       containers:
       - name: srv
         image: weir/test
-        command: ["sh", "-c", "cd $d && exec openssl s_server -quiet -WWW -accept 8443 -cert cert.pem -key key.pem"]
+        command: ["sh", "-c", "cd $d && exec /usr/bin/python3 -c 'import http.server as h, ssl; s = h.ThreadingHTTPServer((\\"\\", 8443), h.SimpleHTTPRequestHandler); c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(\\"cert.pem\\", \\"key.pem\\"); s.socket = c.wrap_socket(s.socket, server_side=True, do_handshake_on_connect=False); s.serve_forever()'"]
         ports:
         - containerPort: 8443
 ---
